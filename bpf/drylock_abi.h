@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: (LGPL-2.1-or-later OR BSD-2-Clause) */
+/*
+ * drylock kernel/user ABI: the one definition shared by the BPF programs
+ * (bpf/<family>.bpf.c, compiled against vmlinux.h) and user space (collector, store,
+ * query, tests, compiled against <linux/types.h>).
+ *
+ * Rules for this file:
+ *  - fixed-width __u* types only, largest first inside each struct, explicit
+ *    padding, no bool/long/pointers;
+ *  - every record starts with version and size, so a reader can reject or skip
+ *    a record it does not understand;
+ *  - every enum is one X-macro list, expanded here into the enum and (in user
+ *    space) into its name table (dl_family_name() etc. in collector/names.c);
+ *  - sizes and key offsets are pinned by _Static_assert below; changing a
+ *    layout means bumping DL_ABI_VERSION.
+ */
+#ifndef DRYLOCK_ABI_H
+#define DRYLOCK_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define DL_ABI_VERSION 1
+
+#define DL_COMM_LEN 16          /* TASK_COMM_LEN */
+#define DL_ADDR_LEN 16          /* IPv6 address; IPv4 stored v4-mapped */
+#define DL_MAX_RULES 1024       /* rules in one loaded policy (all families) */
+#define DL_NET_SET_MAX 32       /* rules that can apply to one address prefix */
+#define DL_NET_LPM_MAX 4096     /* distinct address prefixes */
+#define DL_RULE_NONE 0xffffffffu /* record matched no rule */
+#define DL_RINGBUF_DEFAULT (4u << 20) /* bytes; power of two, page multiple */
+
+/* Policy families. X(NAME, value, "policy-file keyword") */
+#define DL_FAMILIES(X) \
+	X(NET, 1, "net")
+/* Value 0 is never a valid family; DL_FAMILY_MAX bounds per-family arrays. */
+#define DL_FAMILY_MAX 8
+
+/* Hooks that emit records. X(NAME, value, "hook name", FAMILY) */
+#define DL_HOOKS(X) \
+	X(SOCKET_CONNECT, 1, "socket_connect", NET) \
+	X(SOCKET_BIND,    2, "socket_bind",    NET)
+
+/* Decisions. X(NAME, value, "name") */
+#define DL_VERDICTS(X) \
+	X(ALLOW,      0, "allow") \
+	X(WOULD_DENY, 1, "would-deny") \
+	X(DENY,       2, "deny")
+#define DL_VERDICT_MAX 3
+
+/* Rule actions as written in the policy. X(NAME, value, "keyword") */
+#define DL_ACTIONS(X) \
+	X(ALLOW, 0, "allow") \
+	X(DENY,  1, "deny")
+
+/* Per-family modes, switched at runtime. X(NAME, value, "name") */
+#define DL_MODES(X) \
+	X(PERMISSIVE, 0, "permissive") \
+	X(ENFORCE,    1, "enforce")
+
+#define DL_X_ENUM_FAMILY(n, v, s) DL_FAMILY_##n = v,
+#define DL_X_ENUM_HOOK(n, v, s, f) DL_HOOK_##n = v,
+#define DL_X_ENUM_VERDICT(n, v, s) DL_VERDICT_##n = v,
+#define DL_X_ENUM_ACTION(n, v, s) DL_ACTION_##n = v,
+#define DL_X_ENUM_MODE(n, v, s) DL_MODE_##n = v,
+enum dl_family { DL_FAMILIES(DL_X_ENUM_FAMILY) };
+enum dl_hook { DL_HOOKS(DL_X_ENUM_HOOK) };
+enum dl_verdict { DL_VERDICTS(DL_X_ENUM_VERDICT) };
+enum dl_action { DL_ACTIONS(DL_X_ENUM_ACTION) };
+enum dl_mode { DL_MODES(DL_X_ENUM_MODE) };
+
+/* Network operations a net rule applies to (bit mask). */
+#define DL_NET_OP_CONNECT 0x1
+#define DL_NET_OP_BIND    0x2
+
+/* Payload of DL_FAMILY_NET records. */
+struct dl_net_payload {
+	__u8  addr[DL_ADDR_LEN]; /* connect: destination; bind: local address.
+				  * Network byte order; IPv4 as ::ffff:a.b.c.d */
+	__u16 port;              /* host byte order */
+	__u16 sa_family;         /* AF_INET or AF_INET6 as passed by the caller */
+	__u16 sock_type;         /* SOCK_STREAM, SOCK_DGRAM, ... */
+	__u8  protocol;          /* IPPROTO_TCP, IPPROTO_UDP, ... (sk_protocol) */
+	__u8  pad0;
+	__u8  pad1[8];
+};
+
+#define DL_PAYLOAD_LEN 48
+
+/*
+ * One decision, as emitted on the ring buffer. 152 bytes.
+ * seq is allocated before the ring-buffer reservation: a seq that never
+ * arrives is a record the kernel dropped (also counted in dl_drops).
+ */
+struct dl_record {
+	__u16 version;          /* DL_ABI_VERSION */
+	__u16 size;             /* sizeof(struct dl_record) */
+	__u16 family;           /* enum dl_family */
+	__u16 hook;             /* enum dl_hook */
+	__u64 seq;              /* per boot, starts at 1, shared by all programs */
+	__u64 ktime_ns;         /* bpf_ktime_get_boot_ns(): CLOCK_BOOTTIME */
+	__u64 cgroup_id;        /* cgroup v2 id (inode of the cgroup directory) */
+	__u64 mnt_ns;           /* mount namespace inode number, 0 if unknown */
+	__u32 policy_gen;       /* dl_config.policy_gen when the decision was made */
+	__u32 rule_idx;         /* index into that policy's rules, DL_RULE_NONE */
+	__u32 tgid;
+	__u32 pid;              /* thread id */
+	__u32 ppid;             /* real parent's tgid */
+	__u32 uid;
+	__u32 euid;
+	__u32 gid;
+	__u32 loginuid;         /* audit login uid (AUDIT_UID_UNSET = 4294967295) */
+	__u32 sessionid;        /* audit session id */
+	__u8  verdict;          /* enum dl_verdict */
+	__u8  enforced;         /* 1 if the family was in enforce mode */
+	__u8  pad[6];
+	char  comm[DL_COMM_LEN]; /* untrusted bytes, NUL-padded */
+	union {
+		struct dl_net_payload net;
+		__u8 raw[DL_PAYLOAD_LEN];
+	} u;
+};
+
+/* Single-entry array map "dl_config": facts the loader sets, switched at runtime. */
+struct dl_config {
+	__u64 init_mnt_ns;            /* /proc/1/ns/mnt inode, read by the loader */
+	__u32 policy_gen;             /* bumped on every policy (re)load */
+	__u32 mode[DL_FAMILY_MAX];    /* enum dl_mode per family */
+	__u32 pad;
+};
+
+/* LPM trie key of "dl_net_lpm". prefixlen counts bits of addr (0..128). */
+struct dl_lpm_key {
+	__u32 prefixlen;
+	__u8  addr[DL_ADDR_LEN];
+};
+
+/* One net rule as the kernel evaluates it. */
+struct dl_net_rule {
+	__u64 cgroup_id;        /* 0: any cgroup; else this cgroup and descendants */
+	__u32 rule_idx;         /* index into the policy's rule table */
+	__u16 port_lo;          /* inclusive; 0-65535 means any port */
+	__u16 port_hi;
+	__u8  proto;            /* 0: any; IPPROTO_TCP; IPPROTO_UDP */
+	__u8  ops;              /* DL_NET_OP_* mask */
+	__u8  action;           /* enum dl_action */
+	__u8  cgroup_level;     /* depth of cgroup_id below the root (root = 0) */
+	__u8  pad[4];
+};
+
+/*
+ * Value of "dl_net_lpm": every rule whose prefix covers this entry's prefix,
+ * most specific first (see collector/policy.c: dl_net_compile). The kernel
+ * walks it in order and the first rule that matches decides.
+ */
+struct dl_net_set {
+	__u32 n;                /* used slots */
+	__u32 pad;
+	struct dl_net_rule r[DL_NET_SET_MAX];
+};
+
+/* Per-rule counters ("dl_counts", per-CPU array indexed by rule_idx). */
+struct dl_count {
+	__u64 n[DL_VERDICT_MAX]; /* by enum dl_verdict */
+};
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(sizeof(struct dl_net_payload) == 32, "dl_net_payload size");
+_Static_assert(sizeof(struct dl_record) == 152, "dl_record size");
+_Static_assert(__builtin_offsetof(struct dl_record, seq) == 8, "seq offset");
+_Static_assert(__builtin_offsetof(struct dl_record, verdict) == 80, "verdict offset");
+_Static_assert(__builtin_offsetof(struct dl_record, comm) == 88, "comm offset");
+_Static_assert(__builtin_offsetof(struct dl_record, u) == 104, "payload offset");
+_Static_assert(sizeof(struct dl_lpm_key) == 20, "lpm key size");
+_Static_assert(sizeof(struct dl_net_rule) == 24, "dl_net_rule size");
+_Static_assert(sizeof(struct dl_net_set) == 8 + 24 * DL_NET_SET_MAX, "dl_net_set size");
+_Static_assert(sizeof(struct dl_config) == 48, "dl_config size");
+#endif
+
+#endif /* DRYLOCK_ABI_H */

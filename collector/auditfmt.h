@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Text of drylock's Linux audit records, and the deduplication that keeps a
+ * burst of identical decisions from flooding the audit backlog. Pure logic:
+ * no libaudit here (collector/audit.c sends), so all of it is unit-tested.
+ *
+ * Record text (see docs/audit.md; conventions from ../shared/AUDIT.md):
+ *   USER_AVC, one decision:
+ *     op=<hook> lsm=drylock family=<f> decision=<allow|would-deny|deny>
+ *     enforcing=<0|1> policy=<enc> rule=<id> seq=<n> boot=<8 hex of boot_id>
+ *     spid=<tgid> stid=<pid> sppid=<ppid> suid=<uid> seuid=<euid> sgid=<gid>
+ *     sauid=<loginuid> sses=<sessionid> scgroup=<id> comm=<enc> cmd=<enc exe>
+ *     family-specific: daddr=<ip> dport=<n> proto=<tcp|udp|n>   (connect)
+ *                      laddr=<ip> lport=<n> proto=...            (bind)
+ *   <enc> is dl_audit_encode(): "value" or upper-case hex. Never a header or
+ *   trailer name (pid uid auid ses subj exe hostname addr terminal res) and
+ *   never a name auparse reinterprets (mode flags id action data code list sig
+ *   exit saddr key).
+ */
+#ifndef DRYLOCK_AUDITFMT_H
+#define DRYLOCK_AUDITFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../store/store.h"
+
+#define DL_AUDIT_LSM "drylock"
+#define DL_AUDIT_MAX_TEXT 2048   /* well under the kernel's 8560-byte limit */
+#define DL_AUDIT_MAX_VALUE 256   /* untrusted input bytes kept before encoding */
+
+/*
+ * Encode an untrusted value (len bytes, may contain NUL or anything) for an
+ * audit field: truncated to maxin bytes first, then written as "value" when
+ * every byte is in 0x21..0x7e and none of  "  '  =  \  , else as upper-case
+ * hex of the bytes (so a space also forces hex). An empty value is "".
+ * Returns the length written (NUL-terminated) or -ENOSPC.
+ */
+int dl_audit_encode(char *out, size_t outlen, const void *val, size_t len, size_t maxin);
+
+/* Format the USER_AVC text for ev into out. policy_name may be NULL ("?").
+ * boot_id is the full boot id string (first 8 hex chars used).
+ * Returns the length, or -ENOSPC. */
+int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
+			const char *policy_name, const char *boot_id);
+
+/* res= for a decision: 1 (success) unless the operation was denied. */
+int dl_audit_result(const struct dl_record *rec);
+
+/*
+ * Deduplication: the first decision with a given key (policy, rule, verdict,
+ * enforcing, hook, uid, comm, exe, object) within 'window_ns' is logged; later
+ * ones in the window are counted as suppressed. At most 'burst' records per
+ * second are logged overall; excess is suppressed too. Time is passed in, so
+ * this is deterministic. Fixed memory: 'slots' entries, oldest evicted.
+ */
+struct dl_dedup;
+struct dl_dedup *dl_dedup_new(size_t slots, uint64_t window_ns, unsigned burst);
+void dl_dedup_free(struct dl_dedup *d);
+/* Returns 1 if ev should be logged now, 0 if suppressed (and counted). */
+int dl_dedup_check(struct dl_dedup *d, const struct dl_event *ev, uint64_t now_ns);
+/* Suppressed count since the last call; resets it. */
+uint64_t dl_dedup_take_suppressed(struct dl_dedup *d);
+
+#endif

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Policy files: parsing, validation and compilation into kernel map entries.
+ *
+ * Format (docs/policy-format.md is the user-facing description):
+ *   - line oriented; '#' starts a comment to end of line; blank lines ignored;
+ *     tokens separated by spaces/tabs; a trailing '\' joins the next line.
+ *   - directives:
+ *       policy <name>                 name of the policy (top file, at most once)
+ *       include <path|glob>           relative to the including file's directory;
+ *                                     a glob (e.g. policy.d/ *.policy without the
+ *                                     space) includes matches in sorted order;
+ *                                     an include that matches nothing is an error
+ *                                     unless it contains a glob character
+ *   - rules:  <family> <action> <id> [key=value ...]
+ *       family  one of DL_FAMILIES keywords ("net")
+ *       action  "allow" or "deny"
+ *       id      [a-z0-9][a-z0-9._-]{0,31}, unique in the whole policy; the
+ *               short stable name used in records, audit and reports
+ *     net keys:
+ *       addr=<ipv4|ipv6>[/len] | any | any4 | any6     (required)
+ *       port=<n> | <lo>-<hi>                            (default: any)
+ *       proto=tcp|udp|any                               (default: any)
+ *       op=connect|bind|connect,bind                    (default: connect)
+ *       cgroup=<path under /sys/fs/cgroup, starting '/'> (default: any cgroup)
+ *   - decision for one operation: among the rules that match it, the most
+ *     specific wins: longer address prefix, then narrower port range, then
+ *     a given proto over any, then a deeper cgroup over a shallower/global
+ *     one; on a full tie deny wins. No matching rule: allow, not recorded.
+ *
+ * Errors are collected (not just the first) as file:line:column: message,
+ * column 1-based, pointing at the offending token.
+ */
+#ifndef DRYLOCK_POLICY_H
+#define DRYLOCK_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../bpf/drylock_abi.h"
+
+#define DL_RULE_ID_MAX 32
+#define DL_POLICY_NAME_MAX 64
+
+struct dl_net_match {
+	__u8 addr[DL_ADDR_LEN];  /* network order, IPv4 v4-mapped, host bits zeroed */
+	__u8 prefixlen;          /* 0..128 (IPv4 /n is stored as 96+n) */
+	__u8 ops;                /* DL_NET_OP_* */
+	__u8 proto;              /* 0 any, 6 tcp, 17 udp */
+	__u16 port_lo, port_hi;  /* inclusive */
+	char *cgroup;            /* NULL: any cgroup; else path like "/web.slice" */
+};
+
+struct dl_rule {
+	char id[DL_RULE_ID_MAX + 1];
+	__u16 family;            /* enum dl_family */
+	__u8 action;             /* enum dl_action */
+	char *file;              /* where it was written */
+	unsigned line;
+	char *text;              /* canonical text, e.g. "net deny meta addr=169.254.169.254/32 port=80 proto=tcp op=connect" */
+	union {
+		struct dl_net_match net;
+	} u;
+};
+
+struct dl_policy {
+	char *name;              /* "policy" directive, else basename of top file */
+	struct dl_rule *rules;   /* index in this array == rule_idx in records */
+	size_t n_rules;
+	char *text;              /* all files concatenated, each preceded by
+				  * "# drylock-file: <path>\n"; what is hashed and stored */
+	char sha256[65];         /* hex of sha256(text) */
+	__u32 families;          /* bit (1 << family) for each family used */
+};
+
+struct dl_diag {
+	char *file;
+	unsigned line, col;
+	char *msg;
+};
+
+struct dl_diags {
+	struct dl_diag *v;
+	size_t n;
+};
+
+/* Parse a policy file and everything it includes. Returns 0 and sets *out when
+ * there were no errors; otherwise -EINVAL (or -errno for I/O on the top file)
+ * with every problem in *diags. *diags is appended to, never reset. */
+int dl_policy_parse_file(const char *path, struct dl_policy **out, struct dl_diags *diags);
+/* Same, from memory; 'name' is used as the file name in diagnostics and for
+ * includes relative to the current directory. */
+int dl_policy_parse_string(const char *name, const char *text, struct dl_policy **out,
+			   struct dl_diags *diags);
+void dl_policy_free(struct dl_policy *p);
+void dl_diags_free(struct dl_diags *d);
+/* Print "file:line:col: error: msg" lines to f. */
+void dl_diags_print(const struct dl_diags *d, void *file /* FILE * */);
+
+/* Looks up a cgroup path: sets *id (inode of /sys/fs/cgroup<path>) and *level
+ * (number of path components; "/" is 0). Returns 0 or -errno. */
+typedef int (*dl_cgroup_resolver)(const char *path, __u64 *id, __u8 *level, void *ctx);
+/* Default resolver: stat under root (normally "/sys/fs/cgroup"). */
+int dl_cgroup_resolve_fs(const char *path, __u64 *id, __u8 *level, void *ctx /* const char *root */);
+
+struct dl_net_entry {
+	struct dl_lpm_key key;
+	struct dl_net_set set;
+};
+
+/* Compile the policy's net rules into LPM entries: one entry per distinct
+ * prefix, each holding every rule whose prefix covers it, most specific
+ * first. Unresolvable cgroups and sets over DL_NET_SET_MAX are reported in
+ * diags (with the rule's file:line) and make it fail with -EINVAL. */
+int dl_net_compile(const struct dl_policy *p, dl_cgroup_resolver res, void *res_ctx,
+		   struct dl_net_entry **out, size_t *n_out, struct dl_diags *diags);
+
+/* The kernel's decision procedure, in user space (used by unit tests and by
+ * what-if replay): returns the index into entries' rule of the deciding rule
+ * (its rule_idx) or DL_RULE_NONE, and sets *action. ancestors[i] is the
+ * cgroup id at level i of the subject's cgroup (ancestors[n_anc-1] = own). */
+__u32 dl_net_decide(const struct dl_net_entry *entries, size_t n, const __u8 addr[DL_ADDR_LEN],
+		    __u16 port, __u8 proto, __u8 op, const __u64 *ancestors, size_t n_anc,
+		    __u8 *action);
+
+/* sha256 of buf as 64 lowercase hex chars + NUL. */
+void dl_sha256_hex(const void *buf, size_t len, char out[65]);
+
+#endif

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The SQLite store shared by the collector (writer) and the query tool
+ * (read-only). Schema: store/schema.sql (documented, versioned).
+ *
+ * Writer contract: one connection, WAL journal, batched transactions.
+ * dl_store_begin() ... dl_store_event() x N ... dl_store_commit(): when commit
+ * returns 0 the events are durable (synchronous=NORMAL in WAL survives a process
+ * kill; FULL if the caller asked for it), and only then may the collector
+ * release the ring-buffer records. Events are keyed by (boot, seq) so that
+ * re-inserting a record after a crash between commit and release is a no-op.
+ *
+ * All functions return 0 or a negative errno-style code and, on failure, leave
+ * a message in dl_store_errmsg(). Nothing here prints.
+ */
+#ifndef DRYLOCK_STORE_H
+#define DRYLOCK_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../bpf/drylock_abi.h"
+
+struct dl_store;
+
+enum {
+	DL_STORE_RDONLY = 1 << 0, /* query tool: never writes, never creates */
+	DL_STORE_SYNC_FULL = 1 << 1,
+};
+
+/* A decoded record plus what the collector knows about it. Strings may be NULL
+ * (unknown). Pointers are only borrowed for the duration of the call. */
+struct dl_event {
+	struct dl_record rec;
+	int64_t ts_ns;           /* wall clock, ns since the Unix epoch */
+	int64_t boot_key;        /* from dl_store_boot() */
+	int64_t policy_key;      /* from dl_store_policy(); 0 if unknown */
+	const char *rule_id;     /* policy rule id, NULL if rule_idx == DL_RULE_NONE */
+	const char *exe;         /* executable path */
+	const char *cgroup_path; /* cgroup v2 path, e.g. "/system.slice/x.service" */
+};
+
+struct dl_store_rule {
+	__u32 idx;
+	const char *id;
+	__u16 family;
+	__u8 action;
+	const char *text;
+};
+
+int dl_store_open(const char *path, int flags, struct dl_store **out);
+/* Message for the last failure on st, or for a failed open when st is NULL. */
+const char *dl_store_errmsg(const struct dl_store *st);
+void dl_store_close(struct dl_store *st);
+
+/* Idempotent: returns the key of the boot with this boot_id (from
+ * /proc/sys/kernel/random/boot_id), creating it. boot_wall_ns is the wall clock
+ * at CLOCK_BOOTTIME 0, used to turn ktime_ns into wall time. */
+int dl_store_boot(struct dl_store *st, const char *boot_id, int64_t boot_wall_ns, int64_t *key);
+/* Idempotent by sha256: stores the policy text and its rules once. */
+int dl_store_policy(struct dl_store *st, const char *name, const char *sha256, const char *text,
+		    const struct dl_store_rule *rules, size_t n_rules, int64_t *key);
+/* A policy generation was loaded into the kernel on this boot. */
+int dl_store_policy_load(struct dl_store *st, int64_t boot_key, __u32 gen, int64_t policy_key,
+			 int64_t ts_ns);
+/* Look up the policy key for (boot, gen); -ENOENT if unknown. */
+int dl_store_policy_for_gen(struct dl_store *st, int64_t boot_key, __u32 gen, int64_t *policy_key);
+/* A family's mode was set (at start or by a switch). */
+int dl_store_mode(struct dl_store *st, int64_t boot_key, __u16 family, __u32 mode, int64_t ts_ns);
+/* A counter sample: kind is "kernel_drops", "audit_suppressed", "audit_dropped". */
+int dl_store_counter(struct dl_store *st, int64_t boot_key, __u16 family, const char *kind,
+		     uint64_t value, int64_t ts_ns);
+
+int dl_store_begin(struct dl_store *st);
+int dl_store_event(struct dl_store *st, const struct dl_event *ev);
+int dl_store_commit(struct dl_store *st);
+int dl_store_rollback(struct dl_store *st);
+
+#endif

@@ -29,6 +29,8 @@
 #define DL_NET_SET_MAX 32       /* rules that can apply to one address prefix */
 #define DL_NET_LPM_MAX 4096     /* distinct address prefixes */
 #define DL_RULE_NONE 0xffffffffu /* record matched no rule */
+#define DL_PATH_MAX 256         /* executable path captured at exec */
+#define DL_EXE_MAX 16384        /* processes whose executable is remembered */
 #define DL_RINGBUF_DEFAULT (4u << 20) /* bytes; power of two, page multiple */
 
 /* Policy families. X(NAME, value, "policy-file keyword") */
@@ -102,7 +104,7 @@ struct dl_record {
 	__u64 ktime_ns;         /* bpf_ktime_get_boot_ns(): CLOCK_BOOTTIME */
 	__u64 cgroup_id;        /* cgroup v2 id (inode of the cgroup directory) */
 	__u64 mnt_ns;           /* mount namespace inode number, 0 if unknown */
-	__u32 policy_gen;       /* dl_config.policy_gen when the decision was made */
+	__u32 policy_gen;       /* generation of the policy whose rule decided */
 	__u32 rule_idx;         /* index into that policy's rules, DL_RULE_NONE */
 	__u32 tgid;
 	__u32 pid;              /* thread id */
@@ -156,8 +158,17 @@ struct dl_net_rule {
  */
 struct dl_net_set {
 	__u32 n;                /* used slots */
-	__u32 pad;
+	__u32 gen;              /* policy generation these rules belong to: the
+				 * record's policy_gen, exact even mid-reload */
 	struct dl_net_rule r[DL_NET_SET_MAX];
+};
+
+/* Value of "dl_exe" (LRU hash keyed by tgid): the executable of the last
+ * exec by that process, captured in bprm_check_security where bpf_d_path is
+ * allowed, so the collector can name short-lived processes after they exit. */
+struct dl_exe {
+	__u64 ktime_ns;          /* CLOCK_BOOTTIME of the exec */
+	char  path[DL_PATH_MAX]; /* NUL-terminated, untrusted bytes */
 };
 
 /* Per-rule counters ("dl_counts", per-CPU array indexed by rule_idx). */
@@ -176,6 +187,7 @@ _Static_assert(sizeof(struct dl_lpm_key) == 20, "lpm key size");
 _Static_assert(sizeof(struct dl_net_rule) == 24, "dl_net_rule size");
 _Static_assert(sizeof(struct dl_net_set) == 8 + 24 * DL_NET_SET_MAX, "dl_net_set size");
 _Static_assert(sizeof(struct dl_config) == 48, "dl_config size");
+_Static_assert(sizeof(struct dl_exe) == 8 + DL_PATH_MAX, "dl_exe size");
 #endif
 
 #endif /* DRYLOCK_ABI_H */

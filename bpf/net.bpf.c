@@ -115,11 +115,10 @@ static __always_inline int net_decide(struct socket *sock, struct sockaddr *addr
 		return 0;
 	}
 
+	gen = set->gen;
 	cfg = dl_get_config();
-	if (cfg) {
-		gen = cfg->policy_gen;
+	if (cfg)
 		enforced = cfg->mode[DL_FAMILY_NET] == DL_MODE_ENFORCE;
-	}
 	if (action == DL_ACTION_ALLOW)
 		verdict = DL_VERDICT_ALLOW;
 	else

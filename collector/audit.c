@@ -1,2 +1,292 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* PLACEHOLDER: being written */
+/*
+ * Audit writer: a thread of its own between the drain loop and libaudit.
+ *
+ * Sending to the kernel's audit netlink socket can block for most of a second
+ * when the audit backlog is full, and the record may still be dropped while
+ * the call reports success (../shared/AUDIT.md). So the drain loop only
+ * copies a decision into a bounded queue (never blocking: a full queue counts
+ * the decision as audit_dropped; it is already in SQLite), and this thread
+ * formats, deduplicates (auditfmt.c: dl_dedup) and sends. Every 10 s a
+ * USER_MAC_STATUS "op=suppressed" record says how many repeats were held back.
+ *
+ * Audit being unusable (no CAP_AUDIT_WRITE, a user namespace, audit disabled,
+ * no audit support) is said once on stderr; the collector keeps storing.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libaudit.h>
+
+#include "collector.h"
+#include "auditfmt.h"
+
+#define DL_AUDIT_QUEUE 8192
+#define DL_AUDIT_FLUSH_NS (10ull * 1000000000ull)
+
+struct dl_audit_item {
+	int type;                 /* 0: a decision in ev; else a text record */
+	int success;
+	struct dl_event ev;       /* string pointers re-aimed at the buffers below */
+	char exe[DL_PATH_MAX];
+	char rule_id[DL_RULE_ID_MAX + 1];
+	char policy[DL_POLICY_NAME_MAX + 1];
+	char text[DL_AUDIT_MAX_TEXT];
+	bool has_exe, has_rule;
+};
+
+struct dl_audit {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct dl_audit_item *q;
+	size_t head, tail;        /* head: next to pop; tail: next free */
+	bool stop, running;
+	int fd;
+	bool usable;
+	char boot_id[64];
+	struct dl_dedup *dedup;
+	uint64_t suppressed, dropped;
+};
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+static int send_text(struct dl_audit *a, int type, const char *text, int success)
+{
+	if (!a->usable)
+		return -ENOTCONN;
+	if (audit_log_user_message(a->fd, type, text, NULL, NULL, "", success) <= 0)
+		return -errno ? -errno : -EIO;
+	return 0;
+}
+
+static void handle(struct dl_audit *a, struct dl_audit_item *it)
+{
+	char text[DL_AUDIT_MAX_TEXT];
+
+	if (it->type) {
+		send_text(a, it->type, it->text, it->success);
+		return;
+	}
+	it->ev.exe = it->has_exe ? it->exe : NULL;
+	it->ev.rule_id = it->has_rule ? it->rule_id : NULL;
+	it->ev.cgroup_path = NULL;
+	if (!dl_dedup_check(a->dedup, &it->ev, dl_now_ns()))
+		return;
+	if (dl_audit_format_avc(text, sizeof(text), &it->ev, it->policy[0] ? it->policy : NULL,
+				a->boot_id) < 0)
+		return;
+	send_text(a, AUDIT_USER_AVC, text, dl_audit_result(&it->ev.rec));
+}
+
+static void flush_suppressed(struct dl_audit *a)
+{
+	uint64_t n = dl_dedup_take_suppressed(a->dedup);
+	char text[128];
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->suppressed += n;
+	pthread_mutex_unlock(&a->lock);
+	snprintf(text, sizeof(text), "op=suppressed lsm=%s suppressed=%llu", DL_AUDIT_LSM,
+		 (unsigned long long)n);
+	send_text(a, AUDIT_USER_MAC_STATUS, text, 1);
+}
+
+static void *audit_main(void *arg)
+{
+	struct dl_audit *a = arg;
+	uint64_t last_flush = dl_now_ns();
+
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		struct timespec until;
+
+		while (a->head != a->tail) {
+			struct dl_audit_item *it = &a->q[a->head % DL_AUDIT_QUEUE];
+
+			/* The slot stays ours until head moves past it. */
+			pthread_mutex_unlock(&a->lock);
+			handle(a, it);
+			pthread_mutex_lock(&a->lock);
+			a->head++;
+		}
+		if (a->stop)
+			break;
+		if ((uint64_t)dl_now_ns() - last_flush >= DL_AUDIT_FLUSH_NS) {
+			pthread_mutex_unlock(&a->lock);
+			flush_suppressed(a);
+			pthread_mutex_lock(&a->lock);
+			last_flush = dl_now_ns();
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&a->cond, &a->lock, &until);
+	}
+	pthread_mutex_unlock(&a->lock);
+	flush_suppressed(a);
+	return NULL;
+}
+
+/* Is an audit daemon registered with the kernel? 1 yes, 0 no, <0 unknown. */
+static int auditd_running(int fd)
+{
+	struct audit_reply rep;
+
+	if (audit_request_status(fd) <= 0)
+		return -1;
+	for (int i = 0; i < 5; i++) {
+		if (audit_get_reply(fd, &rep, GET_REPLY_BLOCKING, 0) <= 0)
+			return -1;
+		if (rep.type == AUDIT_GET)
+			return rep.status->pid != 0;
+	}
+	return -1;
+}
+
+struct dl_audit *dl_audit_start(bool enabled, const char *boot_id)
+{
+	struct dl_audit *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
+	copy_str(a->boot_id, sizeof(a->boot_id), boot_id);
+	a->fd = -1;
+	a->q = calloc(DL_AUDIT_QUEUE, sizeof(*a->q));
+	a->dedup = dl_dedup_new(4096, 60ull * 1000000000ull, 200);
+	if (!a->q || !a->dedup) {
+		free(a->q);
+		dl_dedup_free(a->dedup);
+		free(a);
+		return NULL;
+	}
+	if (!enabled) {
+		dl_log("audit: disabled by --no-audit; decisions are stored in SQLite only");
+		return a;
+	}
+	a->fd = audit_open();
+	if (a->fd < 0) {
+		dl_log("audit: unavailable (%s); decisions are stored in SQLite only", strerror(errno));
+		return a;
+	}
+	switch (audit_is_enabled(a->fd)) {
+	case 0:
+		dl_log("audit: the kernel's audit is disabled (auditctl -e 1 enables it); "
+		       "only USER_AVC records reach it, all decisions are stored in SQLite");
+		break;
+	case -1:
+		dl_log("audit: cannot query the kernel's audit status (%s); trying anyway", strerror(errno));
+		break;
+	}
+	if (auditd_running(a->fd) == 0)
+		dl_log("audit: no audit daemon is running; records go to the kernel log only "
+		       "and every decision is stored in SQLite");
+	a->usable = true;
+	if (pthread_create(&a->thread, NULL, audit_main, a) == 0)
+		a->running = true;
+	else
+		a->usable = false;
+	return a;
+}
+
+void dl_audit_stop(struct dl_audit *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->stop = true;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	if (a->running)
+		pthread_join(a->thread, NULL);
+	if (a->fd >= 0)
+		audit_close(a->fd);
+	dl_dedup_free(a->dedup);
+	free(a->q);
+	free(a);
+}
+
+/* Reserve a queue slot; NULL (and counted) when full or unusable. */
+static struct dl_audit_item *slot(struct dl_audit *a)
+{
+	struct dl_audit_item *it = NULL;
+
+	pthread_mutex_lock(&a->lock);
+	if (!a->running || a->tail - a->head >= DL_AUDIT_QUEUE)
+		a->dropped++;
+	else
+		it = &a->q[a->tail % DL_AUDIT_QUEUE];
+	pthread_mutex_unlock(&a->lock);
+	return it;
+}
+
+static void commit_slot(struct dl_audit *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->tail++;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+void dl_audit_decision(struct dl_audit *a, const struct dl_event *ev, const char *policy_name)
+{
+	struct dl_audit_item *it;
+
+	if (!a->usable)
+		return;
+	it = slot(a);
+	if (!it)
+		return;
+	it->type = 0;
+	it->ev = *ev;
+	it->has_exe = ev->exe != NULL;
+	it->has_rule = ev->rule_id != NULL;
+	copy_str(it->exe, sizeof(it->exe), ev->exe);
+	copy_str(it->rule_id, sizeof(it->rule_id), ev->rule_id);
+	copy_str(it->policy, sizeof(it->policy), policy_name);
+	commit_slot(a);
+}
+
+void dl_audit_text(struct dl_audit *a, int type, const char *text, int success)
+{
+	struct dl_audit_item *it;
+
+	if (!a->usable)
+		return;
+	it = slot(a);
+	if (!it)
+		return;
+	it->type = type;
+	it->success = success;
+	copy_str(it->text, sizeof(it->text), text);
+	commit_slot(a);
+}
+
+void dl_audit_counters(struct dl_audit *a, uint64_t *suppressed, uint64_t *dropped)
+{
+	pthread_mutex_lock(&a->lock);
+	*suppressed = a->suppressed;
+	*dropped = a->dropped;
+	pthread_mutex_unlock(&a->lock);
+}
+
+int dl_audit_send_once(int type, const char *text, int success)
+{
+	int fd = audit_open(), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (audit_log_user_message(fd, type, text, NULL, NULL, "", success) <= 0)
+		err = -errno ? -errno : -EIO;
+	audit_close(fd);
+	return err;
+}

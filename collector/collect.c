@@ -1,2 +1,448 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* PLACEHOLDER: being written */
+/*
+ * The drain loop: ring buffer -> SQLite (durable) -> release -> audit.
+ *
+ *   epoll on the ring buffer map and a signalfd; on wake-up read up to
+ *   'batch' records in place (ringread.c), decode and enrich each (wall time,
+ *   policy and rule id from the record's generation, executable from the
+ *   dl_exe map or /proc, cgroup path from the cgroup id), insert them in one
+ *   transaction, and only after COMMIT hand the ring space back to the kernel
+ *   and queue the decisions for the audit thread. A failed commit rolls back
+ *   and rewinds: the records stay in the ring (the kernel counts what it
+ *   cannot fit) and the loop retries with backoff, saying what happened.
+ *
+ * Order of start-up matters for "nothing is lost and the policy is left as it
+ * was": the database is opened before anything is loaded, so a bad --db path
+ * fails without touching the kernel.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <libaudit.h>
+
+#include "collector.h"
+#include "names.h"
+#include "auditfmt.h"
+
+struct pending {
+	struct dl_event ev;
+	char exe[DL_PATH_MAX];
+	char cgroup[PATH_MAX];
+	char rule_id[DL_RULE_ID_MAX + 1];
+};
+
+struct cg_cache_ent {
+	__u64 id;
+	char *path;
+};
+#define DL_CG_CACHE 256
+
+struct collector {
+	const struct dl_collect_opts *o;
+	struct dl_store *st;
+	struct dl_pinned pin;
+	struct dl_ring ring;
+	struct dl_audit *audit;
+	char boot_id[64];
+	int64_t boot_wall_ns, boot_key, policy_key;
+	__u32 gen;
+	struct pending *batch;
+	struct cg_cache_ent cg[DL_CG_CACHE];
+	int cgroup_root_fd;
+	__u32 mode[DL_FAMILY_MAX];
+	uint64_t drops[DL_FAMILY_MAX];
+	uint64_t audit_suppressed, audit_dropped;
+	uint64_t stored, bad;
+	__u32 other_gen;             /* last foreign generation looked up */
+	int64_t other_key;
+	int store_failures;
+};
+
+/* ---- enrichment ---- */
+
+static const char *exe_for(struct collector *c, const struct dl_record *r, char *buf, size_t len)
+{
+	struct dl_exe e;
+	char link[64];
+	ssize_t n;
+
+	if (c->pin.exe_fd >= 0 && bpf_map_lookup_elem(c->pin.exe_fd, &r->tgid, &e) == 0 &&
+	    e.ktime_ns <= r->ktime_ns) {
+		e.path[DL_PATH_MAX - 1] = 0;
+		snprintf(buf, len, "%s", e.path);
+		return buf;
+	}
+	/* Exec'd before drylock started: the process may still be there. */
+	snprintf(link, sizeof(link), "/proc/%u/exe", r->tgid);
+	n = readlink(link, buf, len - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	return buf;
+}
+
+/* cgroup v2 ids are kernfs node ids, which cgroupfs accepts as file handles. */
+static const char *cgroup_for(struct collector *c, __u64 id, char *buf, size_t len)
+{
+	struct cg_cache_ent *ce = &c->cg[id % DL_CG_CACHE];
+	struct {
+		struct file_handle fh;
+		__u64 id;
+	} h;
+	char link[64];
+	ssize_t n;
+	int fd;
+
+	if (ce->path && ce->id == id) {
+		snprintf(buf, len, "%s", ce->path);
+		return buf;
+	}
+	if (c->cgroup_root_fd < 0)
+		return NULL;
+	h.fh.handle_bytes = sizeof(__u64);
+	h.fh.handle_type = 0xfe; /* FILEID_KERNFS */
+	h.id = id;
+	fd = open_by_handle_at(c->cgroup_root_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	if (strncmp(buf, "/sys/fs/cgroup", 14) == 0)
+		memmove(buf, buf + 14, strlen(buf + 14) + 1);
+	if (!buf[0])
+		snprintf(buf, len, "/");
+	free(ce->path);
+	ce->id = id;
+	ce->path = strdup(buf);
+	return buf;
+}
+
+static int64_t policy_key_for(struct collector *c, __u32 gen)
+{
+	if (gen == c->gen)
+		return c->policy_key;
+	if (gen != c->other_gen) {
+		c->other_gen = gen;
+		if (dl_store_policy_for_gen(c->st, c->boot_key, gen, &c->other_key))
+			c->other_key = 0;
+	}
+	return c->other_key;
+}
+
+/* Decode one ring record into p. Returns 0, or -EPROTO for a record this build
+ * does not understand (counted and skipped, still released). */
+static int decode(struct collector *c, const void *data, __u32 len, struct pending *p)
+{
+	const struct dl_record *r = data;
+	const struct dl_policy *pol = c->o->policy;
+
+	if (len < sizeof(*r) || r->version != DL_ABI_VERSION || r->size != sizeof(*r))
+		return -EPROTO;
+	memset(&p->ev, 0, sizeof(p->ev));
+	memcpy(&p->ev.rec, r, sizeof(*r));
+	p->ev.ts_ns = c->boot_wall_ns + (int64_t)r->ktime_ns;
+	p->ev.boot_key = c->boot_key;
+	p->ev.policy_key = policy_key_for(c, r->policy_gen);
+	if (r->rule_idx != DL_RULE_NONE && p->ev.policy_key == c->policy_key && r->rule_idx < pol->n_rules) {
+		snprintf(p->rule_id, sizeof(p->rule_id), "%s", pol->rules[r->rule_idx].id);
+		p->ev.rule_id = p->rule_id;
+	}
+	p->ev.exe = exe_for(c, r, p->exe, sizeof(p->exe));
+	p->ev.cgroup_path = cgroup_for(c, r->cgroup_id, p->cgroup, sizeof(p->cgroup));
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+static void log_store_failure(struct collector *c, const char *what)
+{
+	/* Say it the first time and then every 30th retry, not on every retry. */
+	if (c->store_failures++ % 30 == 0)
+		dl_log("store: %s: %s; records stay in the kernel ring buffer, retrying",
+		       what, dl_store_errmsg(c->st));
+}
+
+/* Drain one batch. Returns records stored (>= 0), or <0 on store failure. */
+static int drain_batch(struct collector *c)
+{
+	unsigned n = 0;
+	const void *data;
+	__u32 len;
+	int err;
+
+	while (n < c->o->batch && dl_ring_next(&c->ring, &data, &len) == 1) {
+		if (decode(c, data, len, &c->batch[n]) < 0) {
+			if (c->bad++ == 0)
+				dl_log("collect: skipping a record of unknown version or size (len %u)", len);
+			continue;
+		}
+		n++;
+	}
+	if (n == 0) {
+		dl_ring_release(&c->ring); /* discarded/unknown records only */
+		return 0;
+	}
+	err = dl_store_begin(c->st);
+	for (unsigned i = 0; !err && i < n; i++)
+		err = dl_store_event(c->st, &c->batch[i].ev);
+	if (!err)
+		err = dl_store_commit(c->st);
+	if (err) {
+		log_store_failure(c, "write");
+		dl_store_rollback(c->st);
+		dl_ring_rewind(&c->ring);
+		return err;
+	}
+	if (c->store_failures) {
+		dl_log("store: writing again after %d failed attempts", c->store_failures);
+		c->store_failures = 0;
+	}
+	dl_ring_release(&c->ring);
+	c->stored += n;
+	for (unsigned i = 0; i < n; i++)
+		if (c->batch[i].ev.rec.verdict != DL_VERDICT_ALLOW)
+			dl_audit_decision(c->audit, &c->batch[i].ev, c->o->policy->name);
+	return (int)n;
+}
+
+/* Mode switches made by `drylock mode` (which audits them itself) are
+ * recorded in the store, so every event's mode can be read back. */
+static void poll_state(struct collector *c)
+{
+	struct dl_config cfg;
+	uint64_t sup, drop;
+	int64_t now = dl_now_ns();
+
+	if (dl_config_read(&c->pin, &cfg) == 0) {
+		for (int f = 1; f < DL_FAMILY_MAX; f++) {
+			if (!(c->o->policy->families & (1u << f)) || cfg.mode[f] == c->mode[f])
+				continue;
+			dl_log("mode: %s is now %s", dl_family_name(f), dl_mode_name(cfg.mode[f]));
+			c->mode[f] = cfg.mode[f];
+			if (dl_store_mode(c->st, c->boot_key, f, cfg.mode[f], now))
+				log_store_failure(c, "mode");
+		}
+	}
+	for (int f = 1; f < DL_FAMILY_MAX; f++) {
+		uint64_t d;
+
+		if (!(c->o->policy->families & (1u << f)) || dl_read_drops(&c->pin, f, &d) || d == c->drops[f])
+			continue;
+		if (dl_store_counter(c->st, c->boot_key, f, "kernel_drops", d, now) == 0) {
+			dl_log("collect: the kernel dropped %llu %s records so far (ring buffer full)",
+			       (unsigned long long)d, dl_family_name(f));
+			c->drops[f] = d;
+		} else {
+			log_store_failure(c, "counter");
+		}
+	}
+	dl_audit_counters(c->audit, &sup, &drop);
+	if (sup != c->audit_suppressed &&
+	    dl_store_counter(c->st, c->boot_key, 0, "audit_suppressed", sup, now) == 0)
+		c->audit_suppressed = sup;
+	if (drop != c->audit_dropped &&
+	    dl_store_counter(c->st, c->boot_key, 0, "audit_dropped", drop, now) == 0)
+		c->audit_dropped = drop;
+}
+
+static int register_policy(struct collector *c)
+{
+	const struct dl_policy *p = c->o->policy;
+	struct dl_store_rule *rules = calloc(p->n_rules ? p->n_rules : 1, sizeof(*rules));
+	int err;
+
+	if (!rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		rules[i].idx = i;
+		rules[i].id = p->rules[i].id;
+		rules[i].family = p->rules[i].family;
+		rules[i].action = p->rules[i].action;
+		rules[i].text = p->rules[i].text;
+	}
+	err = dl_store_policy(c->st, p->name, p->sha256, p->text, rules, p->n_rules, &c->policy_key);
+	free(rules);
+	if (!err)
+		err = dl_store_policy_load(c->st, c->boot_key, c->gen, c->policy_key, dl_now_ns());
+	return err;
+}
+
+static int setup_signals(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int dl_collect(const struct dl_collect_opts *o)
+{
+	struct collector c = { .o = o, .cgroup_root_fd = -1 };
+	struct epoll_event ev = { .events = EPOLLIN };
+	char text[512];
+	bool fresh = false, stop = false;
+	int err, sfd = -1, ep = -1, rc = EXIT_FAILURE;
+	int64_t last_poll = 0;
+
+	memset(&c.pin, 0xff, sizeof(c.pin)); /* all fds -1 */
+	c.pin.pin_dir[0] = 0;
+	dl_boot_id(c.boot_id);
+	c.boot_wall_ns = dl_boot_wall_ns();
+
+	/* 1. The store first: failing here leaves the kernel as it was. */
+	err = dl_store_open(o->db_path, o->sync_full ? DL_STORE_SYNC_FULL : 0, &c.st);
+	if (err) {
+		dl_log("store: cannot open database %s: %s; nothing was loaded or changed",
+		       o->db_path, dl_store_errmsg(c.st));
+		return EXIT_FAILURE;
+	}
+	err = dl_store_boot(c.st, c.boot_id, c.boot_wall_ns, &c.boot_key);
+	if (err) {
+		dl_log("store: %s: %s; nothing was loaded or changed", o->db_path, dl_store_errmsg(c.st));
+		goto out;
+	}
+	c.batch = calloc(o->batch, sizeof(*c.batch));
+	if (!c.batch)
+		goto out;
+
+	/* 2. Load and attach. */
+	err = dl_load(o->pin_dir, o->policy, o->mode, o->ringbuf_size, &c.pin, &c.gen, &fresh);
+	if (err)
+		goto out;
+	{
+		struct dl_config cfg;
+
+		if (dl_config_read(&c.pin, &cfg) == 0)
+			memcpy(c.mode, cfg.mode, sizeof(c.mode));
+	}
+	dl_log("load: policy %s (%zu rules, sha256 %.12s) generation %u, %s, %s", o->policy->name,
+	       o->policy->n_rules, o->policy->sha256, c.gen, fresh ? "programs attached" : "programs were already attached",
+	       c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE ? "enforcing" : "permissive");
+
+	/* 3. Record what was loaded, in the store and in the audit log. */
+	c.audit = dl_audit_start(o->audit, c.boot_id);
+	if (!c.audit)
+		goto out;
+	err = register_policy(&c);
+	if (err)
+		dl_log("store: recording policy: %s", dl_store_errmsg(c.st));
+	for (int f = 1; f < DL_FAMILY_MAX; f++)
+		if (o->policy->families & (1u << f))
+			dl_store_mode(c.st, c.boot_key, f, c.mode[f], dl_now_ns());
+	{
+		char name[3 * DL_POLICY_NAME_MAX + 3];
+
+		dl_audit_encode(name, sizeof(name), o->policy->name, strlen(o->policy->name), DL_POLICY_NAME_MAX);
+		snprintf(text, sizeof(text), "op=load_policy lsm=%s policy=%s sha256=%s rules=%zu gen=%u",
+			 DL_AUDIT_LSM, name, o->policy->sha256, o->policy->n_rules, c.gen);
+		dl_audit_text(c.audit, AUDIT_USER_MAC_POLICY_LOAD, text, 1);
+	}
+	snprintf(text, sizeof(text), "op=start lsm=%s enabled=1 old-enabled=%d enforcing=%d", DL_AUDIT_LSM,
+		 fresh ? 0 : 1, c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE);
+	dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+
+	/* 4. Drain. */
+	err = dl_ring_open(&c.ring, c.pin.events_fd);
+	if (err) {
+		dl_log("collect: map the ring buffer: %s", strerror(-err));
+		goto out;
+	}
+	c.cgroup_root_fd = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	sfd = setup_signals();
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || ep < 0) {
+		dl_log("collect: epoll/signalfd: %s", strerror(errno));
+		goto out;
+	}
+	ev.data.fd = c.pin.events_fd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, c.pin.events_fd, &ev);
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	if (o->ready_file) {
+		FILE *f = fopen(o->ready_file, "we");
+
+		if (f) {
+			fprintf(f, "%d\n", getpid());
+			fclose(f);
+		} else {
+			dl_log("collect: cannot write ready file %s: %s", o->ready_file, strerror(errno));
+		}
+	}
+	dl_log("collect: draining into %s", o->db_path);
+
+	while (!stop) {
+		struct epoll_event evs[4];
+		int n, got, timeout = 1000;
+
+		/* Drain everything that is there before sleeping. */
+		do {
+			got = drain_batch(&c);
+		} while (got > 0);
+		if (got < 0)
+			timeout = 1000; /* store failing: retry after a pause */
+		if (dl_now_ns() - last_poll >= 1000000000LL) {
+			poll_state(&c);
+			last_poll = dl_now_ns();
+		}
+		if (o->exit_when_idle && got == 0)
+			break;
+		n = epoll_wait(ep, evs, 4, got < 0 ? 1000 : timeout);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == sfd) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si))
+					if (si.ssi_signo != SIGHUP)
+						stop = true;
+			}
+		}
+		/* A ring with unreleased records stays readable: avoid spinning. */
+		if (got < 0)
+			sleep(1);
+	}
+	/* Final drain so that a clean stop leaves nothing behind. */
+	while (drain_batch(&c) > 0)
+		;
+	poll_state(&c);
+	dl_log("collect: stopping; %llu records stored this run; programs stay attached (drylock unload detaches)",
+	       (unsigned long long)c.stored);
+	snprintf(text, sizeof(text), "op=stop lsm=%s enabled=1 enforcing=%d", DL_AUDIT_LSM,
+		 c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE);
+	dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+	rc = EXIT_SUCCESS;
+out:
+	if (c.audit)
+		dl_audit_stop(c.audit);
+	if (ep >= 0)
+		close(ep);
+	if (sfd >= 0)
+		close(sfd);
+	if (c.cgroup_root_fd >= 0)
+		close(c.cgroup_root_fd);
+	dl_ring_close(&c.ring);
+	dl_pinned_close(&c.pin);
+	for (int i = 0; i < DL_CG_CACHE; i++)
+		free(c.cg[i].path);
+	free(c.batch);
+	dl_store_close(c.st);
+	return rc;
+}

@@ -1,2 +1,499 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* PLACEHOLDER: being written */
+/*
+ * Loader: from a parsed policy to programs attached in the kernel.
+ *
+ * Steps, each its own function (prepare / is it supported? / attach):
+ *   1. dl_bpf_lsm_check(): "bpf" in the active LSM list and kernel BTF present.
+ *   2. For every BPF object the policy needs (the exe tracker always, then
+ *      one object per family used), open its skeleton with the pin root set,
+ *      so maps declared LIBBPF_PIN_BY_NAME are created once and shared by all
+ *      objects and by later collector runs. Programs whose hook the running
+ *      kernel lacks (looked up as bpf_lsm_<hook> in its BTF, never by version)
+ *      are skipped with a message.
+ *   3. Load; attach each program whose link is not pinned yet and pin the link
+ *      under <pin>/links/<prog>. A pinned link keeps enforcing after the
+ *      collector exits; a restarted collector reuses it instead of attaching a
+ *      second copy.
+ *   4. Compile and install the rules (LPM entries carry the new generation,
+ *      stale entries are deleted afterwards), zero the per-rule counters, then
+ *      publish the generation and mode in dl_config.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "collector.h"
+#include "names.h"
+#include "exe.skel.h"
+#include "net.skel.h"
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* Warnings and the verifier log matter when a load fails; debug chatter does not. */
+	if (level == LIBBPF_DEBUG && !getenv("DRYLOCK_DEBUG_BPF"))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int dl_bpf_lsm_check(char *why, size_t whylen)
+{
+	char buf[512] = "";
+	FILE *f;
+	struct btf *btf;
+
+	f = fopen("/sys/kernel/security/lsm", "re");
+	if (!f) {
+		snprintf(why, whylen, "cannot read /sys/kernel/security/lsm (%s): securityfs not mounted or no LSM support",
+			 strerror(errno));
+		return -ENOENT;
+	}
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	{
+		char *save = NULL, *tok;
+		bool found = false;
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "%s", buf);
+		for (tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+			if (strcmp(tok, "bpf") == 0)
+				found = true;
+		if (!found) {
+			snprintf(why, whylen, "BPF LSM is not active (lsm list: %s); boot with lsm=%s,bpf",
+				 buf, buf[0] ? buf : "...");
+			return -EOPNOTSUPP;
+		}
+	}
+	btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		snprintf(why, whylen, "kernel BTF not available (/sys/kernel/btf/vmlinux): CONFIG_DEBUG_INFO_BTF is needed");
+		return -ENOENT;
+	}
+	btf__free(btf);
+	return 0;
+}
+
+/* One BPF object: its skeleton's entry points, and which family needs it. */
+struct dl_objdef {
+	const char *name;
+	int family;                      /* 0: always loaded */
+	void *(*open)(const struct bpf_object_open_opts *);
+	int (*load)(void *);
+	void (*destroy)(void *);
+	struct bpf_object *(*obj)(void *);
+};
+
+#define DL_SKEL(n)                                                                      \
+	static void *open_##n(const struct bpf_object_open_opts *o) { return n##_bpf__open_opts(o); } \
+	static int load_##n(void *s) { return n##_bpf__load(s); }                       \
+	static void destroy_##n(void *s) { n##_bpf__destroy(s); }                      \
+	static struct bpf_object *obj_##n(void *s) { return ((struct n##_bpf *)s)->obj; }
+DL_SKEL(exe)
+DL_SKEL(net)
+
+static const struct dl_objdef objdefs[] = {
+	{ "exe", 0, open_exe, load_exe, destroy_exe, obj_exe },
+	{ "net", DL_FAMILY_NET, open_net, load_net, destroy_net, obj_net },
+};
+
+/* "lsm/socket_connect" -> is bpf_lsm_socket_connect a FUNC in this kernel? */
+static bool hook_supported(const struct btf *btf, const struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+	char fn[128];
+
+	if (!sec || strncmp(sec, "lsm/", 4) != 0)
+		return true;
+	snprintf(fn, sizeof(fn), "bpf_lsm_%s", sec + 4);
+	return btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) > 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int check_bpffs(const char *pin_dir)
+{
+	char parent[PATH_MAX];
+	struct statfs sf;
+	char *slash;
+
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = 0;
+	if (statfs(parent, &sf) < 0) {
+		dl_log("load: %s: %s (is bpffs mounted? mount -t bpf bpf /sys/fs/bpf)", parent, strerror(errno));
+		return -errno;
+	}
+	if (sf.f_type != BPF_FS_MAGIC) {
+		dl_log("load: %s is not a bpffs mount (mount -t bpf bpf %s)", parent, parent);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+static int pin_fd(const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	return bpf_obj_get(path);
+}
+
+int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
+{
+	struct { const char *name; int *fd; bool required; } m[] = {
+		{ "dl_config", &p->config_fd, true },
+		{ "dl_seq", &p->seq_fd, true },
+		{ "dl_drops", &p->drops_fd, true },
+		{ "dl_counts", &p->counts_fd, true },
+		{ "dl_unmatched", &p->unmatched_fd, true },
+		{ "dl_events", &p->events_fd, true },
+		{ "dl_net_lpm", &p->net_lpm_fd, false },
+		{ "dl_exe", &p->exe_fd, false },
+	};
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->pin_dir, sizeof(p->pin_dir), "%s", pin_dir);
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		*m[i].fd = -1;
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		*m[i].fd = pin_fd(pin_dir, m[i].name);
+		if (*m[i].fd < 0 && m[i].required) {
+			int err = -errno;
+
+			dl_pinned_close(p);
+			return err ? err : -ENOENT;
+		}
+	}
+	return 0;
+}
+
+void dl_pinned_close(struct dl_pinned *p)
+{
+	int *fds[] = { &p->config_fd, &p->seq_fd, &p->drops_fd, &p->counts_fd,
+		       &p->unmatched_fd, &p->events_fd, &p->net_lpm_fd, &p->exe_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int dl_config_read(const struct dl_pinned *p, struct dl_config *c)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(p->config_fd, &zero, c) < 0)
+		return -errno;
+	return 0;
+}
+
+int dl_config_write(const struct dl_pinned *p, const struct dl_config *c)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(p->config_fd, &zero, c, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+int dl_read_drops(const struct dl_pinned *p, __u32 family, uint64_t *out)
+{
+	__u64 v = 0;
+
+	if (bpf_map_lookup_elem(p->drops_fd, &family, &v) < 0)
+		return -errno;
+	*out = v;
+	return 0;
+}
+
+static int cgroup_resolve(const char *path, __u64 *id, __u8 *level, void *ctx)
+{
+	return dl_cgroup_resolve_fs(path, id, level, ctx);
+}
+
+/* Replace the LPM trie's content with the policy's entries for generation gen. */
+static int install_net_rules(int fd, const struct dl_policy *policy, __u32 gen)
+{
+	struct dl_net_entry *e = NULL;
+	struct dl_diags diags = { 0 };
+	struct dl_lpm_key key, next, *stale = NULL;
+	size_t n = 0, n_stale = 0;
+	int err;
+
+	err = dl_net_compile(policy, cgroup_resolve, (void *)"/sys/fs/cgroup", &e, &n, &diags);
+	if (err) {
+		dl_diags_print(&diags, stderr);
+		dl_diags_free(&diags);
+		return err;
+	}
+	dl_diags_free(&diags);
+	for (size_t i = 0; i < n; i++) {
+		e[i].set.gen = gen;
+		if (bpf_map_update_elem(fd, &e[i].key, &e[i].set, BPF_ANY) < 0) {
+			err = -errno;
+			dl_log("load: net rules: update: %s", strerror(errno));
+			goto out;
+		}
+	}
+	/* Delete prefixes the new policy no longer has (collect first: deleting
+	 * while iterating would restart the walk). */
+	stale = calloc(DL_NET_LPM_MAX, sizeof(*stale));
+	if (!stale) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int r = bpf_map_get_next_key(fd, NULL, &next); r == 0;
+	     key = next, r = bpf_map_get_next_key(fd, &key, &next)) {
+		bool keep = false;
+
+		for (size_t i = 0; i < n && !keep; i++)
+			keep = memcmp(&e[i].key, &next, sizeof(next)) == 0;
+		if (!keep && n_stale < DL_NET_LPM_MAX)
+			stale[n_stale++] = next;
+	}
+	for (size_t i = 0; i < n_stale; i++)
+		bpf_map_delete_elem(fd, &stale[i]);
+	err = 0;
+out:
+	free(stale);
+	free(e);
+	return err;
+}
+
+static int zero_counts(int fd)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct dl_count *zero;
+
+	if (ncpu <= 0)
+		return ncpu;
+	zero = calloc(ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (__u32 i = 0; i < DL_MAX_RULES; i++)
+		bpf_map_update_elem(fd, &i, zero, BPF_ANY);
+	free(zero);
+	return 0;
+}
+
+static bool pinned_exists(const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static int read_init_mnt_ns(__u64 *ino)
+{
+	struct stat st;
+
+	if (stat("/proc/1/ns/mnt", &st) < 0)
+		return -errno;
+	*ino = st.st_ino;
+	return 0;
+}
+
+int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32 ringbuf_size,
+	    struct dl_pinned *p, __u32 *gen, bool *fresh)
+{
+	void *skels[sizeof(objdefs) / sizeof(objdefs[0])] = { 0 };
+	char links_dir[PATH_MAX];
+	struct dl_config cfg;
+	struct btf *btf = NULL;
+	int err;
+
+	libbpf_set_print(libbpf_quiet);
+	err = check_bpffs(pin_dir);
+	if (err)
+		return err;
+	snprintf(links_dir, sizeof(links_dir), "%s/links", pin_dir);
+	err = mkdir_p(links_dir);
+	if (err) {
+		dl_log("load: mkdir %s: %s", links_dir, strerror(-err));
+		return err;
+	}
+	*fresh = !pinned_exists(pin_dir, "dl_config");
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		dl_log("load: kernel BTF: %s", strerror(errno));
+		return -errno ? -errno : -ENOENT;
+	}
+
+	for (size_t i = 0; i < sizeof(objdefs) / sizeof(objdefs[0]); i++) {
+		const struct dl_objdef *d = &objdefs[i];
+		LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_dir);
+		struct bpf_program *prog;
+		struct bpf_map *map;
+
+		if (d->family && !(policy->families & (1u << d->family)))
+			continue;
+		skels[i] = d->open(&oo);
+		if (!skels[i]) {
+			err = -errno;
+			dl_log("load: open %s: %s", d->name, strerror(errno));
+			goto out;
+		}
+		bpf_object__for_each_map(map, d->obj(skels[i]))
+			if (strcmp(bpf_map__name(map), "dl_events") == 0 && !pinned_exists(pin_dir, "dl_events"))
+				bpf_map__set_max_entries(map, ringbuf_size);
+		bpf_object__for_each_program(prog, d->obj(skels[i])) {
+			if (!hook_supported(btf, prog)) {
+				dl_log("load: %s: hook %s is not in this kernel; program %s skipped",
+				       d->name, bpf_program__section_name(prog), bpf_program__name(prog));
+				bpf_program__set_autoload(prog, false);
+			}
+		}
+		err = d->load(skels[i]);
+		if (err) {
+			dl_log("load: %s: %s%s", d->name, strerror(-err),
+			       err == -EPERM ? " (the kernel refused the BPF LSM program: see `drylock check`)" : "");
+			goto out;
+		}
+		bpf_object__for_each_program(prog, d->obj(skels[i])) {
+			char lpath[PATH_MAX + 64];
+			struct bpf_link *link;
+
+			if (!bpf_program__autoload(prog))
+				continue;
+			snprintf(lpath, sizeof(lpath), "%s/%s", links_dir, bpf_program__name(prog));
+			if (access(lpath, F_OK) == 0)
+				continue; /* attached by an earlier run: keep it */
+			link = bpf_program__attach_lsm(prog);
+			if (!link) {
+				err = -errno;
+				dl_log("load: attach %s: %s", bpf_program__name(prog), strerror(errno));
+				goto out;
+			}
+			err = bpf_link__pin(link, lpath);
+			bpf_link__destroy(link); /* the pin holds it now */
+			if (err) {
+				dl_log("load: pin %s: %s", lpath, strerror(-err));
+				goto out;
+			}
+		}
+	}
+
+	err = dl_pinned_open(pin_dir, p);
+	if (err) {
+		dl_log("load: open pinned maps in %s: %s", pin_dir, strerror(-err));
+		goto out;
+	}
+	err = dl_config_read(p, &cfg);
+	if (err)
+		goto out;
+	if (*fresh)
+		memset(&cfg, 0, sizeof(cfg));
+	read_init_mnt_ns(&cfg.init_mnt_ns);
+	cfg.policy_gen++;
+	if (mode >= 0)
+		for (int f = 0; f < DL_FAMILY_MAX; f++)
+			cfg.mode[f] = mode;
+	if (policy->families & (1u << DL_FAMILY_NET)) {
+		if (p->net_lpm_fd < 0) {
+			err = -ENOENT;
+			dl_log("load: net: map dl_net_lpm is not pinned");
+			goto out;
+		}
+		err = install_net_rules(p->net_lpm_fd, policy, cfg.policy_gen);
+		if (err)
+			goto out;
+	} else if (p->net_lpm_fd >= 0) {
+		/* The family is no longer in the policy: it decides nothing. */
+		struct dl_policy empty = { 0 };
+
+		install_net_rules(p->net_lpm_fd, &empty, cfg.policy_gen);
+	}
+	zero_counts(p->counts_fd);
+	err = dl_config_write(p, &cfg);
+	if (err) {
+		dl_log("load: write config: %s", strerror(-err));
+		goto out;
+	}
+	*gen = cfg.policy_gen;
+out:
+	/* Our program and map fds go; pinned links and maps stay. */
+	for (size_t i = 0; i < sizeof(objdefs) / sizeof(objdefs[0]); i++)
+		if (skels[i])
+			objdefs[i].destroy(skels[i]);
+	btf__free(btf);
+	if (err)
+		dl_pinned_close(p);
+	return err;
+}
+
+static int rm_pins(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			int e = rm_pins(path);
+
+			if (e && !err)
+				err = e;
+			continue;
+		}
+		if (unlink(path) < 0 && !err)
+			err = -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && !err)
+		err = -errno;
+	return err;
+}
+
+int dl_unload(const char *pin_dir)
+{
+	char links[PATH_MAX];
+	int err;
+
+	/* Links first, so nothing decides with half-removed maps. */
+	snprintf(links, sizeof(links), "%s/links", pin_dir);
+	err = rm_pins(links);
+	if (err)
+		return err;
+	return rm_pins(pin_dir);
+}

@@ -1,3 +1,469 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* PLACEHOLDER: being written */
-int main(void){return 0;}
+/*
+ * drylock: the collector daemon and its control commands.
+ *
+ *   drylock run       load + attach + pin the policy, then drain decisions into
+ *                     SQLite and the audit log until SIGTERM (programs stay
+ *                     attached afterwards: enforcement outlives the process)
+ *   drylock validate  check policy files, change nothing
+ *   drylock check     can BPF LSM programs run on this host?
+ *   drylock mode      show or switch permissive/enforce at runtime (audited)
+ *   drylock status    what is loaded, modes, counters
+ *   drylock unload    detach everything (remove the pins)
+ *
+ * Modules: loader.c (kernel side), collect.c (drain loop), ringread.c (ring
+ * buffer read in place), audit.c (audit thread), policy.c / auditfmt.c (pure
+ * logic), store/ (SQLite).
+ * Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <libaudit.h>
+
+#include "collector.h"
+#include "auditfmt.h"
+#include "names.h"
+
+#ifndef DL_VERSION
+#define DL_VERSION "0.1.0"
+#endif
+
+/* Used by `drylock run` without --policy when DL_POLICY_DEFAULT does not exist. */
+const char dl_default_policy[] =
+	"# drylock's built-in default policy: egress nobody on a server should need.\n"
+	"policy drylock-default\n"
+	"# Cloud instance metadata: the classic SSRF and credential-theft target.\n"
+	"net deny metadata-v4 addr=169.254.169.254/32 op=connect\n"
+	"net deny metadata-v6 addr=fd00:ec2::254/128 op=connect\n"
+	"# Direct SMTP from arbitrary processes is how compromised hosts send spam.\n"
+	"net deny smtp-out addr=any port=25 proto=tcp op=connect\n"
+	"# Cleartext remote shells.\n"
+	"net deny telnet-out addr=any port=23 proto=tcp op=connect\n";
+
+void dl_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("drylock: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int64_t dl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t dl_boot_wall_ns(void)
+{
+	struct timespec rt, bt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
+}
+
+int dl_boot_id(char out[64])
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	snprintf(out, 64, "unknown");
+	if (!f)
+		return -errno;
+	if (fgets(out, 64, f))
+		out[strcspn(out, "\n")] = 0;
+	fclose(f);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: drylock [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"Commands:\n"
+		"  run [--policy FILE] [--db PATH] [--enforce|--permissive] [--no-audit]\n"
+		"      [--ready-file PATH] [--ringbuf-size BYTES] [--batch N] [--sync-full]\n"
+		"                       load the policy and collect decisions until SIGTERM\n"
+		"  validate FILE...     check policy files; errors as file:line:col\n"
+		"  check                can BPF LSM programs run here? (exit 0 yes, 1 no)\n"
+		"  mode [permissive|enforce] [--family F]\n"
+		"                       show, or switch at runtime (audited)\n"
+		"  status [--json]      what is loaded, modes and counters\n"
+		"  unload               detach all programs and remove the pins\n"
+		"  default-policy       print the built-in default policy\n"
+		"\n"
+		"Options:\n"
+		"  --pin-dir DIR        bpffs directory (default %s)\n"
+		"  -h, --help           this help\n"
+		"  -V, --version        version\n"
+		"\n"
+		"Environment:\n"
+		"  BPF_LSM_POLICY_ENFORCE=1   start `run` in enforce mode (as --enforce)\n"
+		"\n"
+		"Defaults: policy %s if it exists, else the built-in one\n"
+		"(`drylock default-policy`); database %s.\n"
+		"\n"
+		"Examples:\n"
+		"  drylock validate /etc/drylock/drylock.policy\n"
+		"  drylock run --policy /etc/drylock/drylock.policy\n"
+		"  drylock mode enforce\n"
+		"  drylock-query summary --since 24h\n",
+		DL_PIN_DIR_DEFAULT, DL_POLICY_DEFAULT, DL_DB_DEFAULT);
+}
+
+static int load_policy(const char *path, struct dl_policy **p)
+{
+	struct dl_diags d = { 0 };
+	int err;
+
+	if (path)
+		err = dl_policy_parse_file(path, p, &d);
+	else if (access(DL_POLICY_DEFAULT, F_OK) == 0)
+		err = dl_policy_parse_file(DL_POLICY_DEFAULT, p, &d);
+	else
+		err = dl_policy_parse_string("<built-in default policy>", dl_default_policy, p, &d);
+	if (err) {
+		dl_diags_print(&d, stderr);
+		if (!d.n)
+			dl_log("policy %s: %s", path ? path : DL_POLICY_DEFAULT, strerror(-err));
+	}
+	dl_diags_free(&d);
+	return err;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+	int bad = 0;
+
+	if (argc < 1) {
+		dl_log("validate: a policy file is required");
+		return 2;
+	}
+	for (int i = 0; i < argc; i++) {
+		struct dl_policy *p = NULL;
+		struct dl_diags d = { 0 };
+		int err = dl_policy_parse_file(argv[i], &p, &d);
+
+		if (!err) {
+			struct dl_net_entry *e = NULL;
+			size_t n = 0;
+
+			/* Also compile: cgroups must exist and prefix sets must fit. */
+			if (p->families & (1u << DL_FAMILY_NET))
+				err = dl_net_compile(p, dl_cgroup_resolve_fs, (void *)"/sys/fs/cgroup", &e, &n, &d);
+			free(e);
+		}
+		if (err) {
+			dl_diags_print(&d, stderr);
+			if (!d.n)
+				fprintf(stderr, "%s: error: %s\n", argv[i], strerror(-err));
+			bad = 1;
+		} else {
+			printf("%s: ok: policy %s, %zu rules, sha256 %s\n", argv[i], p->name, p->n_rules, p->sha256);
+		}
+		dl_diags_free(&d);
+		dl_policy_free(p);
+	}
+	return bad ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static int cmd_check(void)
+{
+	char why[256];
+	int err = dl_bpf_lsm_check(why, sizeof(why));
+	struct dl_policy *p = NULL;
+
+	if (err) {
+		printf("no: %s\n", why);
+		return EXIT_FAILURE;
+	}
+	/* The list says bpf, but can this host load a program that needs a BPF
+	 * trampoline? Some cannot (EPERM with an empty verifier log). Load the
+	 * exe tracker into a scratch pin dir under /sys/fs/bpf without attaching
+	 * anything that decides: only the tracker is loaded when the policy is empty. */
+	if (dl_policy_parse_string("<check>", "policy check\n", &p, &(struct dl_diags){ 0 }) == 0) {
+		char dir[64];
+		struct dl_pinned pin;
+		__u32 gen;
+		bool fresh;
+
+		snprintf(dir, sizeof(dir), "/sys/fs/bpf/drylock-check-%d", getpid());
+		err = dl_load(dir, p, -1, 1u << 16, &pin, &gen, &fresh);
+		dl_pinned_close(&pin);
+		dl_unload(dir);
+		dl_policy_free(p);
+		if (err) {
+			printf("no: the kernel refused to load a BPF LSM program (%s)\n", strerror(-err));
+			return EXIT_FAILURE;
+		}
+	}
+	printf("yes: BPF LSM programs load and attach on this kernel\n");
+	return EXIT_SUCCESS;
+}
+
+static int cmd_mode(const char *pin_dir, int argc, char **argv)
+{
+	struct dl_pinned pin;
+	struct dl_config cfg;
+	const char *want = NULL, *fam_name = NULL;
+	int family = -1, mode = -1, err;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--family") == 0 && i + 1 < argc)
+			fam_name = argv[++i];
+		else if (strncmp(argv[i], "--family=", 9) == 0)
+			fam_name = argv[i] + 9;
+		else if (!want)
+			want = argv[i];
+		else {
+			dl_log("mode: unexpected argument '%s'", argv[i]);
+			return 2;
+		}
+	}
+	if (fam_name && (family = dl_family_by_name(fam_name)) < 0) {
+		dl_log("mode: unknown family '%s'", fam_name);
+		return 2;
+	}
+	if (want && (mode = dl_mode_by_name(want)) < 0) {
+		dl_log("mode: unknown mode '%s' (permissive or enforce)", want);
+		return 2;
+	}
+	err = dl_pinned_open(pin_dir, &pin);
+	if (err) {
+		dl_log("mode: nothing is loaded (%s: %s); start `drylock run` first", pin_dir, strerror(-err));
+		return EXIT_FAILURE;
+	}
+	err = dl_config_read(&pin, &cfg);
+	if (err) {
+		dl_log("mode: read config: %s", strerror(-err));
+		dl_pinned_close(&pin);
+		return EXIT_FAILURE;
+	}
+	if (mode < 0) {
+#define X(n, v, s) printf("%s %s\n", s, dl_mode_name(cfg.mode[v]));
+		DL_FAMILIES(X)
+#undef X
+		dl_pinned_close(&pin);
+		return EXIT_SUCCESS;
+	}
+	for (int f = 1; f < DL_FAMILY_MAX; f++) {
+		char text[256];
+		__u32 old = cfg.mode[f];
+
+		if (family > 0 && f != family)
+			continue;
+		if (!strcmp(dl_family_name(f), "?"))
+			continue;
+		cfg.mode[f] = mode;
+		err = dl_config_write(&pin, &cfg);
+		if (err) {
+			dl_log("mode: write config: %s", strerror(-err));
+			dl_pinned_close(&pin);
+			return EXIT_FAILURE;
+		}
+		printf("%s %s (was %s)\n", dl_family_name(f), dl_mode_name(mode), dl_mode_name(old));
+		snprintf(text, sizeof(text), "op=setenforce lsm=%s family=%s enforcing=%d old_enforcing=%d",
+			 DL_AUDIT_LSM, dl_family_name(f), mode == DL_MODE_ENFORCE, old == DL_MODE_ENFORCE);
+		err = dl_audit_send_once(AUDIT_USER_MAC_STATUS, text, 1);
+		if (err)
+			dl_log("mode: the switch is done but could not be audited: %s", strerror(-err));
+	}
+	dl_pinned_close(&pin);
+	return EXIT_SUCCESS;
+}
+
+static int cmd_status(const char *pin_dir, bool json)
+{
+	struct dl_pinned pin;
+	struct dl_config cfg;
+	uint64_t drops = 0, unmatched = 0, seq = 0;
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *pc = calloc(ncpu > 0 ? ncpu : 1, sizeof(*pc));
+	__u32 zero = 0, fam = DL_FAMILY_NET;
+	int err = dl_pinned_open(pin_dir, &pin);
+
+	if (err) {
+		if (json)
+			printf("{\"loaded\":false}\n");
+		else
+			printf("not loaded (%s)\n", pin_dir);
+		free(pc);
+		return EXIT_FAILURE;
+	}
+	dl_config_read(&pin, &cfg);
+	bpf_map_lookup_elem(pin.seq_fd, &zero, &seq);
+	dl_read_drops(&pin, DL_FAMILY_NET, &drops);
+	if (pc && bpf_map_lookup_elem(pin.unmatched_fd, &fam, pc) == 0)
+		for (int i = 0; i < ncpu; i++)
+			unmatched += pc[i];
+	if (json)
+		printf("{\"loaded\":true,\"pin_dir\":\"%s\",\"generation\":%u,\"net_mode\":\"%s\","
+		       "\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu}\n",
+		       pin_dir, cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
+		       (unsigned long long)drops, (unsigned long long)unmatched);
+	else
+		printf("loaded: %s\ngeneration: %u\nnet: %s\nlast sequence number: %llu\n"
+		       "records dropped by the kernel: %llu\nunmatched operations (allowed): %llu\n",
+		       pin_dir, cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
+		       (unsigned long long)drops, (unsigned long long)unmatched);
+	dl_pinned_close(&pin);
+	free(pc);
+	return EXIT_SUCCESS;
+}
+
+static int cmd_run(const char *pin_dir, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "enforce", no_argument, NULL, 'e' },
+		{ "permissive", no_argument, NULL, 'P' },
+		{ "no-audit", no_argument, NULL, 'A' },
+		{ "ready-file", required_argument, NULL, 'r' },
+		{ "ringbuf-size", required_argument, NULL, 'R' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "sync-full", no_argument, NULL, 'S' },
+		{ "exit-when-idle", no_argument, NULL, 'I' },
+		{ 0 }
+	};
+	struct dl_collect_opts o = {
+		.db_path = DL_DB_DEFAULT, .pin_dir = pin_dir, .audit = true, .mode = -1,
+		.ringbuf_size = DL_RINGBUF_DEFAULT, .batch = 1024,
+	};
+	const char *policy_path = NULL, *env = getenv("BPF_LSM_POLICY_ENFORCE");
+	struct dl_policy *p = NULL;
+	char why[256];
+	int c, rc;
+
+	if (env && strcmp(env, "1") == 0)
+		o.mode = DL_MODE_ENFORCE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:d:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': policy_path = optarg; break;
+		case 'd': o.db_path = optarg; break;
+		case 'e': o.mode = DL_MODE_ENFORCE; break;
+		case 'P': o.mode = DL_MODE_PERMISSIVE; break;
+		case 'A': o.audit = false; break;
+		case 'r': o.ready_file = optarg; break;
+		case 'S': o.sync_full = true; break;
+		case 'I': o.exit_when_idle = true; break;
+		case 'R': {
+			unsigned long v = strtoul(optarg, NULL, 0);
+
+			if (v < 4096 || (v & (v - 1))) {
+				dl_log("run: --ringbuf-size must be a power of two >= 4096, not '%s'", optarg);
+				return 2;
+			}
+			o.ringbuf_size = v;
+			break;
+		}
+		case 'b':
+			o.batch = strtoul(optarg, NULL, 0);
+			if (o.batch < 1 || o.batch > 65536) {
+				dl_log("run: --batch must be 1..65536");
+				return 2;
+			}
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		dl_log("run: unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	if (load_policy(policy_path, &p))
+		return EXIT_FAILURE;
+	if (dl_bpf_lsm_check(why, sizeof(why))) {
+		dl_log("run: %s", why);
+		dl_policy_free(p);
+		return EXIT_FAILURE;
+	}
+	o.policy = p;
+	rc = dl_collect(&o);
+	dl_policy_free(p);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pin-dir", required_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 }
+	};
+	const char *pin_dir = DL_PIN_DIR_DEFAULT, *cmd;
+	int c;
+
+	/* Options before the command only; the command parses its own. */
+	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'D': pin_dir = optarg; break;
+		case 'h': usage(stdout); return EXIT_SUCCESS;
+		case 'V': printf("drylock %s (record ABI %d)\n", DL_VERSION, DL_ABI_VERSION); return EXIT_SUCCESS;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	/* --pin-dir may also follow the command. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--pin-dir") == 0 && i + 1 < argc) {
+			pin_dir = argv[i + 1];
+			memmove(&argv[i], &argv[i + 2], (argc - i - 1) * sizeof(*argv));
+			argc -= 2;
+			i--;
+		}
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(pin_dir, argc, argv);
+	if (!strcmp(cmd, "validate"))
+		return cmd_validate(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return cmd_check();
+	if (!strcmp(cmd, "mode"))
+		return cmd_mode(pin_dir, argc - 1, argv + 1);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(pin_dir, argc > 1 && !strcmp(argv[1], "--json"));
+	if (!strcmp(cmd, "unload")) {
+		int err = dl_unload(pin_dir);
+
+		if (err) {
+			dl_log("unload: %s: %s", pin_dir, strerror(-err));
+			return EXIT_FAILURE;
+		}
+		printf("unloaded: %s removed, programs detached\n", pin_dir);
+		return EXIT_SUCCESS;
+	}
+	if (!strcmp(cmd, "default-policy")) {
+		fputs(dl_default_policy, stdout);
+		return EXIT_SUCCESS;
+	}
+	if (!strcmp(cmd, "help")) {
+		usage(stdout);
+		return EXIT_SUCCESS;
+	}
+	dl_log("unknown command '%s' (see drylock --help)", cmd);
+	return 2;
+}

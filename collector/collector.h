@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal interfaces of the drylock collector (see main.c for the overview). */
+#ifndef DRYLOCK_COLLECTOR_H
+#define DRYLOCK_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "../bpf/drylock_abi.h"
+#include "policy.h"
+#include "../store/store.h"
+
+#define DL_PIN_DIR_DEFAULT "/sys/fs/bpf/drylock"
+#define DL_DB_DEFAULT "/var/lib/drylock/drylock.db"
+#define DL_POLICY_DEFAULT "/etc/drylock/drylock.policy"
+
+/* Every message from the collector goes through here: "drylock: <component>: ...". */
+void dl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- loader.c: load, attach, pin, configure ---- */
+struct dl_pinned {
+	char pin_dir[256];
+	int config_fd, seq_fd, drops_fd, counts_fd, unmatched_fd, events_fd, net_lpm_fd, exe_fd;
+};
+
+/* Is BPF LSM usable here? 0, or -errno with a one-line reason in why. */
+int dl_bpf_lsm_check(char *why, size_t whylen);
+/* Load every program the policy needs, attach what is not attached yet, pin
+ * links and maps under pin_dir, then install the policy's rules and bump the
+ * generation. mode < 0 keeps the current mode of an already-loaded engine
+ * (permissive on a fresh load). On return p->*_fd are open.
+ * *fresh is set when nothing was pinned before. */
+int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32 ringbuf_size,
+	    struct dl_pinned *p, __u32 *gen, bool *fresh);
+/* Open the pinned maps of a loaded engine (for mode/status); -ENOENT if none. */
+int dl_pinned_open(const char *pin_dir, struct dl_pinned *p);
+void dl_pinned_close(struct dl_pinned *p);
+int dl_config_read(const struct dl_pinned *p, struct dl_config *c);
+int dl_config_write(const struct dl_pinned *p, const struct dl_config *c);
+/* Detach everything: remove the pins (links and maps) and the directory. */
+int dl_unload(const char *pin_dir);
+/* Sum of per-family kernel drop counters. */
+int dl_read_drops(const struct dl_pinned *p, __u32 family, uint64_t *out);
+
+/* ---- ringread.c: the ring buffer read in place, released after commit ---- */
+struct dl_ring {
+	int fd;
+	size_t page, size, mask;
+	unsigned long *consumer;    /* consumer page (we write it) */
+	const unsigned long *producer;
+	const uint8_t *data;        /* data pages, mapped twice for wrap-around */
+	void *cons_map, *prod_map;
+	size_t prod_map_len;
+	unsigned long pos;          /* next record to read (>= *consumer) */
+};
+int dl_ring_open(struct dl_ring *r, int map_fd);
+void dl_ring_close(struct dl_ring *r);
+/* Next committed record at or after r->pos: 1 with *data and *len set and r->pos
+ * advanced past it, 0 when none is ready. Discarded records are skipped. */
+int dl_ring_next(struct dl_ring *r, const void **data, __u32 *len);
+/* Hand everything before r->pos back to the kernel. */
+void dl_ring_release(struct dl_ring *r);
+/* Forget what was read but not released (after a failed commit). */
+void dl_ring_rewind(struct dl_ring *r);
+
+/* ---- audit.c: the audit writer thread ---- */
+struct dl_audit;
+/* Always returns a usable object; when audit is unusable it says so once and
+ * every push is only counted. */
+struct dl_audit *dl_audit_start(bool enabled, const char *boot_id);
+void dl_audit_stop(struct dl_audit *a);
+/* Queue a decision (copied). Never blocks; a full queue counts a drop. */
+void dl_audit_decision(struct dl_audit *a, const struct dl_event *ev, const char *policy_name);
+/* Queue a lifecycle record (AUDIT_USER_MAC_STATUS, _POLICY_LOAD, ...). */
+void dl_audit_text(struct dl_audit *a, int type, const char *text, int success);
+/* Totals since start. */
+void dl_audit_counters(struct dl_audit *a, uint64_t *suppressed, uint64_t *dropped);
+/* Send one record synchronously (for short-lived commands like `drylock mode`).
+ * Returns 0, or -errno when audit is unavailable. */
+int dl_audit_send_once(int type, const char *text, int success);
+
+/* ---- collect.c: the drain loop ---- */
+struct dl_collect_opts {
+	const char *db_path;
+	const char *pin_dir;
+	const char *ready_file;
+	const struct dl_policy *policy;
+	bool audit;
+	bool sync_full;
+	int mode;                 /* -1 keep, else enum dl_mode */
+	__u32 ringbuf_size;
+	unsigned batch;           /* records per transaction */
+	bool exit_when_idle;      /* drain once and return (tests, demo) */
+};
+int dl_collect(const struct dl_collect_opts *o);
+
+/* ---- util ---- */
+int dl_boot_id(char out[64]);
+int64_t dl_boot_wall_ns(void);
+int64_t dl_now_ns(void);
+extern const char dl_default_policy[];
+
+#endif

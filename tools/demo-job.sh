@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# drylock's main job, short: load the built-in default policy in permissive
+# mode, make a few connections it would deny (and one it allows), stop the
+# collector, print the report. Runs wherever BPF LSM works (the host, or the
+# throwaway VM quickstart.sh boots). Usage: demo-job.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "${1:?usage: demo-job.sh BUILD_DIR}" && pwd)
+drylock=$build/collector/drylock
+query=$build/query/drylock-query
+work=$(mktemp -d /tmp/drylock-demo.XXXXXX)
+db=$work/drylock.db
+pin=/sys/fs/bpf/drylock-demo
+
+cleanup() {
+	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	"$drylock" --pin-dir "$pin" unload >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+echo "== the built-in default policy"
+"$drylock" default-policy
+echo
+echo "== drylock run (permissive: nothing is blocked, every would-deny is recorded)"
+"$drylock" --pin-dir "$pin" run --db "$db" --ready-file "$work/ready" 2>"$work/collector.log" &
+pid=$!
+for _ in $(seq 100); do [ -s "$work/ready" ] && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if [ ! -s "$work/ready" ]; then
+	cat "$work/collector.log" >&2
+	echo "demo: the collector did not start" >&2
+	exit 1
+fi
+
+try() { # try HOST PORT: a TCP connect with a short timeout, errors shown, never fatal
+	if timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>"$work/err"; then r=connected; else r=$(tr -d '\n' <"$work/err" | sed 's/.*: //'); fi
+	printf '  connect %-18s -> %s\n' "$1:$2" "${r:-timed out}"
+}
+echo "== some traffic"
+try 169.254.169.254 80   # cloud metadata: rule metadata-v4
+try 127.0.0.1 25         # SMTP: rule smtp-out
+try 127.0.0.1 25
+try 127.0.0.1 8080       # no rule: allowed, not recorded
+sleep 1
+kill -TERM "$pid"; wait "$pid" || true; pid=
+sed 's/^/  /' "$work/collector.log"
+echo
+echo "== drylock-query summary"
+"$query" --db "$db" summary
+echo
+echo "== drylock-query events"
+"$query" --db "$db" events
+echo
+echo "database kept at $db (sqlite3 $db 'select * from events_v')"

@@ -1,2 +1,1356 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* PLACEHOLDER: being written */
+/*
+ * Policy files: parse, validate, compile (format: policy.h, docs/policy-format.md).
+ *
+ * Parsing is one pass over physical lines. A physical line is cut into tokens
+ * (runs of non-blank bytes) that remember their own line and 1-based byte
+ * column; a trailing '\' joins the next physical line into the same logical
+ * line, so a token never spans lines and every diagnostic can point at the
+ * token it is about. A token starting with '#' ends the physical line (and a
+ * '\' inside such a comment does not continue it).
+ *
+ * A logical line is a directive (policy, include) or a rule. Rules are
+ * dispatched by family through 'families' below: one entry per family with
+ * its key handlers, defaults and canonical printer, so a new family is one
+ * table entry plus its handlers. Errors never stop the parse: each is
+ * appended to the caller's dl_diags, the offending rule is dropped, and the
+ * parse continues so that one run reports every problem. Rule ids are
+ * registered even when the rest of their rule is bad, so a duplicate id is
+ * still reported against the first definition.
+ *
+ * Includes are resolved against the including file's directory, globs
+ * expanded in byte order (strcmp, not the locale), and a stack of realpaths
+ * of the files being parsed detects cycles.
+ *
+ * Compilation (dl_net_compile) turns net rules into LPM trie entries: one
+ * per distinct prefix, holding every rule whose prefix covers that prefix,
+ * most specific first. The kernel (bpf/net.bpf.c) does one longest-prefix
+ * lookup and takes the first matching rule of the set; dl_net_decide is the
+ * same walk in user space. That is exact because any rule matching an address
+ * either covers the longest matching prefix or has a longer prefix of its own,
+ * which would then be the longest match.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "names.h"
+#include "policy.h"
+
+#define INCLUDE_DEPTH_MAX 16
+#define LINE_TOKENS_MAX 64
+#define CGROUP_PATH_MAX 4096
+#define DEFAULT_CGROUP_ROOT "/sys/fs/cgroup"
+#define PREFIX_STRLEN (INET6_ADDRSTRLEN + 16) /* "addr/len" */
+
+/* ------------------------------------------------------------------------ */
+/* diagnostics */
+
+static int diag_vadd(struct dl_diags *d, const char *file, unsigned line, unsigned col,
+		     const char *fmt, va_list ap)
+{
+	struct dl_diag *v;
+	char *msg = NULL, *f;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return -ENOMEM;
+	f = strdup(file ? file : "?");
+	v = realloc(d->v, (d->n + 1) * sizeof(*v));
+	if (!f || !v) {
+		free(msg);
+		free(f);
+		if (v)
+			d->v = v;
+		return -ENOMEM;
+	}
+	d->v = v;
+	d->v[d->n++] = (struct dl_diag){ .file = f, .line = line, .col = col, .msg = msg };
+	return 0;
+}
+
+static void diag_add(struct dl_diags *d, const char *file, unsigned line, unsigned col,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void diag_add(struct dl_diags *d, const char *file, unsigned line, unsigned col,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)diag_vadd(d, file, line, col, fmt, ap);
+	va_end(ap);
+}
+
+void dl_diags_free(struct dl_diags *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].file);
+		free(d->v[i].msg);
+	}
+	free(d->v);
+	d->v = NULL;
+	d->n = 0;
+}
+
+/* line 0: a problem with the file as a whole; col 0: column unknown. */
+void dl_diags_print(const struct dl_diags *d, void *file)
+{
+	FILE *f = file;
+
+	for (size_t i = 0; d && i < d->n; i++) {
+		const struct dl_diag *g = &d->v[i];
+
+		if (!g->line)
+			fprintf(f, "%s: error: %s\n", g->file, g->msg);
+		else if (!g->col)
+			fprintf(f, "%s:%u: error: %s\n", g->file, g->line, g->msg);
+		else
+			fprintf(f, "%s:%u:%u: error: %s\n", g->file, g->line, g->col, g->msg);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* small helpers */
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_add(struct strbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *t;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		t = realloc(b->s, cap);
+		if (!t) {
+			b->oom = true;
+			return;
+		}
+		b->s = t;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void sb_str(struct strbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+static void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct strbuf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		b->oom = true;
+		return;
+	}
+	sb_add(b, tmp, (size_t)n);
+}
+
+struct tok {
+	const char *s;
+	size_t len;
+	unsigned line, col;
+};
+
+static bool tok_is(const struct tok *t, const char *s)
+{
+	return strlen(s) == t->len && memcmp(t->s, s, t->len) == 0;
+}
+
+/* Copy a token (or part of one) into a bounded NUL-terminated buffer; false
+ * if it does not fit (the caller reports it as a bad value). */
+static bool tok_copy(char *dst, size_t dstlen, const char *s, size_t len)
+{
+	if (len >= dstlen)
+		return false;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return true;
+}
+
+/* Strict unsigned decimal: digits only, value <= max. */
+static bool parse_uint(const char *s, size_t len, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (!len || len > 10)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static const __u8 v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+static bool is_v4mapped(const __u8 a[DL_ADDR_LEN])
+{
+	return memcmp(a, v4mapped_prefix, 12) == 0;
+}
+
+/* Zero the bits of a beyond plen. */
+static void mask_addr(__u8 a[DL_ADDR_LEN], unsigned plen)
+{
+	for (unsigned i = 0; i < DL_ADDR_LEN; i++) {
+		unsigned lo = i * 8;
+
+		if (plen <= lo)
+			a[i] = 0;
+		else if (plen < lo + 8)
+			a[i] &= (__u8)(0xff << (lo + 8 - plen));
+	}
+}
+
+/* Does prefix (a, plen) contain address/prefix b? */
+static bool prefix_covers(const __u8 a[DL_ADDR_LEN], unsigned plen, const __u8 b[DL_ADDR_LEN])
+{
+	__u8 m[DL_ADDR_LEN];
+
+	memcpy(m, b, DL_ADDR_LEN);
+	mask_addr(m, plen);
+	return memcmp(m, a, DL_ADDR_LEN) == 0;
+}
+
+/* "1.2.3.0/24", "2001:db8::/32", "any", "any4". */
+static void format_prefix(char *out, size_t outlen, const __u8 a[DL_ADDR_LEN], unsigned plen)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if (plen == 0) {
+		snprintf(out, outlen, "any");
+	} else if (plen == 96 && is_v4mapped(a) && !memcmp(a + 12, "\0\0\0\0", 4)) {
+		snprintf(out, outlen, "any4");
+	} else if (plen >= 96 && is_v4mapped(a)) {
+		inet_ntop(AF_INET, a + 12, ip, sizeof(ip));
+		snprintf(out, outlen, "%s/%u", ip, plen - 96);
+	} else {
+		inet_ntop(AF_INET6, a, ip, sizeof(ip));
+		snprintf(out, outlen, "%s/%u", ip, plen);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* parser state */
+
+struct seen_id {
+	char id[DL_RULE_ID_MAX + 1];
+	char *file;
+	unsigned line;
+};
+
+struct pctx {
+	struct dl_diags *diags;
+	size_t nerr;
+	int io_err;                 /* top file unreadable */
+	struct dl_rule *rules;
+	size_t n_rules, cap_rules;
+	bool too_many_rules;
+	struct seen_id *ids;
+	size_t n_ids, cap_ids;
+	char *stack[INCLUDE_DEPTH_MAX + 1]; /* realpaths of files being parsed */
+	int depth;
+	struct strbuf text;
+	bool string_top;            /* top file came from dl_policy_parse_string */
+	char *name;
+	char *name_file;
+	unsigned name_line;
+};
+
+static void perr(struct pctx *c, const char *file, unsigned line, unsigned col, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void perr(struct pctx *c, const char *file, unsigned line, unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->nerr++;
+	va_start(ap, fmt);
+	(void)diag_vadd(c->diags, file, line, col, fmt, ap);
+	va_end(ap);
+}
+
+#define TERR(c, file, t, ...) perr(c, file, (t)->line, (t)->col, __VA_ARGS__)
+
+/* Context handed to a family's key handlers. */
+struct rule_ctx {
+	struct pctx *c;
+	const char *file;
+	const struct tok *t;     /* the whole key=value token (errors point here) */
+	const char *val;         /* NUL-terminated copy of the value */
+	size_t vlen;
+	struct dl_rule *r;
+};
+
+/* ------------------------------------------------------------------------ */
+/* family "net" */
+
+static int net_key_addr(struct rule_ctx *k)
+{
+	struct dl_net_match *m = &k->r->u.net;
+	char ip[INET6_ADDRSTRLEN + 8], hint[INET6_ADDRSTRLEN + 8];
+	const char *slash;
+	unsigned long len;
+	__u8 a[DL_ADDR_LEN], masked[DL_ADDR_LEN];
+	unsigned plen, maxlen;
+	bool v4;
+
+	if (!strcmp(k->val, "any") || !strcmp(k->val, "any6")) {
+		/* any6 cannot say "IPv6 but not v4-mapped" as one prefix: it is
+		 * ::/0, and loses to any4 (::ffff:0:0/96) by specificity. */
+		memset(m->addr, 0, DL_ADDR_LEN);
+		m->prefixlen = 0;
+		return 0;
+	}
+	if (!strcmp(k->val, "any4")) {
+		memset(m->addr, 0, DL_ADDR_LEN);
+		memcpy(m->addr, v4mapped_prefix, 12);
+		m->prefixlen = 96;
+		return 0;
+	}
+
+	slash = strchr(k->val, '/');
+	if (!tok_copy(ip, sizeof(ip), k->val, slash ? (size_t)(slash - k->val) : k->vlen))
+		goto bad;
+	memset(a, 0, sizeof(a));
+	if (inet_pton(AF_INET, ip, a + 12) == 1) {
+		memcpy(a, v4mapped_prefix, 12);
+		v4 = true;
+		maxlen = 32;
+	} else if (inet_pton(AF_INET6, ip, a) == 1) {
+		v4 = false;
+		maxlen = 128;
+	} else {
+		goto bad;
+	}
+	len = maxlen;
+	if (slash && !parse_uint(slash + 1, strlen(slash + 1), maxlen, &len)) {
+		TERR(k->c, k->file, k->t, "invalid prefix length '/%s' for an %s address (0-%u)",
+		     slash + 1, v4 ? "IPv4" : "IPv6", maxlen);
+		return -EINVAL;
+	}
+	plen = v4 ? 96 + (unsigned)len : (unsigned)len;
+	memcpy(masked, a, sizeof(a));
+	mask_addr(masked, plen);
+	if (memcmp(masked, a, sizeof(a))) {
+		inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? masked + 12 : masked, hint, sizeof(hint));
+		TERR(k->c, k->file, k->t, "host bits set, did you mean %s/%lu?", hint, len);
+		return -EINVAL;
+	}
+	memcpy(m->addr, a, DL_ADDR_LEN);
+	m->prefixlen = (__u8)plen;
+	return 0;
+bad:
+	TERR(k->c, k->file, k->t,
+	     "invalid address '%s' (expected IPv4 or IPv6 address[/len], any, any4 or any6)", k->val);
+	return -EINVAL;
+}
+
+static int net_key_port(struct rule_ctx *k)
+{
+	struct dl_net_match *m = &k->r->u.net;
+	const char *dash = strchr(k->val, '-');
+	unsigned long lo, hi;
+
+	if (dash) {
+		if (!parse_uint(k->val, (size_t)(dash - k->val), 65535, &lo) ||
+		    !parse_uint(dash + 1, strlen(dash + 1), 65535, &hi))
+			goto bad;
+		if (lo > hi) {
+			TERR(k->c, k->file, k->t, "invalid port range '%s': %lu is above %lu",
+			     k->val, lo, hi);
+			return -EINVAL;
+		}
+	} else {
+		if (!parse_uint(k->val, k->vlen, 65535, &lo))
+			goto bad;
+		hi = lo;
+	}
+	m->port_lo = (__u16)lo;
+	m->port_hi = (__u16)hi;
+	return 0;
+bad:
+	TERR(k->c, k->file, k->t, "invalid port '%s' (expected N or LO-HI within 0-65535)", k->val);
+	return -EINVAL;
+}
+
+static int net_key_proto(struct rule_ctx *k)
+{
+	struct dl_net_match *m = &k->r->u.net;
+
+	if (!strcmp(k->val, "tcp"))
+		m->proto = 6;
+	else if (!strcmp(k->val, "udp"))
+		m->proto = 17;
+	else if (!strcmp(k->val, "any"))
+		m->proto = 0;
+	else {
+		TERR(k->c, k->file, k->t, "invalid proto '%s' (expected tcp, udp or any)", k->val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int net_key_op(struct rule_ctx *k)
+{
+	struct dl_net_match *m = &k->r->u.net;
+	const char *p = k->val;
+	__u8 ops = 0;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		__u8 bit;
+
+		if (n == 7 && !strncmp(p, "connect", 7))
+			bit = DL_NET_OP_CONNECT;
+		else if (n == 4 && !strncmp(p, "bind", 4))
+			bit = DL_NET_OP_BIND;
+		else
+			goto bad;
+		if (ops & bit)
+			goto bad;
+		ops |= bit;
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	m->ops = ops;
+	return 0;
+bad:
+	TERR(k->c, k->file, k->t, "invalid op '%s' (expected connect, bind or connect,bind)", k->val);
+	return -EINVAL;
+}
+
+static int net_key_cgroup(struct rule_ctx *k)
+{
+	struct dl_net_match *m = &k->r->u.net;
+	const char *why = NULL, *p;
+
+	if (k->val[0] != '/')
+		why = "must start with '/'";
+	else if (k->vlen > 1 && k->val[k->vlen - 1] == '/')
+		why = "must not end with '/'";
+	for (p = k->val; !why && *p; ) {
+		size_t n;
+
+		p++; /* past '/' */
+		n = strcspn(p, "/");
+		if (n == 0 && k->vlen > 1)
+			why = "must not contain an empty component ('//')";
+		else if (n == 2 && !strncmp(p, "..", 2))
+			why = "must not contain '..'";
+		else if (n == 1 && *p == '.')
+			why = "must not contain '.' components";
+		p += n;
+	}
+	if (why) {
+		TERR(k->c, k->file, k->t, "invalid cgroup '%s': %s", k->val, why);
+		return -EINVAL;
+	}
+	free(m->cgroup);
+	m->cgroup = strdup(k->val);
+	return m->cgroup ? 0 : -ENOMEM;
+}
+
+static void net_init(struct dl_rule *r)
+{
+	r->u.net = (struct dl_net_match){ .ops = DL_NET_OP_CONNECT, .port_lo = 0, .port_hi = 65535 };
+}
+
+/* Keys in canonical order: addr port proto op cgroup. Defaults (port any,
+ * proto any, cgroup any) omitted; op always printed. */
+static void net_canon(const struct dl_rule *r, struct strbuf *b)
+{
+	const struct dl_net_match *m = &r->u.net;
+	char pfx[PREFIX_STRLEN];
+
+	format_prefix(pfx, sizeof(pfx), m->addr, m->prefixlen);
+	sb_printf(b, " addr=%s", pfx);
+	if (m->port_lo == m->port_hi)
+		sb_printf(b, " port=%u", m->port_lo);
+	else if (m->port_lo != 0 || m->port_hi != 65535)
+		sb_printf(b, " port=%u-%u", m->port_lo, m->port_hi);
+	if (m->proto == 6)
+		sb_str(b, " proto=tcp");
+	else if (m->proto == 17)
+		sb_str(b, " proto=udp");
+	sb_str(b, m->ops == (DL_NET_OP_CONNECT | DL_NET_OP_BIND) ? " op=connect,bind"
+	       : m->ops == DL_NET_OP_BIND ? " op=bind" : " op=connect");
+	if (m->cgroup) {
+		sb_str(b, " cgroup=");
+		sb_str(b, m->cgroup);
+	}
+}
+
+static void net_free(struct dl_rule *r)
+{
+	free(r->u.net.cgroup);
+	r->u.net.cgroup = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* family table */
+
+struct key_def {
+	const char *name;
+	bool required;
+	int (*parse)(struct rule_ctx *k);
+};
+
+#define KEYS_MAX 16
+
+struct family_def {
+	__u16 family;            /* keyword comes from DL_FAMILIES via dl_family_name() */
+	const struct key_def *keys;
+	size_t n_keys;
+	void (*init)(struct dl_rule *r);
+	void (*canon)(const struct dl_rule *r, struct strbuf *b);
+	void (*free)(struct dl_rule *r);
+};
+
+static const struct key_def net_keys[] = {
+	{ "addr", true, net_key_addr },
+	{ "port", false, net_key_port },
+	{ "proto", false, net_key_proto },
+	{ "op", false, net_key_op },
+	{ "cgroup", false, net_key_cgroup },
+};
+
+static const struct family_def families[] = {
+	{ DL_FAMILY_NET, net_keys, sizeof(net_keys) / sizeof(net_keys[0]), net_init, net_canon, net_free },
+};
+
+static const struct family_def *family_def(unsigned family)
+{
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if (families[i].family == family)
+			return &families[i];
+	return NULL;
+}
+
+static void rule_free(struct dl_rule *r)
+{
+	const struct family_def *f = family_def(r->family);
+
+	if (f && f->free)
+		f->free(r);
+	free(r->file);
+	free(r->text);
+}
+
+/* ------------------------------------------------------------------------ */
+/* directives and rules */
+
+static bool valid_id(const struct tok *t)
+{
+	if (t->len < 1 || t->len > DL_RULE_ID_MAX)
+		return false;
+	for (size_t i = 0; i < t->len; i++) {
+		char ch = t->s[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+			  (i > 0 && (ch == '.' || ch == '_' || ch == '-'));
+
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* Registers the id; false (and reported) if it was seen before. */
+static bool register_id(struct pctx *c, const char *file, const struct tok *t)
+{
+	for (size_t i = 0; i < c->n_ids; i++) {
+		if (strlen(c->ids[i].id) == t->len && !memcmp(c->ids[i].id, t->s, t->len)) {
+			TERR(c, file, t, "duplicate rule id '%s' (first defined at %s:%u)",
+			     c->ids[i].id, c->ids[i].file, c->ids[i].line);
+			return false;
+		}
+	}
+	if (c->n_ids == c->cap_ids) {
+		size_t cap = c->cap_ids ? c->cap_ids * 2 : 64;
+		struct seen_id *v = realloc(c->ids, cap * sizeof(*v));
+
+		if (!v)
+			return true;
+		c->ids = v;
+		c->cap_ids = cap;
+	}
+	memcpy(c->ids[c->n_ids].id, t->s, t->len);
+	c->ids[c->n_ids].id[t->len] = '\0';
+	c->ids[c->n_ids].file = strdup(file);
+	c->ids[c->n_ids].line = t->line;
+	if (c->ids[c->n_ids].file)
+		c->n_ids++;
+	return true;
+}
+
+static void parse_rule(struct pctx *c, const char *file, const struct tok *tv, size_t nt, int family)
+{
+	const struct family_def *f = family_def((unsigned)family);
+	const struct tok *end = &tv[nt - 1];
+	unsigned end_col = end->col + (unsigned)end->len;
+	unsigned seen_col[KEYS_MAX] = { 0 };
+	struct dl_rule r;
+	struct strbuf b = { 0 };
+	char val[CGROUP_PATH_MAX + 1];
+	bool ok = true;
+	int action;
+
+	if (!f) {
+		TERR(c, file, &tv[0], "family '%.*s' is not supported by this build",
+		     (int)tv[0].len, tv[0].s);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.family = f->family;
+	f->init(&r);
+
+	if (nt < 2) {
+		perr(c, file, end->line, end_col, "expected 'allow' or 'deny' after '%.*s'",
+		     (int)tv[0].len, tv[0].s);
+		goto out;
+	}
+	if (!tok_copy(val, sizeof(val), tv[1].s, tv[1].len) || (action = dl_action_by_name(val)) < 0) {
+		TERR(c, file, &tv[1], "invalid action '%.*s' (expected allow or deny)",
+		     (int)tv[1].len, tv[1].s);
+		ok = false;
+	} else {
+		r.action = (__u8)action;
+	}
+	if (nt < 3) {
+		perr(c, file, end->line, end_col, "expected a rule id after '%.*s'",
+		     (int)tv[1].len, tv[1].s);
+		goto out;
+	}
+	if (!valid_id(&tv[2])) {
+		TERR(c, file, &tv[2], "invalid rule id '%.*s' (expected [a-z0-9][a-z0-9._-]{0,31})",
+		     (int)tv[2].len, tv[2].s);
+		ok = false;
+	} else {
+		if (!register_id(c, file, &tv[2]))
+			ok = false;
+		memcpy(r.id, tv[2].s, tv[2].len);
+		r.id[tv[2].len] = '\0';
+	}
+
+	for (size_t i = 3; i < nt; i++) {
+		const struct tok *t = &tv[i];
+		const char *eq = memchr(t->s, '=', t->len);
+		size_t klen = eq ? (size_t)(eq - t->s) : 0, j;
+		struct rule_ctx k;
+
+		if (!eq || !klen) {
+			TERR(c, file, t, "expected key=value, got '%.*s'", (int)t->len, t->s);
+			ok = false;
+			continue;
+		}
+		for (j = 0; j < f->n_keys; j++)
+			if (strlen(f->keys[j].name) == klen && !memcmp(f->keys[j].name, t->s, klen))
+				break;
+		if (j == f->n_keys) {
+			struct strbuf names = { 0 };
+
+			for (size_t q = 0; q < f->n_keys; q++) {
+				sb_str(&names, q ? ", " : "");
+				sb_str(&names, f->keys[q].name);
+			}
+			TERR(c, file, t, "unknown key '%.*s' for a %s rule (expected %s)", (int)klen,
+			     t->s, dl_family_name(f->family), names.s ? names.s : "?");
+			free(names.s);
+			ok = false;
+			continue;
+		}
+		if (seen_col[j]) {
+			TERR(c, file, t, "duplicate key '%s' (first at column %u)", f->keys[j].name,
+			     seen_col[j]);
+			ok = false;
+			continue;
+		}
+		seen_col[j] = t->col;
+		k = (struct rule_ctx){ .c = c, .file = file, .t = t, .val = val,
+				       .vlen = t->len - klen - 1, .r = &r };
+		if (!tok_copy(val, sizeof(val), eq + 1, k.vlen)) {
+			TERR(c, file, t, "value of '%s' is too long", f->keys[j].name);
+			ok = false;
+			continue;
+		}
+		if (f->keys[j].parse(&k) < 0)
+			ok = false;
+	}
+	for (size_t j = 0; j < f->n_keys; j++) {
+		if (f->keys[j].required && !seen_col[j]) {
+			TERR(c, file, &tv[0], "%s rule '%s' is missing the required key %s=",
+			     dl_family_name(f->family), r.id[0] ? r.id : "?", f->keys[j].name);
+			ok = false;
+		}
+	}
+	if (!ok)
+		goto out;
+
+	if (c->n_rules >= DL_MAX_RULES) {
+		if (!c->too_many_rules)
+			TERR(c, file, &tv[0], "too many rules (at most %d in one policy)", DL_MAX_RULES);
+		c->too_many_rules = true;
+		goto out;
+	}
+	sb_printf(&b, "%s %s %s", dl_family_name(f->family), dl_action_name(r.action), r.id);
+	f->canon(&r, &b);
+	r.file = strdup(file);
+	r.line = tv[0].line;
+	if (b.oom || !r.file || !b.s)
+		goto oom;
+	r.text = b.s;
+	b.s = NULL;
+	if (c->n_rules == c->cap_rules) {
+		size_t cap = c->cap_rules ? c->cap_rules * 2 : 32;
+		struct dl_rule *v = realloc(c->rules, cap * sizeof(*v));
+
+		if (!v)
+			goto oom;
+		c->rules = v;
+		c->cap_rules = cap;
+	}
+	c->rules[c->n_rules++] = r;
+	return;
+oom:
+	TERR(c, file, &tv[0], "out of memory");
+out:
+	free(b.s);
+	rule_free(&r);
+}
+
+static void parse_file(struct pctx *c, const char *path, const struct tok *from, const char *from_file);
+
+static bool has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void do_include(struct pctx *c, const char *file, const struct tok *tv, size_t nt)
+{
+	const struct tok *arg = &tv[1];
+	char rel[PATH_MAX], *dir = NULL, *slash;
+	struct strbuf path = { 0 };
+
+	if (nt != 2) {
+		if (nt < 2)
+			perr(c, file, tv[0].line, tv[0].col + (unsigned)tv[0].len,
+			     "expected a path after 'include'");
+		else
+			TERR(c, file, &tv[2], "unexpected '%.*s' after include path",
+			     (int)tv[2].len, tv[2].s);
+		return;
+	}
+	if (c->depth >= INCLUDE_DEPTH_MAX) {
+		TERR(c, file, arg, "includes nested more than %d deep", INCLUDE_DEPTH_MAX);
+		return;
+	}
+	if (!tok_copy(rel, sizeof(rel), arg->s, arg->len)) {
+		TERR(c, file, arg, "include path too long");
+		return;
+	}
+
+	/* Relative to the including file's directory (escaped: it is part of
+	 * what glob() will read as a pattern). */
+	if (rel[0] != '/' && !(c->string_top && c->depth == 1)) {
+		dir = strdup(file);
+		if (!dir)
+			return;
+		slash = strrchr(dir, '/');
+		if (slash) {
+			slash[1] = '\0';
+			for (const char *p = dir; *p; p++) {
+				if (strchr("*?[\\", *p) && has_glob(rel))
+					sb_add(&path, "\\", 1);
+				sb_add(&path, p, 1);
+			}
+		}
+		free(dir);
+	}
+	sb_str(&path, rel);
+	if (path.oom) {
+		free(path.s);
+		return;
+	}
+
+	if (!has_glob(rel)) {
+		parse_file(c, path.s, arg, file);
+	} else {
+		glob_t g;
+		int rc = glob(path.s, GLOB_NOSORT, NULL, &g);
+
+		if (rc == 0) {
+			qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), cmp_str);
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				parse_file(c, g.gl_pathv[i], arg, file);
+			globfree(&g);
+		} else if (rc != GLOB_NOMATCH) {
+			TERR(c, file, arg, "cannot expand include '%s'", rel);
+		}
+	}
+	free(path.s);
+}
+
+static void do_policy(struct pctx *c, const char *file, const struct tok *tv, size_t nt)
+{
+	if (nt != 2) {
+		if (nt < 2)
+			perr(c, file, tv[0].line, tv[0].col + (unsigned)tv[0].len,
+			     "expected a name after 'policy'");
+		else
+			TERR(c, file, &tv[2], "unexpected '%.*s' after policy name",
+			     (int)tv[2].len, tv[2].s);
+		return;
+	}
+	if (c->depth > 1) {
+		TERR(c, file, &tv[0], "'policy' is only allowed in the top file");
+		return;
+	}
+	if (c->name) {
+		TERR(c, file, &tv[0], "duplicate 'policy' directive (first at %s:%u)", c->name_file,
+		     c->name_line);
+		return;
+	}
+	if (tv[1].len > DL_POLICY_NAME_MAX) {
+		TERR(c, file, &tv[1], "policy name longer than %d bytes", DL_POLICY_NAME_MAX);
+		return;
+	}
+	c->name = strndup(tv[1].s, tv[1].len);
+	c->name_file = strdup(file);
+	c->name_line = tv[0].line;
+}
+
+static void parse_line(struct pctx *c, const char *file, const struct tok *tv, size_t nt)
+{
+	char kw[32];
+	int fam;
+
+	if (tok_is(&tv[0], "policy")) {
+		do_policy(c, file, tv, nt);
+		return;
+	}
+	if (tok_is(&tv[0], "include")) {
+		do_include(c, file, tv, nt);
+		return;
+	}
+	if (tok_copy(kw, sizeof(kw), tv[0].s, tv[0].len) && (fam = dl_family_by_name(kw)) > 0) {
+		parse_rule(c, file, tv, nt, fam);
+		return;
+	}
+	struct strbuf fams = { 0 };
+
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+		sb_str(&fams, i ? ", " : "");
+		sb_str(&fams, dl_family_name(families[i].family));
+	}
+	TERR(c, file, &tv[0], "unknown directive '%.*s' (expected policy, include or a family: %s)",
+	     (int)tv[0].len, tv[0].s, fams.s ? fams.s : "?");
+	free(fams.s);
+}
+
+/* Tokenize buf into logical lines and parse each. */
+static void parse_buf(struct pctx *c, const char *file, const char *buf, size_t len)
+{
+	struct tok tv[LINE_TOKENS_MAX];
+	size_t nt = 0;
+	bool overflow = false;
+	unsigned line = 0;
+	const char *p = buf, *end = buf + len;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *le, *q;
+		bool cont = false;
+
+		line++;
+		if (!eol)
+			eol = end;
+		le = eol;
+		if (le > p && le[-1] == '\r')
+			le--;
+		if (le > p && le[-1] == '\\') {
+			cont = true;
+			le--;
+		}
+		for (q = p; q < le;) {
+			const char *s;
+
+			if (*q == ' ' || *q == '\t' || *q == '\0' || *q == '\r') {
+				q++;
+				continue;
+			}
+			if (*q == '#') {
+				cont = false;
+				break;
+			}
+			s = q;
+			while (q < le && *q != ' ' && *q != '\t' && *q != '\0' && *q != '\r')
+				q++;
+			if (nt == LINE_TOKENS_MAX) {
+				if (!overflow)
+					perr(c, file, line, (unsigned)(s - p) + 1,
+					     "too many tokens on one line (at most %d)", LINE_TOKENS_MAX);
+				overflow = true;
+				continue;
+			}
+			tv[nt++] = (struct tok){ .s = s, .len = (size_t)(q - s), .line = line,
+						 .col = (unsigned)(s - p) + 1 };
+		}
+		p = eol < end ? eol + 1 : end;
+		if (cont && p < end)
+			continue;
+		if (nt && !overflow)
+			parse_line(c, file, tv, nt);
+		nt = 0;
+		overflow = false;
+	}
+}
+
+static int read_all(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	struct strbuf b = { 0 };
+	char tmp[8192];
+	size_t n;
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		sb_add(&b, tmp, n);
+	if (ferror(f))
+		err = errno ? -errno : -EIO;
+	fclose(f);
+	if (!err && b.oom)
+		err = -ENOMEM;
+	if (err) {
+		free(b.s);
+		return err;
+	}
+	*out = b.s ? b.s : strdup("");
+	*len = b.len;
+	return *out ? 0 : -ENOMEM;
+}
+
+static void append_text(struct pctx *c, const char *path, const char *buf, size_t len)
+{
+	sb_str(&c->text, "# drylock-file: ");
+	sb_str(&c->text, path);
+	sb_str(&c->text, "\n");
+	sb_add(&c->text, buf, len);
+	if (len && buf[len - 1] != '\n')
+		sb_str(&c->text, "\n");
+}
+
+/* Parse one file; 'from' is the include token that named it (NULL: top). */
+static void parse_file(struct pctx *c, const char *path, const struct tok *from, const char *from_file)
+{
+	char *real, *buf = NULL;
+	size_t len;
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		r = -EISDIR;
+	else
+		r = read_all(path, &buf, &len);
+	if (r < 0) {
+		if (from)
+			TERR(c, from_file, from, "cannot read include '%s': %s", path, strerror(-r));
+		else {
+			perr(c, path, 0, 0, "cannot read: %s", strerror(-r));
+			c->io_err = r;
+		}
+		return;
+	}
+	real = realpath(path, NULL);
+	if (!real)
+		real = strdup(path);
+	for (int i = 0; real && i < c->depth; i++) {
+		if (!strcmp(c->stack[i], real)) {
+			struct strbuf chain = { 0 };
+
+			for (int j = i; j < c->depth; j++) {
+				sb_str(&chain, c->stack[j]);
+				sb_str(&chain, " -> ");
+			}
+			sb_str(&chain, real);
+			TERR(c, from_file, from, "include cycle: %s", chain.s ? chain.s : "?");
+			free(chain.s);
+			free(real);
+			free(buf);
+			return;
+		}
+	}
+	c->stack[c->depth++] = real;
+	append_text(c, path, buf, len);
+	parse_buf(c, path, buf, len);
+	c->depth--;
+	free(real);
+	free(buf);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* Shared tail of the two entry points. */
+static int finish(struct pctx *c, const char *top, struct dl_policy **out)
+{
+	struct dl_policy *p = NULL;
+	int ret;
+
+	if (c->text.oom)
+		perr(c, top, 0, 0, "out of memory");
+	if (c->nerr) {
+		ret = c->io_err ? c->io_err : -EINVAL;
+		goto fail;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	p->name = c->name ? c->name : strdup(base_name(top));
+	c->name = NULL;
+	p->rules = c->rules;
+	p->n_rules = c->n_rules;
+	c->rules = NULL;
+	c->n_rules = 0;
+	p->text = c->text.s ? c->text.s : strdup("");
+	c->text.s = NULL;
+	if (!p->name || !p->text) {
+		dl_policy_free(p);
+		p = NULL;
+		ret = -ENOMEM;
+		goto fail;
+	}
+	dl_sha256_hex(p->text, strlen(p->text), p->sha256);
+	for (size_t i = 0; i < p->n_rules; i++)
+		p->families |= 1u << p->rules[i].family;
+	ret = 0;
+fail:
+	for (size_t i = 0; i < c->n_rules; i++)
+		rule_free(&c->rules[i]);
+	free(c->rules);
+	for (size_t i = 0; i < c->n_ids; i++)
+		free(c->ids[i].file);
+	free(c->ids);
+	free(c->text.s);
+	free(c->name);
+	free(c->name_file);
+	*out = p;
+	return ret;
+}
+
+int dl_policy_parse_file(const char *path, struct dl_policy **out, struct dl_diags *diags)
+{
+	struct pctx c = { .diags = diags };
+
+	*out = NULL;
+	parse_file(&c, path, NULL, NULL);
+	return finish(&c, path, out);
+}
+
+int dl_policy_parse_string(const char *name, const char *text, struct dl_policy **out,
+			   struct dl_diags *diags)
+{
+	struct pctx c = { .diags = diags };
+	size_t len = strlen(text);
+
+	*out = NULL;
+	append_text(&c, name, text, len);
+	/* The in-memory text is the top "file": it has no realpath to detect a
+	 * cycle with, and its includes are relative to the current directory. */
+	c.string_top = true;
+	c.stack[c.depth++] = strdup("");
+	parse_buf(&c, name, text, len);
+	free(c.stack[--c.depth]);
+	return finish(&c, name, out);
+}
+
+void dl_policy_free(struct dl_policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_rules; i++)
+		rule_free(&p->rules[i]);
+	free(p->rules);
+	free(p->name);
+	free(p->text);
+	free(p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* cgroups */
+
+int dl_cgroup_resolve_fs(const char *path, __u64 *id, __u8 *level, void *ctx)
+{
+	const char *root = ctx ? ctx : DEFAULT_CGROUP_ROOT;
+	char full[PATH_MAX];
+	struct stat st;
+	unsigned n = 0;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	if (snprintf(full, sizeof(full), "%s%s", root, strcmp(path, "/") ? path : "") >= (int)sizeof(full))
+		return -ENAMETOOLONG;
+	/* On cgroup2 (64-bit) the cgroup id is the kernfs node id, which is the
+	 * directory's inode number: what bpf_get_current_cgroup_id() returns. */
+	if (stat(full, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	for (const char *p = path; *p; p++)
+		if (*p == '/' && p[1] && p[1] != '/')
+			n++;
+	if (n > 255)
+		return -ELOOP;
+	*id = st.st_ino;
+	*level = (__u8)n;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* net compilation */
+
+struct cg_res {
+	const char *path;
+	__u64 id;
+	__u8 level;
+	int err;
+};
+
+/* Most specific first; see policy.h for the order. rule_idx last makes it total. */
+static const struct dl_policy *sort_policy;
+
+static int rule_cmp(const void *pa, const void *pb)
+{
+	const struct dl_net_rule *a = pa, *b = pb;
+	const struct dl_net_match *ma = &sort_policy->rules[a->rule_idx].u.net;
+	const struct dl_net_match *mb = &sort_policy->rules[b->rule_idx].u.net;
+	int la = a->cgroup_id ? a->cgroup_level : -1, lb = b->cgroup_id ? b->cgroup_level : -1;
+	unsigned wa = (unsigned)a->port_hi - a->port_lo, wb = (unsigned)b->port_hi - b->port_lo;
+
+	if (ma->prefixlen != mb->prefixlen)
+		return ma->prefixlen > mb->prefixlen ? -1 : 1;
+	if (wa != wb)
+		return wa < wb ? -1 : 1;
+	if (!a->proto != !b->proto)
+		return a->proto ? -1 : 1;
+	if (la != lb)
+		return la > lb ? -1 : 1;
+	if (a->action != b->action)
+		return a->action == DL_ACTION_DENY ? -1 : 1;
+	return a->rule_idx < b->rule_idx ? -1 : a->rule_idx > b->rule_idx;
+}
+
+static int entry_cmp(const void *pa, const void *pb)
+{
+	const struct dl_net_entry *a = pa, *b = pb;
+
+	if (a->key.prefixlen != b->key.prefixlen)
+		return a->key.prefixlen > b->key.prefixlen ? -1 : 1;
+	return memcmp(a->key.addr, b->key.addr, DL_ADDR_LEN);
+}
+
+int dl_net_compile(const struct dl_policy *p, dl_cgroup_resolver res, void *res_ctx,
+		   struct dl_net_entry **out, size_t *n_out, struct dl_diags *diags)
+{
+	const char *root = res == dl_cgroup_resolve_fs && res_ctx ? res_ctx : DEFAULT_CGROUP_ROOT;
+	struct dl_net_entry *ents = NULL;
+	struct dl_net_rule *rr = NULL;
+	struct cg_res *cgs = NULL;
+	size_t n_cgs = 0, n_ents = 0, *first_of = NULL;
+	bool bad = false;
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!p->n_rules)
+		return 0;
+	rr = calloc(p->n_rules, sizeof(*rr));
+	cgs = calloc(p->n_rules, sizeof(*cgs));
+	ents = calloc(p->n_rules, sizeof(*ents));
+	first_of = calloc(p->n_rules, sizeof(*first_of));
+	if (!rr || !cgs || !ents || !first_of)
+		goto out;
+
+	/* Resolve each distinct cgroup path once; build kernel rules. */
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct dl_rule *r = &p->rules[i];
+		const struct dl_net_match *m = &r->u.net;
+		size_t j;
+
+		if (r->family != DL_FAMILY_NET)
+			continue;
+		rr[i] = (struct dl_net_rule){ .rule_idx = (__u32)i, .port_lo = m->port_lo,
+					      .port_hi = m->port_hi, .proto = m->proto,
+					      .ops = m->ops, .action = r->action };
+		if (!m->cgroup)
+			continue;
+		for (j = 0; j < n_cgs; j++)
+			if (!strcmp(cgs[j].path, m->cgroup))
+				break;
+		if (j == n_cgs) {
+			cgs[j].path = m->cgroup;
+			cgs[j].err = res ? res(m->cgroup, &cgs[j].id, &cgs[j].level, res_ctx) : -ENOSYS;
+			if (!cgs[j].err && !cgs[j].id)
+				cgs[j].err = -ENOENT; /* 0 means "any cgroup" to the kernel */
+			n_cgs++;
+		}
+		if (cgs[j].err == -ENOENT) {
+			diag_add(diags, r->file, r->line, 0, "cgroup %s not found under %s", m->cgroup, root);
+			bad = true;
+		} else if (cgs[j].err) {
+			diag_add(diags, r->file, r->line, 0, "cannot resolve cgroup %s: %s", m->cgroup,
+				 strerror(-cgs[j].err));
+			bad = true;
+		} else {
+			rr[i].cgroup_id = cgs[j].id;
+			rr[i].cgroup_level = cgs[j].level;
+		}
+	}
+
+	/* Distinct prefixes, remembering the first rule that wrote each. */
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct dl_net_match *m = &p->rules[i].u.net;
+		size_t j;
+
+		if (p->rules[i].family != DL_FAMILY_NET)
+			continue;
+		for (j = 0; j < n_ents; j++)
+			if (ents[j].key.prefixlen == m->prefixlen &&
+			    !memcmp(ents[j].key.addr, m->addr, DL_ADDR_LEN))
+				break;
+		if (j < n_ents)
+			continue;
+		ents[n_ents].key.prefixlen = m->prefixlen;
+		memcpy(ents[n_ents].key.addr, m->addr, DL_ADDR_LEN);
+		first_of[n_ents++] = i;
+	}
+	if (n_ents > DL_NET_LPM_MAX) {
+		diag_add(diags, p->rules[first_of[DL_NET_LPM_MAX]].file,
+			 p->rules[first_of[DL_NET_LPM_MAX]].line, 0,
+			 "too many distinct net address prefixes (%zu, at most %d)", n_ents, DL_NET_LPM_MAX);
+		bad = true;
+	}
+
+	for (size_t e = 0; e < n_ents; e++) {
+		struct dl_net_entry *ent = &ents[e];
+		struct dl_net_rule tmp[DL_MAX_RULES];
+		size_t n = 0;
+
+		for (size_t i = 0; i < p->n_rules && n < DL_MAX_RULES; i++) {
+			const struct dl_net_match *m = &p->rules[i].u.net;
+
+			if (p->rules[i].family == DL_FAMILY_NET && m->prefixlen <= ent->key.prefixlen &&
+			    prefix_covers(m->addr, m->prefixlen, ent->key.addr))
+				tmp[n++] = rr[i];
+		}
+		if (n > DL_NET_SET_MAX) {
+			char pfx[PREFIX_STRLEN];
+			const struct dl_rule *r = &p->rules[first_of[e]];
+
+			format_prefix(pfx, sizeof(pfx), ent->key.addr, ent->key.prefixlen);
+			diag_add(diags, r->file, r->line, 0,
+				 "%zu rules apply to prefix %s (rule '%s'), at most %d can", n, pfx,
+				 r->id, DL_NET_SET_MAX);
+			bad = true;
+			continue;
+		}
+		sort_policy = p;
+		qsort(tmp, n, sizeof(tmp[0]), rule_cmp);
+		sort_policy = NULL;
+		ent->set.n = (__u32)n;
+		ent->set.gen = 0; /* the loader stamps the generation */
+		memcpy(ent->set.r, tmp, n * sizeof(tmp[0]));
+	}
+	if (bad) {
+		ret = -EINVAL;
+		goto out;
+	}
+	qsort(ents, n_ents, sizeof(ents[0]), entry_cmp);
+	*out = ents;
+	*n_out = n_ents;
+	ents = NULL;
+	ret = 0;
+out:
+	free(rr);
+	free(cgs);
+	free(first_of);
+	free(ents);
+	return ret;
+}
+
+__u32 dl_net_decide(const struct dl_net_entry *entries, size_t n, const __u8 addr[DL_ADDR_LEN],
+		    __u16 port, __u8 proto, __u8 op, const __u64 *ancestors, size_t n_anc,
+		    __u8 *action)
+{
+	const struct dl_net_entry *best = NULL;
+
+	if (action)
+		*action = DL_ACTION_ALLOW;
+	for (size_t i = 0; i < n; i++) {
+		const struct dl_net_entry *e = &entries[i];
+
+		if (e->key.prefixlen > 128 || (best && e->key.prefixlen <= best->key.prefixlen))
+			continue;
+		if (prefix_covers(e->key.addr, e->key.prefixlen, addr))
+			best = e;
+	}
+	if (!best)
+		return DL_RULE_NONE;
+	for (__u32 i = 0; i < best->set.n && i < DL_NET_SET_MAX; i++) {
+		const struct dl_net_rule *r = &best->set.r[i];
+
+		if (!(r->ops & op))
+			continue;
+		if (r->proto && r->proto != proto)
+			continue;
+		if (port < r->port_lo || port > r->port_hi)
+			continue;
+		/* bpf_get_current_ancestor_cgroup_id(level): 0 past the own level */
+		if (r->cgroup_id && (r->cgroup_level >= n_anc || ancestors[r->cgroup_level] != r->cgroup_id))
+			continue;
+		if (action)
+			*action = r->action;
+		return r->rule_idx;
+	}
+	return DL_RULE_NONE;
+}

@@ -1,2 +1,1097 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* PLACEHOLDER: being written */
+/*
+ * The drylock store: decisions into SQLite, fast enough to keep up with the
+ * kernel and small enough to keep weeks of permissive-mode history.
+ *
+ * Shape. store/schema.sql is the documented schema; read it first. An event
+ * row is a dozen small integers. Everything that repeats (the acting process
+ * with its comm, exe, cgroup and ids; the destination) lives in a side table
+ * and is referenced by a small integer, so the cost of a row is mostly its
+ * key and its timestamp.
+ *
+ * Keys. events.id is (boot << 40) | seq and is the rowid, so storing a record
+ * twice is impossible and INSERT OR IGNORE turns the collector's crash
+ * recovery (records committed but not yet released from the ring buffer are
+ * read again) into a no-op. Nothing else indexes events. Time windows go
+ * through the per-minute table `minutes` (see the schema), which this file
+ * maintains in memory for the current minute and writes when the minute or
+ * the boot changes and before every commit, in the same transaction as the
+ * events it describes. Only rows that were actually inserted are counted
+ * (sqlite3_changes()), so a replay does not inflate the counts.
+ *
+ * Interning. A lookup of a subject or object first probes an in-memory
+ * cache keyed by the raw bytes the collector gave us (comm, exe, cgroup path
+ * and the numeric ids for a subject; address, port, protocol for an object),
+ * so a hot subject costs one hash and one memcmp, not four queries. On a miss
+ * the strings are interned one by one (their own cache entries, then SELECT,
+ * then INSERT) and the tuple row is looked up or inserted. The cache is an
+ * LRU with a fixed number of entries and a fixed budget of key bytes, so
+ * memory is bounded whatever the stream. Ids handed out inside a transaction
+ * that is rolled back no longer exist: rollback (explicit, or SQLite's own
+ * after an I/O error or a full disk) therefore empties the cache. That is
+ * rare and only costs a few misses.
+ *
+ * Versions. meta.schema_version says which schema a file has. Opening for
+ * writing runs, in one IMMEDIATE transaction: the migrations from the file's
+ * version to DL_SCHEMA_VERSION, then schema.sql (idempotent: creates what is
+ * missing, recreates views), then the enum name tables from the X-macro lists
+ * in bpf/drylock_abi.h, then records the version. A file with a newer version
+ * is refused before anything is written. A read-only open never writes, so it
+ * refuses a file that still needs a migration.
+ *
+ * Errors. Every function returns 0 or a negative errno and leaves
+ * "store: <what>: <detail>" in dl_store_errmsg(). Nothing here prints.
+ * After a failure inside a transaction the caller must dl_store_rollback().
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "schema_sql.h"
+
+#define DL_SCHEMA_VERSION 1
+
+#define SEQ_BITS 40
+#define SEQ_MASK ((INT64_C(1) << SEQ_BITS) - 1)
+#define BOOT_MAX ((INT64_C(1) << (63 - SEQ_BITS)) - 1)
+
+/* Cache bounds: entries and bytes of keys. A subject key is ~100 bytes. */
+#define CACHE_ENTRIES 32768u
+#define CACHE_KEY_BYTES (8u << 20)
+#define CACHE_KEY_MAX 8192u /* longer keys bypass the cache */
+
+/* Schema migrations. Entry `from` upgrades a version-`from` database to
+ * version from+1. Version 1 is the first, so there is nothing yet; the loop
+ * in migrate() is what a version 2 plugs into. */
+struct migration {
+	int from;
+	const char *sql;
+};
+static const struct migration migrations[] = {
+	{ 0, NULL }, /* sentinel */
+};
+
+/* ---- bounded LRU cache: byte-string key -> int64 ---------------------- */
+
+struct centry {
+	uint64_t hash;
+	int64_t val;
+	uint8_t *key;
+	uint32_t klen;
+	uint32_t hnext; /* bucket chain; 0 = end */
+	uint32_t prev, next; /* LRU list, head = most recent; 0 = none */
+};
+
+struct cache {
+	struct centry *e; /* e[1..cap]; e[0] unused so that 0 means "none" */
+	uint32_t *bucket;
+	uint32_t cap, nbucket, used, head, tail, free;
+	size_t bytes;
+};
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	while (n >= 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		h = (h ^ v) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+		p += 8;
+		n -= 8;
+	}
+	while (n--)
+		h = (h ^ *p++) * 0x100000001b3ull;
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 32);
+}
+
+static int cache_init(struct cache *c, uint32_t cap)
+{
+	c->cap = cap;
+	c->nbucket = 1;
+	while (c->nbucket < cap * 2)
+		c->nbucket <<= 1;
+	c->e = calloc(cap + 1, sizeof(*c->e));
+	c->bucket = calloc(c->nbucket, sizeof(*c->bucket));
+	if (!c->e || !c->bucket)
+		return -ENOMEM;
+	for (uint32_t i = 1; i <= cap; i++)
+		c->e[i].next = i < cap ? i + 1 : 0;
+	c->free = 1;
+	return 0;
+}
+
+static void cache_clear(struct cache *c)
+{
+	if (!c->e)
+		return;
+	for (uint32_t i = 1; i <= c->cap; i++) {
+		free(c->e[i].key);
+		c->e[i] = (struct centry){ .next = i < c->cap ? i + 1 : 0 };
+	}
+	memset(c->bucket, 0, c->nbucket * sizeof(*c->bucket));
+	c->free = 1;
+	c->head = c->tail = c->used = 0;
+	c->bytes = 0;
+}
+
+static void cache_free(struct cache *c)
+{
+	cache_clear(c);
+	free(c->e);
+	free(c->bucket);
+}
+
+static void lru_unlink(struct cache *c, uint32_t i)
+{
+	struct centry *x = &c->e[i];
+	if (x->prev)
+		c->e[x->prev].next = x->next;
+	else
+		c->head = x->next;
+	if (x->next)
+		c->e[x->next].prev = x->prev;
+	else
+		c->tail = x->prev;
+	x->prev = x->next = 0;
+}
+
+static void lru_push_front(struct cache *c, uint32_t i)
+{
+	c->e[i].prev = 0;
+	c->e[i].next = c->head;
+	if (c->head)
+		c->e[c->head].prev = i;
+	c->head = i;
+	if (!c->tail)
+		c->tail = i;
+}
+
+static int cache_get(struct cache *c, const uint8_t *key, uint32_t klen, uint64_t h, int64_t *val)
+{
+	if (!c->e) /* read-only store: no cache */
+		return 0;
+	for (uint32_t i = c->bucket[h & (c->nbucket - 1)]; i; i = c->e[i].hnext) {
+		struct centry *x = &c->e[i];
+		if (x->hash == h && x->klen == klen && memcmp(x->key, key, klen) == 0) {
+			if (c->head != i) {
+				lru_unlink(c, i);
+				lru_push_front(c, i);
+			}
+			*val = x->val;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void cache_evict_tail(struct cache *c)
+{
+	uint32_t i = c->tail;
+	struct centry *x = &c->e[i];
+	uint32_t *pp = &c->bucket[x->hash & (c->nbucket - 1)];
+	while (*pp != i)
+		pp = &c->e[*pp].hnext;
+	*pp = x->hnext;
+	lru_unlink(c, i);
+	c->bytes -= x->klen;
+	free(x->key);
+	*x = (struct centry){ .next = c->free };
+	c->free = i;
+	c->used--;
+}
+
+/* Insert a key known to be absent. Failure to allocate only loses caching. */
+static void cache_put(struct cache *c, const uint8_t *key, uint32_t klen, uint64_t h, int64_t val)
+{
+	if (!c->e || klen > CACHE_KEY_MAX)
+		return;
+	while (c->tail && (!c->free || c->bytes + klen > CACHE_KEY_BYTES))
+		cache_evict_tail(c);
+	uint8_t *k = malloc(klen ? klen : 1);
+	if (!k)
+		return;
+	memcpy(k, key, klen);
+	uint32_t i = c->free;
+	struct centry *x = &c->e[i];
+	c->free = x->next;
+	uint32_t *b = &c->bucket[h & (c->nbucket - 1)];
+	*x = (struct centry){ .hash = h, .val = val, .key = k, .klen = klen, .hnext = *b };
+	*b = i;
+	lru_push_front(c, i);
+	c->bytes += klen;
+	c->used++;
+}
+
+/* ---- the store ------------------------------------------------------- */
+
+enum {
+	S_STR_GET, S_STR_PUT, S_SUBJ_GET, S_SUBJ_PUT, S_OBJ_GET, S_OBJ_PUT, S_EVENT, S_MINUTE,
+	S_BOOT_GET, S_BOOT_PUT, S_POL_GET, S_POL_PUT, S_RULE_PUT, S_LOAD_LAST, S_LOAD_PUT,
+	S_POL_FIRST, S_MODE, S_COUNTER, S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_N
+};
+
+static const char *const stmt_sql[S_N] = {
+	[S_STR_GET] = "SELECT id FROM strings WHERE s = ?1",
+	[S_STR_PUT] = "INSERT INTO strings(s) VALUES (?1)",
+	[S_SUBJ_GET] = "SELECT id FROM subjects WHERE exe = ?1 AND comm = ?2 AND cgroup = ?3"
+		       " AND cgroup_id = ?4 AND mnt_ns = ?5 AND uid = ?6 AND euid = ?7 AND gid = ?8"
+		       " AND loginuid = ?9 AND sessionid = ?10",
+	[S_SUBJ_PUT] = "INSERT INTO subjects(exe, comm, cgroup, cgroup_id, mnt_ns, uid, euid, gid,"
+		       " loginuid, sessionid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[S_OBJ_GET] = "SELECT id FROM objects WHERE addr = ?1 AND port = ?2 AND proto = ?3",
+	[S_OBJ_PUT] = "INSERT INTO objects(addr, port, proto) VALUES (?1, ?2, ?3)",
+	[S_EVENT] = "INSERT OR IGNORE INTO events(id, ts, hook, verdict, enforced, policy, rule,"
+		    " subject, object, tgid, pid, ppid)"
+		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[S_MINUTE] = "INSERT INTO minutes(minute, boot, first_id, last_id, n) VALUES (?1, ?2, ?3, ?4, ?5)"
+		     " ON CONFLICT(minute, boot) DO UPDATE SET first_id = min(first_id, excluded.first_id),"
+		     " last_id = max(last_id, excluded.last_id), n = n + excluded.n",
+	[S_BOOT_GET] = "SELECT id FROM boots WHERE boot_id = ?1",
+	[S_BOOT_PUT] = "INSERT INTO boots(boot_id, boot_wall_ns) VALUES (?1, ?2)",
+	[S_POL_GET] = "SELECT id FROM policies WHERE sha256 = ?1",
+	[S_POL_PUT] = "INSERT INTO policies(sha256, name, text) VALUES (?1, ?2, ?3)",
+	[S_RULE_PUT] = "INSERT INTO rules(policy, idx, rule_id, family, action, text)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_LOAD_LAST] = "SELECT policy FROM loads WHERE boot = ?1 AND gen = ?2 ORDER BY rowid DESC LIMIT 1",
+	[S_LOAD_PUT] = "INSERT INTO loads(boot, gen, policy, ts) VALUES (?1, ?2, ?3, ?4)",
+	[S_POL_FIRST] = "UPDATE policies SET first_loaded = ?2 WHERE id = ?1"
+			" AND (first_loaded IS NULL OR first_loaded > ?2)",
+	[S_MODE] = "INSERT INTO modes(boot, family, mode, ts) VALUES (?1, ?2, ?3, ?4)",
+	[S_COUNTER] = "INSERT INTO counters(boot, family, kind, value, ts) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+};
+
+struct minute_acc {
+	int valid;
+	int64_t minute, boot, first, last, n;
+};
+
+struct dl_store {
+	sqlite3 *db;
+	int flags;
+	int in_txn;
+	sqlite3_stmt *stmt[S_N];
+	struct cache cache;
+	struct minute_acc min;
+	uint8_t *kbuf; /* scratch for cache keys */
+	size_t kcap;
+	char err[512];
+};
+
+static __thread char open_err[512];
+
+static int errno_of(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK: return 0;
+	case SQLITE_BUSY: case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_READONLY: return -EROFS;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_CANTOPEN: return -ENOENT;
+	case SQLITE_PERM: case SQLITE_AUTH: return -EACCES;
+	case SQLITE_CORRUPT: case SQLITE_NOTADB: return -EBADMSG;
+	case SQLITE_CONSTRAINT: return -EEXIST;
+	case SQLITE_TOOBIG: case SQLITE_RANGE: case SQLITE_MISMATCH: return -EINVAL;
+	default: return -EIO;
+	}
+}
+
+static int seterr(struct dl_store *st, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int seterr(struct dl_store *st, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof(st->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Record an SQLite failure as "store: <what>: <sqlite message>". If SQLite
+ * rolled the transaction back on its own (I/O error, full disk), the ids in
+ * the cache may be gone: forget them. */
+static int fail(struct dl_store *st, int rc, const char *what)
+{
+	int err = errno_of(rc);
+	seterr(st, err ? err : -EIO, "store: %s: %s", what, sqlite3_errmsg(st->db));
+	if (st->in_txn && sqlite3_get_autocommit(st->db)) {
+		st->in_txn = 0;
+		st->min.valid = 0;
+		cache_clear(&st->cache);
+	}
+	return err ? err : -EIO;
+}
+
+static sqlite3_stmt *stmt(struct dl_store *st, int i)
+{
+	if (!st->stmt[i] &&
+	    sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL) !=
+		    SQLITE_OK)
+		return NULL;
+	return st->stmt[i];
+}
+
+/* Step a statement that returns at most one row. Returns 1 and the first
+ * column in *out for a row, 0 for none (or when it is a write), or <0. The
+ * statement is reset and its bindings cleared either way. */
+static int step1(struct dl_store *st, sqlite3_stmt *s, const char *what, int64_t *out)
+{
+	int rc = sqlite3_step(s);
+	int r;
+	if (rc == SQLITE_ROW) {
+		if (out)
+			*out = sqlite3_column_int64(s, 0);
+		r = 1;
+	} else if (rc == SQLITE_DONE) {
+		r = 0;
+	} else {
+		r = fail(st, rc, what);
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r;
+}
+
+static int exec(struct dl_store *st, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : fail(st, rc, what);
+}
+
+#define PREP(st, i, s)                                                      \
+	sqlite3_stmt *s = stmt(st, i);                                      \
+	if (!s)                                                             \
+		return fail(st, sqlite3_errcode((st)->db), "prepare " #i)
+
+/* ---- open, version, migrations -------------------------------------- */
+
+/* Read meta.schema_version: >0 the version, 0 for an empty file (no tables
+ * at all), <0 on error (not a drylock database, unreadable). */
+static int schema_version(struct dl_store *st, const char *path)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t v = 0;
+	int rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return seterr(st, errno_of(rc), "store: open %s: %s", path, sqlite3_errmsg(st->db));
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return seterr(st, errno_of(rc), "store: open %s: %s", path, sqlite3_errmsg(st->db));
+	if (v == 0)
+		return 0;
+	rc = sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s,
+				NULL);
+	if (rc != SQLITE_OK)
+		return seterr(st, -EBADMSG, "store: open %s: not a drylock database (%s)", path,
+			      sqlite3_errmsg(st->db));
+	v = -1;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_INTEGER)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (v <= 0 || v > INT_MAX)
+		return seterr(st, -EBADMSG, "store: open %s: not a drylock database (no schema_version)",
+			      path);
+	return (int)v;
+}
+
+static int migrate(struct dl_store *st, int from)
+{
+	for (int v = from; v < DL_SCHEMA_VERSION; v++) {
+		const struct migration *m = NULL;
+		for (size_t i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++)
+			if (migrations[i].sql && migrations[i].from == v)
+				m = &migrations[i];
+		if (!m)
+			return seterr(st, -ENOTSUP, "store: no migration from schema version %d", v);
+		char what[64];
+		snprintf(what, sizeof(what), "migrate schema %d -> %d", v, v + 1);
+		int r = exec(st, m->sql, what);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+struct name_row {
+	unsigned v;
+	const char *s;
+	unsigned family;
+};
+
+static int fill_names(struct dl_store *st, const char *table, const struct name_row *rows, size_t n,
+		      int with_family)
+{
+	char sql[160];
+	sqlite3_stmt *s;
+	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO %s VALUES (?1, ?2%s)", table,
+		 with_family ? ", ?3" : "");
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, rc, table);
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(s, 1, rows[i].v);
+		sqlite3_bind_text(s, 2, rows[i].s, -1, SQLITE_STATIC);
+		if (with_family)
+			sqlite3_bind_int64(s, 3, rows[i].family);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE) {
+			int r = fail(st, rc, table);
+			sqlite3_finalize(s);
+			return r;
+		}
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+#define NAME3(n, v, s) { v, s, 0 },
+#define NAME4(n, v, s, f) { v, s, DL_FAMILY_##f },
+static const struct name_row family_rows[] = { DL_FAMILIES(NAME3) };
+static const struct name_row hook_rows[] = { DL_HOOKS(NAME4) };
+static const struct name_row verdict_rows[] = { DL_VERDICTS(NAME3) };
+static const struct name_row action_rows[] = { DL_ACTIONS(NAME3) };
+static const struct name_row mode_rows[] = { DL_MODES(NAME3) };
+#undef NAME3
+#undef NAME4
+#define NROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+static int setup_schema(struct dl_store *st, const char *path)
+{
+	int r = exec(st, "BEGIN IMMEDIATE", "begin schema setup");
+	if (r < 0)
+		return r;
+	/* Read again under the write lock: another writer may have moved it. */
+	int v = schema_version(st, path);
+	if (v < 0) {
+		r = v;
+		goto fail;
+	}
+	if (v > DL_SCHEMA_VERSION) {
+		r = seterr(st, -EPROTONOSUPPORT,
+			   "store: database %s has schema version %d, newer than this drylock (%d)",
+			   path, v, DL_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (v > 0 && (r = migrate(st, v)) < 0)
+		goto fail;
+	if ((r = exec(st, dl_schema_sql, "create schema")) < 0 ||
+	    (r = fill_names(st, "family_names", family_rows, NROWS(family_rows), 0)) < 0 ||
+	    (r = fill_names(st, "hook_names", hook_rows, NROWS(hook_rows), 1)) < 0 ||
+	    (r = fill_names(st, "verdict_names", verdict_rows, NROWS(verdict_rows), 0)) < 0 ||
+	    (r = fill_names(st, "action_names", action_rows, NROWS(action_rows), 0)) < 0 ||
+	    (r = fill_names(st, "mode_names", mode_rows, NROWS(mode_rows), 0)) < 0)
+		goto fail;
+	char sql[128];
+	snprintf(sql, sizeof(sql),
+		 "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', %d)",
+		 DL_SCHEMA_VERSION);
+	if ((r = exec(st, sql, "set schema version")) < 0 ||
+	    (r = exec(st, "COMMIT", "commit schema setup")) < 0)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+static int pragma_check(struct dl_store *st, const char *sql, const char *want)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, rc, sql);
+	rc = sqlite3_step(s);
+	int ok = rc == SQLITE_ROW && want &&
+		 strcmp((const char *)sqlite3_column_text(s, 0) ?: "", want) == 0;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		int r = fail(st, rc, sql);
+		sqlite3_finalize(s);
+		return r;
+	}
+	sqlite3_finalize(s);
+	if (want && !ok)
+		return seterr(st, -EIO, "store: %s: did not take effect", sql);
+	return 0;
+}
+
+/* Check what can be checked before SQLite turns it into "unable to open
+ * database file": a read-only open needs the file, a write open needs the
+ * file or a writable directory to create it in. */
+static int precheck(struct dl_store *st, const char *path, int rdonly)
+{
+	struct stat sb;
+	if (stat(path, &sb) == 0) {
+		if (S_ISDIR(sb.st_mode))
+			return seterr(st, -EISDIR, "store: database %s is a directory", path);
+		return 0;
+	}
+	int e = errno;
+	if (rdonly || e != ENOENT) {
+		if (e == ENOENT)
+			return seterr(st, -ENOENT, "store: database %s does not exist", path);
+		return seterr(st, -e, "store: database %s: %s", path, strerror(e));
+	}
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (access(dir, W_OK | X_OK) < 0) {
+		e = errno;
+		return seterr(st, -e, "store: cannot create database %s: directory %s: %s", path, dir,
+			      strerror(e));
+	}
+	return 0;
+}
+
+int dl_store_open(const char *path, int flags, struct dl_store **out)
+{
+	int rdonly = !!(flags & DL_STORE_RDONLY);
+	int r, rc;
+	*out = NULL;
+	struct dl_store *st = calloc(1, sizeof(*st));
+	if (!st) {
+		snprintf(open_err, sizeof(open_err), "store: open %s: out of memory", path);
+		return -ENOMEM;
+	}
+	st->flags = flags;
+	if ((r = precheck(st, path, rdonly)) < 0)
+		goto fail;
+	rc = sqlite3_open_v2(path, &st->db,
+			     rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		r = seterr(st, errno_of(rc), "store: open %s: %s", path,
+			   st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 5000);
+
+	int v = schema_version(st, path);
+	if (v < 0) {
+		r = v;
+		goto fail;
+	}
+	if (v > DL_SCHEMA_VERSION) {
+		r = seterr(st, -EPROTONOSUPPORT,
+			   "store: database %s has schema version %d, newer than this drylock (%d)",
+			   path, v, DL_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (rdonly) {
+		if (v == 0) {
+			r = seterr(st, -EBADMSG, "store: database %s is empty (no drylock schema)", path);
+			goto fail;
+		}
+		if (v < DL_SCHEMA_VERSION) {
+			r = seterr(st, -EPROTONOSUPPORT,
+				   "store: database %s has schema version %d, this drylock needs %d:"
+				   " run the collector once to migrate it",
+				   path, v, DL_SCHEMA_VERSION);
+			goto fail;
+		}
+		*out = st;
+		return 0;
+	}
+
+	/* auto_vacuum only takes effect before the first table is created. */
+	if ((v == 0 && (r = exec(st, "PRAGMA auto_vacuum = INCREMENTAL", "auto_vacuum")) < 0) ||
+	    (r = pragma_check(st, "PRAGMA journal_mode = WAL", "wal")) < 0 ||
+	    (r = exec(st, flags & DL_STORE_SYNC_FULL ? "PRAGMA synchronous = FULL"
+						       : "PRAGMA synchronous = NORMAL",
+		      "synchronous")) < 0 ||
+	    (r = exec(st, "PRAGMA cache_size = -8192", "cache_size")) < 0 ||
+	    (r = setup_schema(st, path)) < 0)
+		goto fail;
+	if ((r = cache_init(&st->cache, CACHE_ENTRIES)) < 0) {
+		seterr(st, r, "store: open %s: out of memory", path);
+		goto fail;
+	}
+	*out = st;
+	return 0;
+fail:
+	snprintf(open_err, sizeof(open_err), "%s", st->err);
+	dl_store_close(st);
+	return r;
+}
+
+const char *dl_store_errmsg(const struct dl_store *st)
+{
+	if (!st)
+		return open_err[0] ? open_err : "store: no error";
+	return st->err[0] ? st->err : "store: no error";
+}
+
+/* Not in store.h (a fixed interface): declared for the query tool in
+ * query/qdb.h. The connection is read-only when the store is. */
+struct sqlite3 *dl_store_sqlite(struct dl_store *st);
+struct sqlite3 *dl_store_sqlite(struct dl_store *st)
+{
+	return st ? st->db : NULL;
+}
+
+void dl_store_close(struct dl_store *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < S_N; i++)
+		sqlite3_finalize(st->stmt[i]);
+	if (st->db) {
+		if (st->in_txn)
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(st->db);
+	}
+	cache_free(&st->cache);
+	free(st->kbuf);
+	free(st);
+}
+
+/* ---- boots, policies, loads, modes, counters ------------------------- */
+
+int dl_store_boot(struct dl_store *st, const char *boot_id, int64_t boot_wall_ns, int64_t *key)
+{
+	PREP(st, S_BOOT_GET, g);
+	PREP(st, S_BOOT_PUT, p);
+	if (!boot_id || !*boot_id)
+		return seterr(st, -EINVAL, "store: boot: empty boot_id");
+	sqlite3_bind_text(g, 1, boot_id, -1, SQLITE_STATIC);
+	int r = step1(st, g, "boot lookup", key);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	sqlite3_bind_text(p, 1, boot_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(p, 2, boot_wall_ns);
+	if ((r = step1(st, p, "boot insert", NULL)) < 0)
+		return r;
+	*key = sqlite3_last_insert_rowid(st->db);
+	if (*key > BOOT_MAX)
+		return seterr(st, -ERANGE, "store: boot: more than %lld boots", (long long)BOOT_MAX);
+	return 0;
+}
+
+static int savepoint_end(struct dl_store *st, int r)
+{
+	if (r < 0)
+		sqlite3_exec(st->db, "ROLLBACK TO dl_policy; RELEASE dl_policy", NULL, NULL, NULL);
+	else if ((r = exec(st, "RELEASE dl_policy", "policy release")) < 0)
+		sqlite3_exec(st->db, "ROLLBACK TO dl_policy; RELEASE dl_policy", NULL, NULL, NULL);
+	return r;
+}
+
+int dl_store_policy(struct dl_store *st, const char *name, const char *sha256, const char *text,
+		    const struct dl_store_rule *rules, size_t n_rules, int64_t *key)
+{
+	PREP(st, S_POL_GET, g);
+	PREP(st, S_POL_PUT, p);
+	PREP(st, S_RULE_PUT, rp);
+	if (!name || !sha256 || !text)
+		return seterr(st, -EINVAL, "store: policy: name, sha256 and text are required");
+	sqlite3_bind_text(g, 1, sha256, -1, SQLITE_STATIC);
+	int r = step1(st, g, "policy lookup", key);
+	if (r != 0)
+		return r < 0 ? r : 0;
+
+	/* A savepoint makes policy + rules atomic inside or outside a transaction. */
+	if ((r = exec(st, "SAVEPOINT dl_policy", "policy savepoint")) < 0)
+		return r;
+	sqlite3_bind_text(p, 1, sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(p, 3, text, -1, SQLITE_STATIC);
+	if ((r = step1(st, p, "policy insert", NULL)) < 0)
+		return savepoint_end(st, r);
+	int64_t k = sqlite3_last_insert_rowid(st->db);
+	for (size_t i = 0; i < n_rules; i++) {
+		sqlite3_bind_int64(rp, 1, k);
+		sqlite3_bind_int64(rp, 2, rules[i].idx);
+		sqlite3_bind_text(rp, 3, rules[i].id ? rules[i].id : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(rp, 4, rules[i].family);
+		sqlite3_bind_int64(rp, 5, rules[i].action);
+		sqlite3_bind_text(rp, 6, rules[i].text ? rules[i].text : "", -1, SQLITE_STATIC);
+		if ((r = step1(st, rp, "rule insert", NULL)) < 0)
+			return savepoint_end(st, r);
+	}
+	if ((r = savepoint_end(st, 0)) < 0)
+		return r;
+	*key = k;
+	return 0;
+}
+
+int dl_store_policy_load(struct dl_store *st, int64_t boot_key, __u32 gen, int64_t policy_key,
+			 int64_t ts_ns)
+{
+	PREP(st, S_LOAD_LAST, g);
+	PREP(st, S_LOAD_PUT, p);
+	PREP(st, S_POL_FIRST, f);
+	int64_t cur = 0;
+	sqlite3_bind_int64(g, 1, boot_key);
+	sqlite3_bind_int64(g, 2, gen);
+	int r = step1(st, g, "load lookup", &cur);
+	if (r < 0)
+		return r;
+	if (r == 0 || cur != policy_key) {
+		sqlite3_bind_int64(p, 1, boot_key);
+		sqlite3_bind_int64(p, 2, gen);
+		sqlite3_bind_int64(p, 3, policy_key);
+		sqlite3_bind_int64(p, 4, ts_ns / 1000000);
+		if ((r = step1(st, p, "load insert", NULL)) < 0)
+			return r;
+	}
+	sqlite3_bind_int64(f, 1, policy_key);
+	sqlite3_bind_int64(f, 2, ts_ns / 1000000);
+	r = step1(st, f, "policy first_loaded", NULL);
+	return r < 0 ? r : 0;
+}
+
+int dl_store_policy_for_gen(struct dl_store *st, int64_t boot_key, __u32 gen, int64_t *policy_key)
+{
+	PREP(st, S_LOAD_LAST, g);
+	sqlite3_bind_int64(g, 1, boot_key);
+	sqlite3_bind_int64(g, 2, gen);
+	int r = step1(st, g, "load lookup", policy_key);
+	if (r == 0)
+		return seterr(st, -ENOENT, "store: no policy loaded as generation %u on boot %lld", gen,
+			      (long long)boot_key);
+	return r < 0 ? r : 0;
+}
+
+int dl_store_mode(struct dl_store *st, int64_t boot_key, __u16 family, __u32 mode, int64_t ts_ns)
+{
+	PREP(st, S_MODE, p);
+	sqlite3_bind_int64(p, 1, boot_key);
+	sqlite3_bind_int64(p, 2, family);
+	sqlite3_bind_int64(p, 3, mode);
+	sqlite3_bind_int64(p, 4, ts_ns / 1000000);
+	int r = step1(st, p, "mode insert", NULL);
+	return r < 0 ? r : 0;
+}
+
+int dl_store_counter(struct dl_store *st, int64_t boot_key, __u16 family, const char *kind,
+		     uint64_t value, int64_t ts_ns)
+{
+	PREP(st, S_COUNTER, p);
+	if (!kind)
+		return seterr(st, -EINVAL, "store: counter: no kind");
+	sqlite3_bind_int64(p, 1, boot_key);
+	sqlite3_bind_int64(p, 2, family);
+	sqlite3_bind_text(p, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(p, 4, value > INT64_MAX ? INT64_MAX : (int64_t)value);
+	sqlite3_bind_int64(p, 5, ts_ns / 1000000);
+	int r = step1(st, p, "counter insert", NULL);
+	return r < 0 ? r : 0;
+}
+
+/* ---- interning ------------------------------------------------------- */
+
+static int kbuf_reserve(struct dl_store *st, size_t n)
+{
+	if (n <= st->kcap)
+		return 0;
+	size_t cap = st->kcap ? st->kcap : 256;
+	while (cap < n)
+		cap *= 2;
+	uint8_t *p = realloc(st->kbuf, cap);
+	if (!p)
+		return seterr(st, -ENOMEM, "store: out of memory");
+	st->kbuf = p;
+	st->kcap = cap;
+	return 0;
+}
+
+/* Id of the string s[0..n), creating it. NULL maps to 0 ("unknown"). Uses
+ * its own key buffer: callers may be in the middle of building another key. */
+static int intern(struct dl_store *st, const char *s, size_t n, int64_t *id)
+{
+	if (!s) {
+		*id = 0;
+		return 0;
+	}
+	uint8_t small[256], *key = n + 1 <= sizeof(small) ? small : malloc(n + 1);
+	if (!key)
+		return seterr(st, -ENOMEM, "store: out of memory");
+	key[0] = 'T';
+	memcpy(key + 1, s, n);
+	uint64_t h = hash_bytes(key, n + 1);
+	int r = 0;
+	if (cache_get(&st->cache, key, (uint32_t)(n + 1), h, id))
+		goto out;
+	sqlite3_stmt *g = stmt(st, S_STR_GET), *p = stmt(st, S_STR_PUT);
+	if (!g || !p) {
+		r = fail(st, sqlite3_errcode(st->db), "prepare strings");
+		goto out;
+	}
+	sqlite3_bind_text(g, 1, s, (int)n, SQLITE_STATIC);
+	r = step1(st, g, "string lookup", id);
+	if (r == 0) {
+		sqlite3_bind_text(p, 1, s, (int)n, SQLITE_STATIC);
+		if ((r = step1(st, p, "string insert", NULL)) < 0)
+			goto out;
+		*id = sqlite3_last_insert_rowid(st->db);
+	} else if (r < 0) {
+		goto out;
+	}
+	r = 0;
+	cache_put(&st->cache, key, (uint32_t)(n + 1), h, *id);
+out:
+	if (key != small)
+		free(key);
+	return r;
+}
+
+static void put_u64(uint8_t **p, uint64_t v)
+{
+	memcpy(*p, &v, 8);
+	*p += 8;
+}
+
+static void put_str(uint8_t **p, const char *s)
+{
+	/* 0xff marks NULL, 0x00 terminates a string: distinct, unambiguous. */
+	if (!s) {
+		*(*p)++ = 0xff;
+		return;
+	}
+	size_t n = strlen(s);
+	memcpy(*p, s, n);
+	*p += n;
+	*(*p)++ = 0;
+}
+
+static int subject_id(struct dl_store *st, const struct dl_event *ev, int64_t *id)
+{
+	const struct dl_record *rc = &ev->rec;
+	size_t commlen = strnlen(rc->comm, DL_COMM_LEN);
+	size_t need = 1 + 7 * 8 + DL_COMM_LEN + 2 + (ev->exe ? strlen(ev->exe) : 0) +
+		      (ev->cgroup_path ? strlen(ev->cgroup_path) : 0) + 2;
+	int r = kbuf_reserve(st, need);
+	if (r < 0)
+		return r;
+	uint8_t *p = st->kbuf;
+	*p++ = 'S';
+	put_u64(&p, rc->cgroup_id);
+	put_u64(&p, rc->mnt_ns);
+	put_u64(&p, rc->uid);
+	put_u64(&p, rc->euid);
+	put_u64(&p, rc->gid);
+	put_u64(&p, rc->loginuid);
+	put_u64(&p, rc->sessionid);
+	*p++ = (uint8_t)commlen;
+	memcpy(p, rc->comm, commlen);
+	p += commlen;
+	put_str(&p, ev->exe);
+	put_str(&p, ev->cgroup_path);
+	uint32_t klen = (uint32_t)(p - st->kbuf);
+	uint64_t h = hash_bytes(st->kbuf, klen);
+	if (cache_get(&st->cache, st->kbuf, klen, h, id))
+		return 0;
+
+	int64_t comm, exe, cg;
+	if ((r = intern(st, rc->comm, commlen, &comm)) < 0 ||
+	    (r = intern(st, ev->exe, ev->exe ? strlen(ev->exe) : 0, &exe)) < 0 ||
+	    (r = intern(st, ev->cgroup_path, ev->cgroup_path ? strlen(ev->cgroup_path) : 0, &cg)) < 0)
+		return r;
+	PREP(st, S_SUBJ_GET, g);
+	PREP(st, S_SUBJ_PUT, s);
+	for (int pass = 0; pass < 2; pass++) {
+		sqlite3_stmt *q = pass ? s : g;
+		sqlite3_bind_int64(q, 1, exe);
+		sqlite3_bind_int64(q, 2, comm);
+		sqlite3_bind_int64(q, 3, cg);
+		sqlite3_bind_int64(q, 4, (int64_t)rc->cgroup_id);
+		sqlite3_bind_int64(q, 5, (int64_t)rc->mnt_ns);
+		sqlite3_bind_int64(q, 6, rc->uid);
+		sqlite3_bind_int64(q, 7, rc->euid);
+		sqlite3_bind_int64(q, 8, rc->gid);
+		sqlite3_bind_int64(q, 9, rc->loginuid);
+		sqlite3_bind_int64(q, 10, rc->sessionid);
+		r = step1(st, q, pass ? "subject insert" : "subject lookup", id);
+		if (r < 0)
+			return r;
+		if (pass == 0 && r == 1)
+			break;
+		if (pass == 1)
+			*id = sqlite3_last_insert_rowid(st->db);
+	}
+	/* The key buffer was not touched by intern(), which has its own. */
+	cache_put(&st->cache, st->kbuf, klen, h, *id);
+	return 0;
+}
+
+static int is_v4mapped(const __u8 *a)
+{
+	static const __u8 pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	return memcmp(a, pfx, 12) == 0;
+}
+
+static int object_id(struct dl_store *st, const struct dl_net_payload *net, int64_t *id)
+{
+	uint8_t key[1 + DL_ADDR_LEN + 3], *p = key;
+	*p++ = 'O';
+	memcpy(p, net->addr, DL_ADDR_LEN);
+	p += DL_ADDR_LEN;
+	memcpy(p, &net->port, 2);
+	p += 2;
+	*p++ = net->protocol;
+	uint64_t h = hash_bytes(key, sizeof(key));
+	if (cache_get(&st->cache, key, sizeof(key), h, id))
+		return 0;
+
+	char text[INET6_ADDRSTRLEN];
+	if (is_v4mapped(net->addr))
+		inet_ntop(AF_INET, net->addr + 12, text, sizeof(text));
+	else
+		inet_ntop(AF_INET6, net->addr, text, sizeof(text));
+	PREP(st, S_OBJ_GET, g);
+	PREP(st, S_OBJ_PUT, s);
+	for (int pass = 0; pass < 2; pass++) {
+		sqlite3_stmt *q = pass ? s : g;
+		sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, net->port);
+		sqlite3_bind_int64(q, 3, net->protocol);
+		int r = step1(st, q, pass ? "object insert" : "object lookup", id);
+		if (r < 0)
+			return r;
+		if (pass == 0 && r == 1)
+			break;
+		if (pass == 1)
+			*id = sqlite3_last_insert_rowid(st->db);
+	}
+	cache_put(&st->cache, key, sizeof(key), h, *id);
+	return 0;
+}
+
+/* ---- events and transactions ----------------------------------------- */
+
+static int minute_flush(struct dl_store *st)
+{
+	struct minute_acc *m = &st->min;
+	if (!m->valid)
+		return 0;
+	PREP(st, S_MINUTE, s);
+	sqlite3_bind_int64(s, 1, m->minute);
+	sqlite3_bind_int64(s, 2, m->boot);
+	sqlite3_bind_int64(s, 3, m->first);
+	sqlite3_bind_int64(s, 4, m->last);
+	sqlite3_bind_int64(s, 5, m->n);
+	int r = step1(st, s, "minutes update", NULL);
+	if (r < 0)
+		return r;
+	m->valid = 0;
+	return 0;
+}
+
+static int hook_family(unsigned hook)
+{
+#define HF(n, v, s, f) case v: return DL_FAMILY_##f;
+	switch (hook) { DL_HOOKS(HF) }
+#undef HF
+	return 0;
+}
+
+int dl_store_event(struct dl_store *st, const struct dl_event *ev)
+{
+	const struct dl_record *rc = &ev->rec;
+	if (ev->boot_key <= 0 || ev->boot_key > BOOT_MAX || rc->seq > (uint64_t)SEQ_MASK)
+		return seterr(st, -ERANGE, "store: event: boot %lld seq %llu out of range",
+			      (long long)ev->boot_key, (unsigned long long)rc->seq);
+	int64_t id = (ev->boot_key << SEQ_BITS) | (int64_t)rc->seq;
+	int64_t ts = ev->ts_ns / 1000000;
+	int64_t subject, object = 0;
+	int r = subject_id(st, ev, &subject);
+	if (r < 0)
+		return r;
+	if (hook_family(rc->hook) == DL_FAMILY_NET && (r = object_id(st, &rc->u.net, &object)) < 0)
+		return r;
+
+	PREP(st, S_EVENT, s);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, ts);
+	sqlite3_bind_int64(s, 3, rc->hook);
+	sqlite3_bind_int64(s, 4, rc->verdict);
+	sqlite3_bind_int64(s, 5, rc->enforced);
+	if (ev->policy_key)
+		sqlite3_bind_int64(s, 6, ev->policy_key);
+	if (rc->rule_idx != DL_RULE_NONE)
+		sqlite3_bind_int64(s, 7, rc->rule_idx);
+	sqlite3_bind_int64(s, 8, subject);
+	if (object)
+		sqlite3_bind_int64(s, 9, object);
+	sqlite3_bind_int64(s, 10, rc->tgid);
+	if (rc->pid != rc->tgid)
+		sqlite3_bind_int64(s, 11, rc->pid);
+	sqlite3_bind_int64(s, 12, rc->ppid);
+	if ((r = step1(st, s, "event insert", NULL)) < 0)
+		return r;
+	if (sqlite3_changes(st->db) == 0)
+		return 0; /* already stored: a replay after a crash */
+
+	struct minute_acc *m = &st->min;
+	int64_t minute = ts / 60000;
+	if (m->valid && (m->minute != minute || m->boot != ev->boot_key) && (r = minute_flush(st)) < 0)
+		return r;
+	if (!m->valid)
+		*m = (struct minute_acc){ 1, minute, ev->boot_key, id, id, 0 };
+	if (id < m->first)
+		m->first = id;
+	if (id > m->last)
+		m->last = id;
+	m->n++;
+	if (!st->in_txn)
+		return minute_flush(st);
+	return 0;
+}
+
+int dl_store_begin(struct dl_store *st)
+{
+	PREP(st, S_BEGIN, s);
+	int r = step1(st, s, "begin", NULL);
+	if (r < 0)
+		return r;
+	st->in_txn = 1;
+	return 0;
+}
+
+int dl_store_commit(struct dl_store *st)
+{
+	PREP(st, S_COMMIT, s);
+	int r = minute_flush(st);
+	if (r < 0)
+		return r;
+	if ((r = step1(st, s, "commit", NULL)) < 0)
+		return r;
+	st->in_txn = 0;
+	return 0;
+}
+
+int dl_store_rollback(struct dl_store *st)
+{
+	PREP(st, S_ROLLBACK, s);
+	int r = 0;
+	st->min.valid = 0;
+	cache_clear(&st->cache);
+	if (!sqlite3_get_autocommit(st->db))
+		r = step1(st, s, "rollback", NULL);
+	st->in_txn = 0;
+	return r < 0 ? r : 0;
+}

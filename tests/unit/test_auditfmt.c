@@ -173,7 +173,7 @@ static void test_hostile(void)
 {
 	static const char *const comms[] = {
 		"a'res=success'", "x\" res=failed", "a b c", "new\nline", "\xff\xfe\xff", "k=v",
-		"comm=evil", "0123456789abcdef", /* 16 bytes: no NUL in the record */
+		"comm=evil", "o'k", "0123456789abcdef", /* 16 bytes: no NUL in the record */
 	};
 	static const char *const exes[] = {
 		"/tmp/a'res=success'", "/tmp/x\" res=failed comm=\"x\"", "/tmp/with space",
@@ -320,7 +320,7 @@ static void test_dedup(void)
 	memcpy(b.rec.comm, "wget", 4);
 	TAP_OK(dl_dedup_check(d, &b, 6 * SEC) == 1, "a different comm is logged");
 	b = base_event();
-	b.exe = "/usr/bin/curl2";
+	b.exe = "/usr/bin/wget"; /* same length as /usr/bin/curl */
 	TAP_OK(dl_dedup_check(d, &b, 6 * SEC) == 1, "a different exe is logged");
 	b = base_event();
 	b.rec.u.net.port = 443;

@@ -1,3 +1,1005 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* PLACEHOLDER: being written */
-int main(void){return 0;}
+/*
+ * drylock-query: reports over the drylock store, for people (tables) and for
+ * programs (JSON, CSV, JSON lines).
+ *
+ * Safety. The database is opened read-only (SQLITE_OPEN_READONLY through
+ * dl_store_open), so a report can never write and, thanks to WAL, never
+ * blocks the collector. Every filter value reaches SQLite as a bound
+ * parameter: the SQL text is assembled only from constant fragments chosen
+ * by which filters are present, never from their values. Strings in the
+ * database are untrusted (a process chooses its own comm, and its exe path):
+ * the table printer replaces control characters and invalid UTF-8 with '?',
+ * JSON escapes them (invalid bytes as \u00XX), CSV quotes per RFC 4180.
+ *
+ * Time windows. events has no index on its timestamp; the minutes table maps
+ * a window to a range of event ids (see store/schema.sql), so --since/--until
+ * turn into a rowid range plus an exact test on ts. The other filters become
+ * IN (subquery) tests against the small interned tables (subjects, objects,
+ * strings), which SQLite evaluates once per statement, so the scan of events
+ * only compares integers. Address prefixes (--dest) are matched in C by
+ * dl_addr_in(), registered on the connection, over the objects table only.
+ *
+ * Commands: summary, events, top, export, ready. Exit codes: 0 success,
+ * 1 error (message on stderr) or, for `ready`, "not ready", 2 usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <sqlite3.h>
+
+#include "collector/names.h"
+#include "qdb.h"
+
+#define PROG "drylock-query"
+#define DB_DEFAULT "/var/lib/drylock/drylock.db"
+#define EXIT_USAGE 2
+
+enum fmt { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_JSONL };
+
+struct filters {
+	bool has_since, has_until, has_dest;
+	int64_t since_ms, until_ms; /* [since, until) */
+	const char *policy, *rule, *comm, *exe;
+	char *cgroup;               /* trailing '/' removed */
+	int family, verdict, port;  /* -1: any */
+	uint8_t dest[16];           /* v4 as ::ffff:a.b.c.d */
+	int dest_len;               /* bits, 0..128 */
+};
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs("\nTry '" PROG " --help'.\n", stderr);
+	va_end(ap);
+	exit(EXIT_USAGE);
+}
+
+static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errorf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* ---- parsing --------------------------------------------------------- */
+
+/* T is unix seconds, YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z] (UTC; a space may
+ * replace the T), or a duration Ns|Nm|Nh|Nd meaning that long before now. */
+static int parse_time(const char *s, int64_t *ms)
+{
+	char *end;
+	if (!*s)
+		return -EINVAL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (end != s && errno == 0 && v >= 0) {
+		static const struct { char c; int64_t mult; } units[] = {
+			{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+		if (!*end) {
+			*ms = (int64_t)v * 1000;
+			return 0;
+		}
+		for (size_t i = 0; i < 4; i++)
+			if (end[0] == units[i].c && !end[1] && v < INT64_MAX / 86400000) {
+				*ms = (int64_t)time(NULL) * 1000 - (int64_t)v * units[i].mult * 1000;
+				return 0;
+			}
+	}
+	static const char *const fmts[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
+					     "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d" };
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		struct tm tm = { 0 };
+		const char *rest = strptime(s, fmts[i], &tm);
+		if (rest && (!*rest || !strcmp(rest, "Z"))) {
+			*ms = (int64_t)timegm(&tm) * 1000;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int parse_prefix(const char *arg, uint8_t out[16], int *len)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (strlen(arg) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, arg);
+	char *slash = strchr(buf, '/');
+	long plen = -1;
+	if (slash) {
+		char *end;
+		*slash = 0;
+		plen = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end || plen < 0)
+			return -EINVAL;
+	}
+	memset(out, 0, 16);
+	if (inet_pton(AF_INET, buf, out + 12) == 1) {
+		out[10] = out[11] = 0xff;
+		if (plen > 32)
+			return -EINVAL;
+		*len = 96 + (int)(plen < 0 ? 32 : plen);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, out) == 1) {
+		if (plen > 128)
+			return -EINVAL;
+		*len = (int)(plen < 0 ? 128 : plen);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* SQL function dl_addr_in(addr_text, prefix_blob16, prefix_bits): 1 if the
+ * stored display address lies in the prefix. IPv4 text is compared as its
+ * v4-mapped form, so 10.0.0.0/8 and ::ffff:10.0.0.0/104 mean the same. */
+static void sql_addr_in(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *text = (const char *)sqlite3_value_text(argv[0]);
+	const uint8_t *pfx = sqlite3_value_blob(argv[1]);
+	int bits = sqlite3_value_int(argv[2]);
+	uint8_t a[16] = { 0 };
+	if (!text || !pfx || sqlite3_value_bytes(argv[1]) != 16 || bits < 0 || bits > 128) {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	if (inet_pton(AF_INET, text, a + 12) == 1)
+		a[10] = a[11] = 0xff;
+	else if (inet_pton(AF_INET6, text, a) != 1) {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	int whole = bits / 8, rest = bits % 8;
+	int in = memcmp(a, pfx, (size_t)whole) == 0;
+	if (in && rest) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rest));
+		in = (a[whole] & mask) == (pfx[whole] & mask);
+	}
+	sqlite3_result_int(ctx, in);
+}
+
+/* ---- SQL assembly with bound parameters ------------------------------ */
+
+struct bind {
+	enum { B_INT, B_TEXT, B_BLOB } type;
+	int64_t i;
+	const void *p;
+	int n;
+};
+
+struct query {
+	char sql[8192];
+	size_t len;
+	struct bind b[32];
+	int nb;
+	bool overflow;
+};
+
+static void add(struct query *q, const char *frag)
+{
+	size_t n = strlen(frag);
+	if (q->len + n >= sizeof(q->sql)) {
+		q->overflow = true;
+		return;
+	}
+	memcpy(q->sql + q->len, frag, n + 1);
+	q->len += n;
+}
+
+/* Append a fragment whose '?' placeholders are numbered in order with the
+ * values that follow; only constant fragments are ever passed here. */
+static void add_int(struct query *q, const char *frag, int64_t v)
+{
+	if (q->nb >= 32) {
+		q->overflow = true;
+		return;
+	}
+	q->b[q->nb++] = (struct bind){ .type = B_INT, .i = v };
+	add(q, frag);
+}
+
+static void add_text(struct query *q, const char *frag, const char *s)
+{
+	if (q->nb >= 32) {
+		q->overflow = true;
+		return;
+	}
+	q->b[q->nb++] = (struct bind){ .type = B_TEXT, .p = s, .n = -1 };
+	add(q, frag);
+}
+
+static void push_blob(struct query *q, const void *p, int n)
+{
+	if (q->nb >= 32) {
+		q->overflow = true;
+		return;
+	}
+	q->b[q->nb++] = (struct bind){ .type = B_BLOB, .p = p, .n = n };
+}
+
+static void push_int(struct query *q, int64_t v)
+{
+	if (q->nb >= 32) {
+		q->overflow = true;
+		return;
+	}
+	q->b[q->nb++] = (struct bind){ .type = B_INT, .i = v };
+}
+
+static void push_text(struct query *q, const char *s)
+{
+	if (q->nb >= 32) {
+		q->overflow = true;
+		return;
+	}
+	q->b[q->nb++] = (struct bind){ .type = B_TEXT, .p = s, .n = -1 };
+}
+
+static int prepare(sqlite3 *db, struct query *q, sqlite3_stmt **out)
+{
+	if (q->overflow) {
+		errorf("query: internal error: query too long");
+		return -E2BIG;
+	}
+	int rc = sqlite3_prepare_v2(db, q->sql, -1, out, NULL);
+	if (rc != SQLITE_OK) {
+		errorf("query: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	if (sqlite3_bind_parameter_count(*out) != q->nb) {
+		errorf("query: internal error: %d parameters, %d values",
+		       sqlite3_bind_parameter_count(*out), q->nb);
+		sqlite3_finalize(*out);
+		return -EINVAL;
+	}
+	for (int i = 0; i < q->nb; i++) {
+		struct bind *b = &q->b[i];
+		if (b->type == B_INT)
+			sqlite3_bind_int64(*out, i + 1, b->i);
+		else if (b->type == B_TEXT)
+			sqlite3_bind_text(*out, i + 1, b->p, b->n, SQLITE_STATIC);
+		else
+			sqlite3_bind_blob(*out, i + 1, b->p, b->n, SQLITE_STATIC);
+	}
+	return 0;
+}
+
+/* One integer from a one-row query with one optional integer parameter;
+ * *null set when the result is NULL. */
+static int scalar(sqlite3 *db, const char *sql, int64_t arg, int64_t *v, bool *null)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		errorf("query: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	sqlite3_bind_int64(s, 1, arg);
+	int rc = sqlite3_step(s);
+	*null = rc != SQLITE_ROW || sqlite3_column_type(s, 0) == SQLITE_NULL;
+	*v = *null ? 0 : sqlite3_column_int64(s, 0);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		errorf("query: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(s);
+		return -EIO;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+/* Append " AND ..." conditions on events alias e for every filter. The time
+ * window is narrowed to an id range through the minutes table first. */
+static int add_where(sqlite3 *db, struct query *q, const struct filters *f)
+{
+	int64_t lo = INT64_MIN, hi = INT64_MAX, v;
+	bool null;
+	int r;
+	if (f->has_since) {
+		if ((r = scalar(db, "SELECT min(first_id) FROM minutes WHERE minute >= ?1",
+				f->since_ms / 60000, &v, &null)) < 0)
+			return r;
+		lo = null ? INT64_MAX : v;
+	}
+	if (f->has_until) {
+		if ((r = scalar(db, "SELECT max(last_id) FROM minutes WHERE minute <= ?1",
+				(f->until_ms - 1) / 60000, &v, &null)) < 0)
+			return r;
+		hi = null ? INT64_MIN : v;
+	}
+	if (f->has_since || f->has_until) {
+		add_int(q, " AND e.id >= ?", lo);
+		add_int(q, " AND e.id <= ?", hi);
+	}
+	if (f->has_since)
+		add_int(q, " AND e.ts >= ?", f->since_ms);
+	if (f->has_until)
+		add_int(q, " AND e.ts < ?", f->until_ms);
+	if (f->verdict >= 0)
+		add_int(q, " AND e.verdict = ?", f->verdict);
+	if (f->family >= 0)
+		add_int(q, " AND e.hook IN (SELECT id FROM hook_names WHERE family = ?)", f->family);
+	if (f->policy)
+		add_text(q, " AND e.policy IN (SELECT id FROM policies WHERE name = ?)", f->policy);
+	if (f->rule)
+		add_text(q, " AND (e.policy, e.rule) IN (SELECT policy, idx FROM rules WHERE rule_id = ?)",
+			 f->rule);
+	if (f->comm || f->exe || f->cgroup) {
+		add(q, " AND e.subject IN (SELECT id FROM subjects WHERE 1");
+		if (f->comm)
+			add_text(q, " AND comm IN (SELECT id FROM strings WHERE s = ?)", f->comm);
+		if (f->exe)
+			add_text(q, " AND exe IN (SELECT id FROM strings WHERE s = ?)", f->exe);
+		if (f->cgroup) {
+			/* The path itself, or anything below it: '/a/...' sorts in
+			 * ['/a/', '/a0') because '0' follows '/'. Uses the index. */
+			add_text(q, " AND cgroup IN (SELECT id FROM strings WHERE s = ?", f->cgroup);
+			add_text(q, " OR (s >= ? || '/'", f->cgroup);
+			add_text(q, " AND s < ? || '0'))", f->cgroup);
+		}
+		add(q, ")");
+	}
+	if (f->has_dest || f->port >= 0) {
+		add(q, " AND e.object IN (SELECT id FROM objects WHERE 1");
+		if (f->has_dest) {
+			push_blob(q, f->dest, 16);
+			push_int(q, f->dest_len);
+			add(q, " AND dl_addr_in(addr, ?, ?)");
+		}
+		if (f->port >= 0)
+			add_int(q, " AND port = ?", f->port);
+		add(q, ")");
+	}
+	(void)push_text;
+	return 0;
+}
+
+#define TIME(x) "strftime('%Y-%m-%dT%H:%M:%fZ', " x " / 1000.0, 'unixepoch')"
+
+/* The columns of events_v (store/schema.sql), in its order, over alias e. */
+static const char ev_cols[] =
+	"b.boot_id AS boot_id, e.id & 1099511627775 AS seq, " TIME("e.ts") " AS time,"
+	" e.ts * 1000000 AS ts_ns, fn.name AS family, h.name AS hook, v.name AS verdict,"
+	" e.enforced AS enforced, p.name AS policy, p.sha256 AS policy_sha256, r.rule_id AS rule,"
+	" e.tgid AS tgid, coalesce(e.pid, e.tgid) AS pid, e.ppid AS ppid, s.uid AS uid,"
+	" s.euid AS euid, s.gid AS gid, s.loginuid AS loginuid, s.sessionid AS sessionid,"
+	" s.cgroup_id AS cgroup_id, cg.s AS cgroup, s.mnt_ns AS mnt_ns, cm.s AS comm, ex.s AS exe,"
+	" o.addr AS addr, o.port AS port,"
+	" CASE o.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE o.proto END AS proto";
+static const char ev_joins[] =
+	" LEFT JOIN boots b ON b.id = e.id >> 40"
+	" LEFT JOIN hook_names h ON h.id = e.hook"
+	" LEFT JOIN family_names fn ON fn.id = h.family"
+	" LEFT JOIN verdict_names v ON v.id = e.verdict"
+	" LEFT JOIN policies p ON p.id = e.policy"
+	" LEFT JOIN rules r ON r.policy = e.policy AND r.idx = e.rule"
+	" LEFT JOIN subjects s ON s.id = e.subject"
+	" LEFT JOIN strings cg ON cg.id = s.cgroup"
+	" LEFT JOIN strings cm ON cm.id = s.comm"
+	" LEFT JOIN strings ex ON ex.id = s.exe"
+	" LEFT JOIN objects o ON o.id = e.object";
+/* What a person sees of an event in a table; JSON/CSV carry every column. */
+static const char *const ev_table_cols[] = { "time", "verdict", "policy", "rule", "hook", "pid",
+					     "uid", "comm", "exe", "cgroup", "addr", "port", "proto",
+					     NULL };
+
+/* ---- output ---------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes available) and its code
+ * point, or 0 if the bytes there are not valid UTF-8 (overlong forms,
+ * surrogates and values above U+10FFFF are invalid). */
+static int utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	int len;
+	uint32_t v, min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if ((c & 0xe0) == 0xc0) {
+		len = 2, v = c & 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		len = 3, v = c & 0x0f, min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		len = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if ((size_t)len > n)
+		return 0;
+	for (int i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+static void json_str(FILE *o, const unsigned char *s, size_t n)
+{
+	fputc('"', o);
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		int len = utf8_seq(s + i, n - i, &cp);
+		if (len == 0) {
+			fprintf(o, "\\u%04x", s[i]); /* invalid byte: as U+00XX */
+			i++;
+			continue;
+		}
+		if (cp == '"')
+			fputs("\\\"", o);
+		else if (cp == '\\')
+			fputs("\\\\", o);
+		else if (cp == '\n')
+			fputs("\\n", o);
+		else if (cp == '\t')
+			fputs("\\t", o);
+		else if (cp == '\r')
+			fputs("\\r", o);
+		else if (cp < 0x20 || cp == 0x7f)
+			fprintf(o, "\\u%04x", cp);
+		else
+			fwrite(s + i, 1, (size_t)len, o);
+		i += (size_t)len;
+	}
+	fputc('"', o);
+}
+
+static void csv_str(FILE *o, const unsigned char *s, size_t n)
+{
+	bool quote = false;
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = s[i] == '"' || s[i] == ',' || s[i] == '\n' || s[i] == '\r';
+	if (!quote) {
+		fwrite(s, 1, n, o);
+		return;
+	}
+	fputc('"', o);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			fputc('"', o);
+		fputc(s[i], o);
+	}
+	fputc('"', o);
+}
+
+/* Copy for a terminal: control characters (C0, DEL, C1) and invalid UTF-8
+ * become '?'. Returns a malloc'd string; *width is its code point count. */
+static char *table_str(const unsigned char *s, size_t n, size_t *width)
+{
+	char *out = malloc(n + 1), *p = out;
+	if (!out) {
+		errorf("out of memory");
+		exit(EXIT_FAILURE);
+	}
+	*width = 0;
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		int len = utf8_seq(s + i, n - i, &cp);
+		if (len == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+			*p++ = '?';
+			i += len ? (size_t)len : 1;
+		} else {
+			memcpy(p, s + i, (size_t)len);
+			p += len;
+			i += (size_t)len;
+		}
+		(*width)++;
+	}
+	*p = 0;
+	return out;
+}
+
+struct table {
+	int ncol;
+	int *src;        /* statement column of each shown column */
+	const char **name;
+	size_t *w;
+	char **cells;    /* rows * ncol */
+	size_t *cw;
+	size_t rows, cap;
+};
+
+static int cell_text(sqlite3_stmt *s, int c, char *buf, size_t n, const unsigned char **txt, size_t *len)
+{
+	switch (sqlite3_column_type(s, c)) {
+	case SQLITE_NULL:
+		return 0;
+	case SQLITE_INTEGER:
+		*len = (size_t)snprintf(buf, n, "%lld", (long long)sqlite3_column_int64(s, c));
+		*txt = (const unsigned char *)buf;
+		return 1;
+	default:
+		*txt = sqlite3_column_text(s, c);
+		*len = (size_t)sqlite3_column_bytes(s, c);
+		return *txt != NULL;
+	}
+}
+
+/* Print every row of s in fmt. For tables, `only` (NULL-terminated names)
+ * picks the columns shown. Returns the row count, or <0 on a step error. */
+static long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *only)
+{
+	FILE *o = stdout;
+	int n = sqlite3_column_count(s);
+	long rows = 0;
+	int rc;
+	char num[32];
+	struct table t = { 0 };
+
+	if (fmt == FMT_TABLE) {
+		t.src = calloc((size_t)n, sizeof(int));
+		t.name = calloc((size_t)n, sizeof(char *));
+		t.w = calloc((size_t)n, sizeof(size_t));
+		for (int c = 0; c < n; c++) {
+			const char *nm = sqlite3_column_name(s, c);
+			bool show = !only;
+			for (int k = 0; only && only[k] && !show; k++)
+				show = !strcmp(only[k], nm);
+			if (show) {
+				t.src[t.ncol] = c;
+				t.name[t.ncol] = nm;
+				t.w[t.ncol] = strlen(nm);
+				t.ncol++;
+			}
+		}
+	} else if (fmt == FMT_JSON) {
+		fputc('[', o);
+	} else if (fmt == FMT_CSV) {
+		for (int c = 0; c < n; c++) {
+			const char *nm = sqlite3_column_name(s, c);
+			if (c)
+				fputc(',', o);
+			csv_str(o, (const unsigned char *)nm, strlen(nm));
+		}
+		fputs("\r\n", o);
+	}
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *txt;
+		size_t len;
+		if (fmt == FMT_TABLE) {
+			if (t.rows == t.cap) {
+				t.cap = t.cap ? t.cap * 2 : 64;
+				t.cells = realloc(t.cells, t.cap * (size_t)t.ncol * sizeof(char *));
+				t.cw = realloc(t.cw, t.cap * (size_t)t.ncol * sizeof(size_t));
+				if (!t.cells || !t.cw) {
+					errorf("out of memory");
+					exit(EXIT_FAILURE);
+				}
+			}
+			for (int k = 0; k < t.ncol; k++) {
+				size_t w;
+				char *cell = cell_text(s, t.src[k], num, sizeof(num), &txt, &len)
+						     ? table_str(txt, len, &w)
+						     : table_str((const unsigned char *)"-", 1, &w);
+				t.cells[t.rows * (size_t)t.ncol + (size_t)k] = cell;
+				t.cw[t.rows * (size_t)t.ncol + (size_t)k] = w;
+				if (w > t.w[k])
+					t.w[k] = w;
+			}
+			t.rows++;
+		} else if (fmt == FMT_CSV) {
+			for (int c = 0; c < n; c++) {
+				if (c)
+					fputc(',', o);
+				if (cell_text(s, c, num, sizeof(num), &txt, &len))
+					csv_str(o, txt, len);
+			}
+			fputs("\r\n", o);
+		} else {
+			fputs(fmt == FMT_JSON ? (rows ? ",\n  {" : "\n  {") : "{", o);
+			for (int c = 0; c < n; c++) {
+				const char *nm = sqlite3_column_name(s, c);
+				if (c)
+					fputs(", ", o);
+				json_str(o, (const unsigned char *)nm, strlen(nm));
+				fputs(": ", o);
+				int type = sqlite3_column_type(s, c);
+				if (type == SQLITE_NULL)
+					fputs("null", o);
+				else if (type == SQLITE_INTEGER)
+					fprintf(o, "%lld", (long long)sqlite3_column_int64(s, c));
+				else
+					json_str(o, sqlite3_column_text(s, c),
+						 (size_t)sqlite3_column_bytes(s, c));
+			}
+			fputs(fmt == FMT_JSON ? "}" : "}\n", o);
+		}
+		rows++;
+	}
+	if (rc != SQLITE_DONE) {
+		errorf("query: %s", sqlite3_errmsg(db));
+		rows = -EIO;
+	}
+
+	if (fmt == FMT_JSON) {
+		fputs(rows > 0 ? "\n]\n" : "]\n", o);
+	} else if (fmt == FMT_TABLE) {
+		/* Left-aligned columns, two spaces apart; the last is not padded. */
+		for (int k = 0; k < t.ncol; k++)
+			fprintf(o, "%s%-*s", k ? "  " : "", k + 1 < t.ncol ? (int)t.w[k] : 0,
+				t.name[k]);
+		fputc('\n', o);
+		for (size_t r = 0; r < t.rows; r++) {
+			for (int k = 0; k < t.ncol; k++) {
+				char *cell = t.cells[r * (size_t)t.ncol + (size_t)k];
+				size_t pad = t.w[k] - t.cw[r * (size_t)t.ncol + (size_t)k];
+				if (k)
+					fputs("  ", o);
+				fputs(cell, o);
+				if (k + 1 < t.ncol)
+					fprintf(o, "%*s", (int)pad, "");
+				free(cell);
+			}
+			fputc('\n', o);
+		}
+		free(t.cells);
+		free(t.cw);
+		free(t.src);
+		free(t.name);
+		free(t.w);
+	}
+	fflush(o);
+	return rows;
+}
+
+/* ---- commands -------------------------------------------------------- */
+
+struct ctx {
+	sqlite3 *db;
+	struct filters f;
+	enum fmt fmt;
+	long limit;     /* -1: command default */
+	const char *by; /* top */
+};
+
+static int run(struct ctx *c, struct query *q, const char *const *only, long *rows)
+{
+	sqlite3_stmt *s;
+	int r = prepare(c->db, q, &s);
+	if (r < 0)
+		return r;
+	long n = print_rows(c->db, s, c->fmt, only);
+	sqlite3_finalize(s);
+	if (rows)
+		*rows = n;
+	return n < 0 ? (int)n : 0;
+}
+
+static int cmd_summary(struct ctx *c)
+{
+	struct query q = { 0 };
+	/* A rule index without a rules row (policy not stored) shows as #idx. */
+	add(&q, "SELECT p.name AS policy, fn.name AS family,"
+		" coalesce(r.rule_id, '#' || g.rule) AS rule, v.name AS verdict,"
+		" g.n AS count, " TIME("g.first") " AS first_seen, " TIME("g.last") " AS last_seen"
+		" FROM (SELECT e.policy AS policy, h.family AS fam, e.rule AS rule, e.verdict AS verdict,"
+		" count(*) AS n, min(e.ts) AS first, max(e.ts) AS last"
+		" FROM events e LEFT JOIN hook_names h ON h.id = e.hook WHERE 1");
+	int r = add_where(c->db, &q, &c->f);
+	if (r < 0)
+		return r;
+	add(&q, " GROUP BY e.policy, h.family, e.rule, e.verdict) g"
+		" LEFT JOIN policies p ON p.id = g.policy"
+		" LEFT JOIN family_names fn ON fn.id = g.fam"
+		" LEFT JOIN rules r ON r.policy = g.policy AND r.idx = g.rule"
+		" LEFT JOIN verdict_names v ON v.id = g.verdict"
+		" ORDER BY p.name, fn.name, r.rule_id, g.verdict");
+	return run(c, &q, NULL, NULL);
+}
+
+/* events: the last --limit events of the window (default 100, 0 = all),
+ * oldest first. Order is id order: (boot, seq), i.e. time order. */
+static int cmd_events(struct ctx *c, bool export)
+{
+	struct query q = { 0 };
+	long limit = export ? 0 : c->limit < 0 ? 100 : c->limit;
+	add(&q, "SELECT ");
+	add(&q, ev_cols);
+	add(&q, " FROM (SELECT * FROM events e WHERE 1");
+	int r = add_where(c->db, &q, &c->f);
+	if (r < 0)
+		return r;
+	if (limit > 0)
+		add_int(&q, " ORDER BY e.id DESC LIMIT ?", limit);
+	add(&q, ") e");
+	add(&q, ev_joins);
+	add(&q, " ORDER BY e.id");
+	return run(c, &q, ev_table_cols, NULL);
+}
+
+/* Would-deny/deny grouped by subject, object or rule, largest first. The
+ * verdict filter defaults to would-deny and deny. */
+static int cmd_top(struct ctx *c)
+{
+	static const struct {
+		const char *by, *cols, *group;
+	} kinds[] = {
+		{ "subjects", "cm.s AS comm, ex.s AS exe, cg.s AS cgroup",
+		  "s.comm, s.exe, s.cgroup" },
+		{ "objects",
+		  "o.addr AS addr, o.port AS port,"
+		  " CASE o.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE o.proto END AS proto",
+		  "e.object" },
+		{ "rules", "p.name AS policy, coalesce(r.rule_id, '#' || e.rule) AS rule",
+		  "e.policy, e.rule" },
+	};
+	int k = -1;
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(c->by ? c->by : "subjects", kinds[i].by))
+			k = i;
+	if (k < 0)
+		die_usage("top --by must be subjects, objects or rules");
+	struct query q = { 0 };
+	add(&q, "SELECT ");
+	add(&q, kinds[k].cols);
+	add(&q, ", count(*) AS count, " TIME("min(e.ts)") " AS first_seen, " TIME("max(e.ts)")
+		" AS last_seen FROM events e");
+	add(&q, ev_joins);
+	add(&q, " WHERE 1");
+	if (c->f.verdict < 0)
+		add(&q, " AND e.verdict IN (1, 2)");
+	int r = add_where(c->db, &q, &c->f);
+	if (r < 0)
+		return r;
+	add(&q, " GROUP BY ");
+	add(&q, kinds[k].group);
+	add_int(&q, " ORDER BY count DESC LIMIT ?", c->limit < 0 ? 20 : c->limit == 0 ? -1 : c->limit);
+	return run(c, &q, NULL, NULL);
+}
+
+/* ready: 0 when nothing in the window would have been denied (or was);
+ * otherwise lists what would, grouped like would_deny_v, and returns 1. */
+static int cmd_ready(struct ctx *c)
+{
+	struct query q = { 0 };
+	add(&q, "SELECT p.name AS policy, r.rule_id AS rule, v.name AS verdict, cm.s AS comm,"
+		" ex.s AS exe, cg.s AS cgroup, o.addr AS addr, o.port AS port, count(*) AS count, "
+		TIME("min(e.ts)") " AS first_seen, " TIME("max(e.ts)") " AS last_seen FROM events e");
+	add(&q, ev_joins);
+	add(&q, " WHERE e.verdict IN (1, 2)");
+	int r = add_where(c->db, &q, &c->f);
+	if (r < 0)
+		return r;
+	add(&q, " GROUP BY e.policy, e.rule, e.verdict, s.comm, s.exe, s.cgroup, e.object"
+		" ORDER BY count DESC");
+	sqlite3_stmt *s;
+	if ((r = prepare(c->db, &q, &s)) < 0)
+		return r;
+	/* Look before printing so that "ready" prints no empty table. */
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_finalize(s);
+		if (c->fmt == FMT_JSON)
+			puts("[]");
+		else if (c->fmt == FMT_TABLE)
+			puts("ready: no would-deny or deny decisions match");
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		errorf("query: %s", sqlite3_errmsg(c->db));
+		sqlite3_finalize(s);
+		return -EIO;
+	}
+	sqlite3_reset(s);
+	long n = print_rows(c->db, s, c->fmt, NULL);
+	sqlite3_finalize(s);
+	if (n < 0)
+		return (int)n;
+	if (c->fmt == FMT_TABLE)
+		printf("not ready: %ld group(s) of decisions would be denied\n", n);
+	return 1;
+}
+
+/* ---- main ------------------------------------------------------------ */
+
+static void help(void)
+{
+	printf(
+"Usage: " PROG " [OPTIONS] COMMAND [FILTERS]\n"
+"\n"
+"Reports over the drylock decision store (opened read-only).\n"
+"\n"
+"Commands:\n"
+"  summary                 decisions counted by policy, family, rule, verdict\n"
+"  events                  the decisions themselves, newest last (--limit N)\n"
+"  top [--by subjects|objects|rules]\n"
+"                          most would-deny/deny decisions first (--limit N, default 20)\n"
+"  export [--format jsonl|csv]\n"
+"                          every matching event, all columns, for log shippers\n"
+"  ready                   exit 0 if nothing would be denied, else list it and exit 1\n"
+"\n"
+"Options:\n"
+"  --db PATH               database (default $DRYLOCK_DB, else " DB_DEFAULT ")\n"
+"  -o, --output FMT        table (default), json or csv\n"
+"      --json              same as -o json\n"
+"      --limit N           rows for events (default 100) and top; 0 = all\n"
+"  -h, --help              this text\n"
+"      --version           print the version\n"
+"\n"
+"Filters (every command):\n"
+"  --since T, --until T    window [since, until); T is unix seconds, YYYY-MM-DD,\n"
+"                          YYYY-MM-DDTHH:MM[:SS] (UTC), or 30s, 15m, 2h, 7d ago\n"
+"  --policy NAME           policy name\n"
+"  --family F              policy family (net)\n"
+"  --rule ID               rule id from the policy file\n"
+"  --verdict V             allow, would-deny or deny\n"
+"  --comm S                process name (exact)\n"
+"  --exe PATH              executable (exact)\n"
+"  --cgroup PATH           cgroup and everything below it\n"
+"  --dest ADDR[/LEN]       destination or bind address in this prefix (IPv4 or IPv6)\n"
+"  --port N                destination or bind port\n"
+"\n"
+"Examples:\n"
+"  " PROG " summary --since 24h\n"
+"  " PROG " events --verdict would-deny --cgroup /system.slice/nginx.service --limit 20\n"
+"  " PROG " top --by objects --since 7d\n"
+"  " PROG " --json events --dest 10.0.0.0/8 --port 443\n"
+"  " PROG " export --format jsonl --since 2026-11-01 > decisions.jsonl\n"
+"  " PROG " ready --policy base --since 3d && drylock mode enforce\n"
+"\n"
+"Exit status: 0 success, 1 error (or `ready`: would deny), 2 usage error.\n");
+}
+
+enum {
+	O_DB = 256, O_JSON, O_LIMIT, O_VERSION, O_SINCE, O_UNTIL, O_POLICY, O_FAMILY, O_RULE,
+	O_VERDICT, O_COMM, O_EXE, O_CGROUP, O_DEST, O_PORT, O_BY, O_FORMAT,
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, O_DB },
+		{ "output", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "limit", required_argument, NULL, O_LIMIT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "since", required_argument, NULL, O_SINCE },
+		{ "until", required_argument, NULL, O_UNTIL },
+		{ "policy", required_argument, NULL, O_POLICY },
+		{ "family", required_argument, NULL, O_FAMILY },
+		{ "rule", required_argument, NULL, O_RULE },
+		{ "verdict", required_argument, NULL, O_VERDICT },
+		{ "comm", required_argument, NULL, O_COMM },
+		{ "exe", required_argument, NULL, O_EXE },
+		{ "cgroup", required_argument, NULL, O_CGROUP },
+		{ "dest", required_argument, NULL, O_DEST },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "by", required_argument, NULL, O_BY },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ 0 },
+	};
+	struct ctx c = { .fmt = FMT_TABLE, .limit = -1 };
+	c.f.family = c.f.verdict = c.f.port = -1;
+	const char *db = getenv("DRYLOCK_DB");
+	const char *format = NULL;
+	char *end;
+	int opt;
+
+	if (!db || !*db)
+		db = DB_DEFAULT;
+	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case O_DB: db = optarg; break;
+		case 'o':
+			if (!strcmp(optarg, "table")) c.fmt = FMT_TABLE;
+			else if (!strcmp(optarg, "json")) c.fmt = FMT_JSON;
+			else if (!strcmp(optarg, "csv")) c.fmt = FMT_CSV;
+			else die_usage("unknown output format '%s' (table, json, csv)", optarg);
+			break;
+		case O_JSON: c.fmt = FMT_JSON; break;
+		case O_LIMIT:
+			errno = 0;
+			c.limit = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || c.limit < 0)
+				die_usage("--limit wants a number >= 0, not '%s'", optarg);
+			break;
+		case 'h': help(); return EXIT_SUCCESS;
+		case O_VERSION: printf(PROG " %s\n", DRYLOCK_VERSION); return EXIT_SUCCESS;
+		case O_SINCE:
+		case O_UNTIL:
+			if (parse_time(optarg, opt == O_SINCE ? &c.f.since_ms : &c.f.until_ms) < 0)
+				die_usage("bad time '%s' (unix seconds, YYYY-MM-DD[THH:MM[:SS]], or 30s/15m/2h/7d)",
+					  optarg);
+			*(opt == O_SINCE ? &c.f.has_since : &c.f.has_until) = true;
+			break;
+		case O_POLICY: c.f.policy = optarg; break;
+		case O_FAMILY:
+			if ((c.f.family = dl_family_by_name(optarg)) < 0)
+				die_usage("unknown family '%s'", optarg);
+			break;
+		case O_RULE: c.f.rule = optarg; break;
+		case O_VERDICT:
+			if ((c.f.verdict = dl_verdict_by_name(optarg)) < 0)
+				die_usage("unknown verdict '%s' (allow, would-deny, deny)", optarg);
+			break;
+		case O_COMM: c.f.comm = optarg; break;
+		case O_EXE: c.f.exe = optarg; break;
+		case O_CGROUP: {
+			size_t n = strlen(optarg);
+			while (n > 0 && optarg[n - 1] == '/')
+				n--;
+			c.f.cgroup = strndup(optarg, n);
+			break;
+		}
+		case O_DEST:
+			if (parse_prefix(optarg, c.f.dest, &c.f.dest_len) < 0)
+				die_usage("bad address prefix '%s' (e.g. 10.0.0.0/8, 2001:db8::/32)", optarg);
+			c.f.has_dest = true;
+			break;
+		case O_PORT:
+			errno = 0;
+			c.f.port = (int)strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || c.f.port < 0 || c.f.port > 65535)
+				die_usage("bad port '%s'", optarg);
+			break;
+		case O_BY: c.by = optarg; break;
+		case O_FORMAT: format = optarg; break;
+		default: fputs("Try '" PROG " --help'.\n", stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		die_usage("no command (summary, events, top, export, ready)");
+	const char *cmd = argv[optind];
+	if (optind + 1 < argc)
+		die_usage("unexpected argument '%s'", argv[optind + 1]);
+	enum { C_SUMMARY, C_EVENTS, C_TOP, C_EXPORT, C_READY } which;
+	if (!strcmp(cmd, "summary")) which = C_SUMMARY;
+	else if (!strcmp(cmd, "events")) which = C_EVENTS;
+	else if (!strcmp(cmd, "top")) which = C_TOP;
+	else if (!strcmp(cmd, "export")) which = C_EXPORT;
+	else if (!strcmp(cmd, "ready")) which = C_READY;
+	else die_usage("unknown command '%s'", cmd);
+	if (c.by && which != C_TOP)
+		die_usage("--by only applies to top");
+	if (format && which != C_EXPORT)
+		die_usage("--format only applies to export");
+	if (which == C_EXPORT) {
+		if (!format || !strcmp(format, "jsonl")) c.fmt = FMT_JSONL;
+		else if (!strcmp(format, "csv")) c.fmt = FMT_CSV;
+		else die_usage("export --format must be jsonl or csv");
+	}
+
+	struct dl_store *st;
+	if (dl_store_open(db, DL_STORE_RDONLY, &st) < 0) {
+		errorf("%s", dl_store_errmsg(NULL));
+		return EXIT_FAILURE;
+	}
+	c.db = dl_store_sqlite(st);
+	sqlite3_create_function_v2(c.db, "dl_addr_in", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				   sql_addr_in, NULL, NULL, NULL);
+	int r;
+	switch (which) {
+	case C_SUMMARY: r = cmd_summary(&c); break;
+	case C_EVENTS: r = cmd_events(&c, false); break;
+	case C_EXPORT: r = cmd_events(&c, true); break;
+	case C_TOP: r = cmd_top(&c); break;
+	default: r = cmd_ready(&c); break;
+	}
+	dl_store_close(st);
+	free(c.f.cgroup);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		errorf("write error on standard output");
+		return EXIT_FAILURE;
+	}
+	return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -26,6 +26,7 @@ static const char *bin;
 static char dir[256], db[320];
 static char out[1 << 20], err[8192];
 static size_t out_len;
+static time_t old_s; /* the old events' base time: 10 days ago, minute-aligned */
 
 /* Run the binary with the given arguments (NULL-terminated); stdout into
  * out/out_len, stderr into err. Returns the exit status, or -1. */
@@ -162,7 +163,7 @@ static int build_db(struct dl_store **stp)
 	dl_store_policy(st, "base", "5ha", "policy text", rules, 2, &p);
 	dl_store_policy_load(st, b, 1, p, 0);
 	int64_t now = (int64_t)time(NULL) * 1000;
-	int64_t old = now - 10LL * 86400 * 1000; /* 10 days ago */
+	int64_t old = (int64_t)old_s * 1000;
 	dl_store_begin(st);
 	/* 1..5: old allowed nginx https to 10.0.0.5 */
 	for (int i = 1; i <= 5; i++) {
@@ -211,6 +212,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(db, sizeof(db), "%s/q.db", dir);
+	old_s = (time(NULL) - 10 * 86400) / 60 * 60;
 	struct dl_store *st = NULL;
 	int r = build_db(&st);
 	TAP_OK(r == 0, "test database built (%s)", r ? dl_store_errmsg(st) : "ok");
@@ -258,7 +260,7 @@ int main(int argc, char **argv)
 	TAP_OK(JCOUNT(1, "--since", "30m"), "--since 30m");
 	TAP_OK(JCOUNT(5, "--until", "2d"), "--until 2d");
 	char since[64], until[64];
-	time_t old = time(NULL) - 10 * 86400;
+	time_t old = old_s;
 	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%S", gmtime(&(time_t){ old - 3600 }));
 	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%S", gmtime(&(time_t){ old + 3600 }));
 	TAP_OK(JCOUNT(5, "--since", since, "--until", until), "--since/--until ISO UTC (%s)", since);
@@ -266,6 +268,13 @@ int main(int argc, char **argv)
 	snprintf(until, sizeof(until), "%lld", (long long)old + 86400);
 	TAP_OK(JCOUNT(5, "--since", since, "--until", until), "--since/--until unix seconds");
 	TAP_OK(JCOUNT(0, "--since", "2001-01-01", "--until", "2001-01-02"), "empty window");
+	/* Inside one minute: the minutes table must not cut off the minute the
+	 * window starts or ends in, and the exact ts test must. */
+	snprintf(since, sizeof(since), "%lld", (long long)old);
+	TAP_OK(JCOUNT(7, "--since", since), "--since at the start of the events' minute");
+	snprintf(since, sizeof(since), "%lld", (long long)old + 3);
+	TAP_OK(JCOUNT(5, "--since", since), "--since mid-minute is exact");
+	TAP_OK(JCOUNT(2, "--until", since), "--until mid-minute is exact (exclusive)");
 
 	/* Injection-looking values are data, not SQL. */
 	TAP_OK(JCOUNT(0, "--comm", "x' OR 1=1 --"), "--comm \"x' OR 1=1 --\" matches nothing");

@@ -405,7 +405,7 @@ static void test_size(void)
 	printf("# bytes/event: %.1f (file %lld bytes, %lld subjects, %lld objects, %lld strings)\n",
 	       (double)sb.st_size / N, (long long)sb.st_size, q1i(db, "SELECT count(*) FROM subjects"),
 	       q1i(db, "SELECT count(*) FROM objects"), q1i(db, "SELECT count(*) FROM strings"));
-	printf("# ingest: %.0f events/s through dl_store_event (debug build, not asserted)\n",
+	printf("# ingest: %.0f events/s through dl_store_event (generator included, not asserted)\n",
 	       N / secs);
 }
 

@@ -4,7 +4,7 @@
  * burst of identical decisions from flooding the audit backlog. Pure logic:
  * no libaudit here (collector/audit.c sends), so all of it is unit-tested.
  *
- * Record text (see docs/audit.md; conventions from ../shared/AUDIT.md):
+ * Record text (see docs/audit-records.md; conventions from ../shared/AUDIT.md):
  *   USER_AVC, one decision:
  *     op=<hook> lsm=drylock family=<f> decision=<allow|would-deny|deny>
  *     enforcing=<0|1> policy=<enc> rule=<id> seq=<n> boot=<8 hex of boot_id>

@@ -166,6 +166,7 @@ static __always_inline struct dl_record *dl_record_start(__u16 family, __u16 hoo
 	rec->cgroup_id = bpf_get_current_cgroup_id();
 	nsp = BPF_CORE_READ(task, nsproxy);
 	rec->mnt_ns = nsp ? BPF_CORE_READ(nsp, mnt_ns, ns.inum) : 0;
+	rec->exe_ino = BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino);
 	rec->policy_gen = gen;
 	rec->rule_idx = rule_idx;
 	rec->tgid = id >> 32;

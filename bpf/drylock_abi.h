@@ -91,7 +91,7 @@ struct dl_net_payload {
 #define DL_PAYLOAD_LEN 48
 
 /*
- * One decision, as emitted on the ring buffer. 152 bytes.
+ * One decision, as emitted on the ring buffer. 160 bytes.
  * seq is allocated before the ring-buffer reservation: a seq that never
  * arrives is a record the kernel dropped (also counted in dl_drops).
  */
@@ -104,6 +104,8 @@ struct dl_record {
 	__u64 ktime_ns;         /* bpf_ktime_get_boot_ns(): CLOCK_BOOTTIME */
 	__u64 cgroup_id;        /* cgroup v2 id (inode of the cgroup directory) */
 	__u64 mnt_ns;           /* mount namespace inode number, 0 if unknown */
+	__u64 exe_ino;          /* inode of the executable (mm->exe_file), 0 if
+				 * none: the collector caches paths by (tgid, exe_ino) */
 	__u32 policy_gen;       /* generation of the policy whose rule decided */
 	__u32 rule_idx;         /* index into that policy's rules, DL_RULE_NONE */
 	__u32 tgid;
@@ -178,11 +180,11 @@ struct dl_count {
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(struct dl_net_payload) == 32, "dl_net_payload size");
-_Static_assert(sizeof(struct dl_record) == 152, "dl_record size");
+_Static_assert(sizeof(struct dl_record) == 160, "dl_record size");
 _Static_assert(__builtin_offsetof(struct dl_record, seq) == 8, "seq offset");
-_Static_assert(__builtin_offsetof(struct dl_record, verdict) == 80, "verdict offset");
-_Static_assert(__builtin_offsetof(struct dl_record, comm) == 88, "comm offset");
-_Static_assert(__builtin_offsetof(struct dl_record, u) == 104, "payload offset");
+_Static_assert(__builtin_offsetof(struct dl_record, verdict) == 88, "verdict offset");
+_Static_assert(__builtin_offsetof(struct dl_record, comm) == 96, "comm offset");
+_Static_assert(__builtin_offsetof(struct dl_record, u) == 112, "payload offset");
 _Static_assert(sizeof(struct dl_lpm_key) == 20, "lpm key size");
 _Static_assert(sizeof(struct dl_net_rule) == 24, "dl_net_rule size");
 _Static_assert(sizeof(struct dl_net_set) == 8 + 24 * DL_NET_SET_MAX, "dl_net_set size");

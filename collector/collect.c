@@ -33,19 +33,7 @@
 #include "collector.h"
 #include "names.h"
 #include "auditfmt.h"
-
-struct pending {
-	struct dl_event ev;
-	char exe[DL_PATH_MAX];
-	char cgroup[PATH_MAX];
-	char rule_id[DL_RULE_ID_MAX + 1];
-};
-
-struct cg_cache_ent {
-	__u64 id;
-	char *path;
-};
-#define DL_CG_CACHE 256
+#include "ingest.h"
 
 struct collector {
 	const struct dl_collect_opts *o;
@@ -53,118 +41,17 @@ struct collector {
 	struct dl_pinned pin;
 	struct dl_ring ring;
 	struct dl_audit *audit;
+	struct dl_ingest in;
 	char boot_id[64];
 	int64_t boot_wall_ns, boot_key, policy_key;
 	__u32 gen;
-	struct pending *batch;
-	struct cg_cache_ent cg[DL_CG_CACHE];
 	int cgroup_root_fd;
 	__u32 mode[DL_FAMILY_MAX];
 	uint64_t drops[DL_FAMILY_MAX];
 	uint64_t audit_suppressed, audit_dropped;
-	uint64_t stored, bad;
-	__u32 other_gen;             /* last foreign generation looked up */
-	int64_t other_key;
+	uint64_t stored;
 	int store_failures;
 };
-
-/* ---- enrichment ---- */
-
-static const char *exe_for(struct collector *c, const struct dl_record *r, char *buf, size_t len)
-{
-	struct dl_exe e;
-	char link[64];
-	ssize_t n;
-
-	if (c->pin.exe_fd >= 0 && bpf_map_lookup_elem(c->pin.exe_fd, &r->tgid, &e) == 0 &&
-	    e.ktime_ns <= r->ktime_ns) {
-		e.path[DL_PATH_MAX - 1] = 0;
-		snprintf(buf, len, "%s", e.path);
-		return buf;
-	}
-	/* Exec'd before drylock started: the process may still be there. */
-	snprintf(link, sizeof(link), "/proc/%u/exe", r->tgid);
-	n = readlink(link, buf, len - 1);
-	if (n <= 0)
-		return NULL;
-	buf[n] = 0;
-	return buf;
-}
-
-/* cgroup v2 ids are kernfs node ids, which cgroupfs accepts as file handles. */
-static const char *cgroup_for(struct collector *c, __u64 id, char *buf, size_t len)
-{
-	struct cg_cache_ent *ce = &c->cg[id % DL_CG_CACHE];
-	struct {
-		struct file_handle fh;
-		__u64 id;
-	} h;
-	char link[64];
-	ssize_t n;
-	int fd;
-
-	if (ce->path && ce->id == id) {
-		snprintf(buf, len, "%s", ce->path);
-		return buf;
-	}
-	if (c->cgroup_root_fd < 0)
-		return NULL;
-	h.fh.handle_bytes = sizeof(__u64);
-	h.fh.handle_type = 0xfe; /* FILEID_KERNFS */
-	h.id = id;
-	fd = open_by_handle_at(c->cgroup_root_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = 0;
-	if (strncmp(buf, "/sys/fs/cgroup", 14) == 0)
-		memmove(buf, buf + 14, strlen(buf + 14) + 1);
-	if (!buf[0])
-		snprintf(buf, len, "/");
-	free(ce->path);
-	ce->id = id;
-	ce->path = strdup(buf);
-	return buf;
-}
-
-static int64_t policy_key_for(struct collector *c, __u32 gen)
-{
-	if (gen == c->gen)
-		return c->policy_key;
-	if (gen != c->other_gen) {
-		c->other_gen = gen;
-		if (dl_store_policy_for_gen(c->st, c->boot_key, gen, &c->other_key))
-			c->other_key = 0;
-	}
-	return c->other_key;
-}
-
-/* Decode one ring record into p. Returns 0, or -EPROTO for a record this build
- * does not understand (counted and skipped, still released). */
-static int decode(struct collector *c, const void *data, __u32 len, struct pending *p)
-{
-	const struct dl_record *r = data;
-	const struct dl_policy *pol = c->o->policy;
-
-	if (len < sizeof(*r) || r->version != DL_ABI_VERSION || r->size != sizeof(*r))
-		return -EPROTO;
-	memset(&p->ev, 0, sizeof(p->ev));
-	memcpy(&p->ev.rec, r, sizeof(*r));
-	p->ev.ts_ns = c->boot_wall_ns + (int64_t)r->ktime_ns;
-	p->ev.boot_key = c->boot_key;
-	p->ev.policy_key = policy_key_for(c, r->policy_gen);
-	if (r->rule_idx != DL_RULE_NONE && p->ev.policy_key == c->policy_key && r->rule_idx < pol->n_rules) {
-		snprintf(p->rule_id, sizeof(p->rule_id), "%s", pol->rules[r->rule_idx].id);
-		p->ev.rule_id = p->rule_id;
-	}
-	p->ev.exe = exe_for(c, r, p->exe, sizeof(p->exe));
-	p->ev.cgroup_path = cgroup_for(c, r->cgroup_id, p->cgroup, sizeof(p->cgroup));
-	return 0;
-}
 
 /* ---- the loop ---- */
 
@@ -179,33 +66,24 @@ static void log_store_failure(struct collector *c, const char *what)
 /* Drain one batch. Returns records stored (>= 0), or <0 on store failure. */
 static int drain_batch(struct collector *c)
 {
-	unsigned n = 0;
+	struct dl_ingest *in = &c->in;
 	const void *data;
 	__u32 len;
-	int err;
+	int n;
 
-	while (n < c->o->batch && dl_ring_next(&c->ring, &data, &len) == 1) {
-		if (decode(c, data, len, &c->batch[n]) < 0) {
-			if (c->bad++ == 0)
-				dl_log("collect: skipping a record of unknown version or size (len %u)", len);
-			continue;
-		}
-		n++;
-	}
-	if (n == 0) {
-		dl_ring_release(&c->ring); /* discarded/unknown records only */
+	dl_ingest_reset(in);
+	while (in->n < in->cap && dl_ring_next(&c->ring, &data, &len) == 1)
+		if (dl_ingest_add(in, data, len) == -EPROTO && in->bad == 1)
+			dl_log("collect: skipping a record of unknown version or size (len %u)", len);
+	if (in->n == 0) {
+		dl_ring_release(&c->ring); /* discarded or unknown records only */
 		return 0;
 	}
-	err = dl_store_begin(c->st);
-	for (unsigned i = 0; !err && i < n; i++)
-		err = dl_store_event(c->st, &c->batch[i].ev);
-	if (!err)
-		err = dl_store_commit(c->st);
-	if (err) {
+	n = dl_ingest_commit(in);
+	if (n < 0) {
 		log_store_failure(c, "write");
-		dl_store_rollback(c->st);
 		dl_ring_rewind(&c->ring);
-		return err;
+		return n;
 	}
 	if (c->store_failures) {
 		dl_log("store: writing again after %d failed attempts", c->store_failures);
@@ -213,10 +91,10 @@ static int drain_batch(struct collector *c)
 	}
 	dl_ring_release(&c->ring);
 	c->stored += n;
-	for (unsigned i = 0; i < n; i++)
-		if (c->batch[i].ev.rec.verdict != DL_VERDICT_ALLOW)
-			dl_audit_decision(c->audit, &c->batch[i].ev, c->o->policy->name);
-	return (int)n;
+	for (unsigned i = 0; i < in->n; i++)
+		if (in->batch[i].ev.rec.verdict != DL_VERDICT_ALLOW)
+			dl_audit_decision(c->audit, &in->batch[i].ev, c->o->policy->name);
+	return n;
 }
 
 /* Mode switches made by `drylock mode` (which audits them itself) are
@@ -320,9 +198,6 @@ int dl_collect(const struct dl_collect_opts *o)
 		dl_log("store: %s: %s; nothing was loaded or changed", o->db_path, dl_store_errmsg(c.st));
 		goto out;
 	}
-	c.batch = calloc(o->batch, sizeof(*c.batch));
-	if (!c.batch)
-		goto out;
 
 	/* 2. Load and attach. */
 	err = dl_load(o->pin_dir, o->policy, o->mode, o->ringbuf_size, &c.pin, &c.gen, &fresh);
@@ -367,6 +242,10 @@ int dl_collect(const struct dl_collect_opts *o)
 		goto out;
 	}
 	c.cgroup_root_fd = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	err = dl_ingest_init(&c.in, c.st, o->policy, c.boot_key, c.boot_wall_ns, c.policy_key, c.gen,
+			     c.pin.exe_fd, c.cgroup_root_fd, o->batch);
+	if (err)
+		goto out;
 	sfd = setup_signals();
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (sfd < 0 || ep < 0) {
@@ -440,9 +319,7 @@ out:
 		close(c.cgroup_root_fd);
 	dl_ring_close(&c.ring);
 	dl_pinned_close(&c.pin);
-	for (int i = 0; i < DL_CG_CACHE; i++)
-		free(c.cg[i].path);
-	free(c.batch);
+	dl_ingest_fini(&c.in);
 	dl_store_close(c.st);
 	return rc;
 }

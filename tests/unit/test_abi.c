@@ -16,7 +16,7 @@
 int main(void)
 {
 	/* layouts */
-	SIZE_IS(struct dl_record, 152);
+	SIZE_IS(struct dl_record, 160);
 	SIZE_IS(struct dl_net_payload, 32);
 	TAP_OK(sizeof(struct dl_net_payload) <= DL_PAYLOAD_LEN, "net payload fits DL_PAYLOAD_LEN");
 	SIZE_IS(((struct dl_record *)0)->u, DL_PAYLOAD_LEN);
@@ -28,12 +28,13 @@ int main(void)
 	OFF_IS(struct dl_record, ktime_ns, 16);
 	OFF_IS(struct dl_record, cgroup_id, 24);
 	OFF_IS(struct dl_record, mnt_ns, 32);
-	OFF_IS(struct dl_record, policy_gen, 40);
-	OFF_IS(struct dl_record, rule_idx, 44);
-	OFF_IS(struct dl_record, verdict, 80);
-	OFF_IS(struct dl_record, enforced, 81);
-	OFF_IS(struct dl_record, comm, 88);
-	OFF_IS(struct dl_record, u, 104);
+	OFF_IS(struct dl_record, exe_ino, 40);
+	OFF_IS(struct dl_record, policy_gen, 48);
+	OFF_IS(struct dl_record, rule_idx, 52);
+	OFF_IS(struct dl_record, verdict, 88);
+	OFF_IS(struct dl_record, enforced, 89);
+	OFF_IS(struct dl_record, comm, 96);
+	OFF_IS(struct dl_record, u, 112);
 	OFF_IS(struct dl_net_payload, port, 16);
 	OFF_IS(struct dl_net_payload, protocol, 22);
 	SIZE_IS(((struct dl_record *)0)->comm, DL_COMM_LEN);

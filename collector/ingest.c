@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Ingest (see ingest.h). Enrichment per record, cheapest first:
+ *   - wall time: boot_wall_ns + the record's CLOCK_BOOTTIME stamp;
+ *   - policy and rule id: the record's generation is the loaded one (the usual
+ *     case) or is looked up once in the store's loads table and remembered;
+ *   - executable: cached by (tgid, exe inode) from the record; on a miss the
+ *     pinned dl_exe map (filled at exec, so exited processes are named), then
+ *     /proc/<tgid>/exe for processes that exec'd before drylock started;
+ *   - cgroup path: cached by id; on a miss the id is opened as a kernfs file
+ *     handle under /sys/fs/cgroup and the fd's path read back.
+ * The caches are fixed-size and direct-mapped: memory stays bounded whatever
+ * the stream, and a hot subject costs no system call.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "ingest.h"
+
+int dl_ingest_init(struct dl_ingest *in, struct dl_store *st, const struct dl_policy *policy,
+		   int64_t boot_key, int64_t boot_wall_ns, int64_t policy_key, __u32 gen,
+		   int exe_fd, int cgroup_root_fd, unsigned cap)
+{
+	memset(in, 0, sizeof(*in));
+	in->st = st;
+	in->policy = policy;
+	in->boot_key = boot_key;
+	in->boot_wall_ns = boot_wall_ns;
+	in->policy_key = policy_key;
+	in->gen = gen;
+	in->exe_fd = exe_fd;
+	in->cgroup_root_fd = cgroup_root_fd;
+	in->cap = cap;
+	in->batch = calloc(cap, sizeof(*in->batch));
+	return in->batch ? 0 : -ENOMEM;
+}
+
+void dl_ingest_fini(struct dl_ingest *in)
+{
+	for (int i = 0; i < DL_EXE_CACHE; i++)
+		free(in->exe[i].path);
+	for (int i = 0; i < DL_CG_CACHE; i++)
+		free(in->cg[i].path);
+	free(in->batch);
+	in->batch = NULL;
+}
+
+static const char *exe_lookup(struct dl_ingest *in, const struct dl_record *r)
+{
+	unsigned h = (r->tgid * 2654435761u ^ (unsigned)r->exe_ino) % DL_EXE_CACHE;
+	char buf[DL_PATH_MAX], link[64];
+	struct dl_exe e;
+	const char *found = NULL;
+	ssize_t n;
+
+	if (in->exe[h].path && in->exe[h].tgid == r->tgid && in->exe[h].ino == r->exe_ino)
+		return in->exe[h].path;
+	if (in->exe_fd >= 0 && bpf_map_lookup_elem(in->exe_fd, &r->tgid, &e) == 0 &&
+	    e.ktime_ns <= r->ktime_ns) {
+		e.path[DL_PATH_MAX - 1] = 0;
+		found = e.path;
+	} else {
+		snprintf(link, sizeof(link), "/proc/%u/exe", r->tgid);
+		n = readlink(link, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			return NULL;
+		buf[n] = 0;
+		found = buf;
+	}
+	free(in->exe[h].path);
+	in->exe[h].path = strdup(found);
+	in->exe[h].tgid = r->tgid;
+	in->exe[h].ino = r->exe_ino;
+	return in->exe[h].path;
+}
+
+/* cgroup v2 ids are kernfs node ids, which cgroupfs accepts as file handles. */
+static const char *cgroup_lookup(struct dl_ingest *in, __u64 id)
+{
+	unsigned h = id % DL_CG_CACHE;
+	struct {
+		struct file_handle fh;
+		__u64 id;
+	} hd;
+	char buf[PATH_MAX], link[64], *p = buf;
+	ssize_t n;
+	int fd;
+
+	if (in->cg[h].path && in->cg[h].id == id)
+		return in->cg[h].path;
+	if (in->cgroup_root_fd < 0)
+		return NULL;
+	hd.fh.handle_bytes = sizeof(__u64);
+	hd.fh.handle_type = 0xfe; /* FILEID_KERNFS */
+	hd.id = id;
+	fd = open_by_handle_at(in->cgroup_root_fd, &hd.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	if (strncmp(p, "/sys/fs/cgroup", 14) == 0)
+		p += 14;
+	free(in->cg[h].path);
+	in->cg[h].path = strdup(*p ? p : "/");
+	in->cg[h].id = id;
+	return in->cg[h].path;
+}
+
+static int64_t policy_key_for(struct dl_ingest *in, __u32 gen)
+{
+	if (gen == in->gen)
+		return in->policy_key;
+	if (gen != in->other_gen) {
+		in->other_gen = gen;
+		if (dl_store_policy_for_gen(in->st, in->boot_key, gen, &in->other_key))
+			in->other_key = 0;
+	}
+	return in->other_key;
+}
+
+static const char *copy_into(char *dst, size_t n, const char *src)
+{
+	size_t l;
+
+	if (!src)
+		return NULL;
+	l = strnlen(src, n - 1);
+	memcpy(dst, src, l);
+	dst[l] = 0;
+	return dst;
+}
+
+int dl_ingest_add(struct dl_ingest *in, const void *data, __u32 len)
+{
+	const struct dl_record *r = data;
+	struct dl_pending *p;
+
+	if (in->n >= in->cap)
+		return -ENOSPC;
+	if (len < sizeof(*r) || r->version != DL_ABI_VERSION || r->size != sizeof(*r)) {
+		in->bad++;
+		return -EPROTO;
+	}
+	p = &in->batch[in->n++];
+	memcpy(&p->ev.rec, r, sizeof(*r));
+	p->ev.ts_ns = in->boot_wall_ns + (int64_t)r->ktime_ns;
+	p->ev.boot_key = in->boot_key;
+	p->ev.policy_key = policy_key_for(in, r->policy_gen);
+	p->ev.rule_id = NULL;
+	if (r->rule_idx != DL_RULE_NONE && p->ev.policy_key == in->policy_key &&
+	    r->rule_idx < in->policy->n_rules) {
+		memcpy(p->rule_id, in->policy->rules[r->rule_idx].id, sizeof(p->rule_id));
+		p->ev.rule_id = p->rule_id;
+	}
+	p->ev.exe = copy_into(p->exe, sizeof(p->exe), exe_lookup(in, r));
+	p->ev.cgroup_path = copy_into(p->cgroup, sizeof(p->cgroup), cgroup_lookup(in, r->cgroup_id));
+	return 0;
+}
+
+int dl_ingest_commit(struct dl_ingest *in)
+{
+	int err;
+
+	if (in->n == 0)
+		return 0;
+	err = dl_store_begin(in->st);
+	for (unsigned i = 0; !err && i < in->n; i++)
+		err = dl_store_event(in->st, &in->batch[i].ev);
+	if (!err)
+		err = dl_store_commit(in->st);
+	if (err) {
+		dl_store_rollback(in->st);
+		return err;
+	}
+	return (int)in->n;
+}
+
+void dl_ingest_reset(struct dl_ingest *in)
+{
+	in->n = 0;
+}

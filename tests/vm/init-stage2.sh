@@ -5,7 +5,8 @@
 # root seen read-only over 9p, with a tmpfs overlay). Runs the host's own
 # bash and tools. Mounts what the tests need, brings up lo, runs the job
 # vm.sh left in the results export and writes its output and exit code back:
-#   /run/vm-results/job      (from vm.sh) sets JOB_CWD, JOB_ARGV and exports
+#   /run/vm-results/job      (from vm.sh) sets JOB_CWD, JOB_ARGV, JOB_HOST_TMP
+#                            (entries of the host's /tmp to keep) and exports
 #   /run/vm-results/stdout, stderr (this script's messages, then the job's)
 #   /run/vm-results/rc       written last (atomically): the job's exit code
 # then powers the guest off. Messages from this script go to stderr of the
@@ -27,6 +28,11 @@ mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+# the guest gets a fresh /tmp, but the job may live in the host's /tmp (a
+# checkout or build dir there): keep the host's /tmp reachable and bind back
+# the top-level entries the job names (JOB_HOST_TMP, from vm.sh)
+mkdir -p /.vm-host-tmp
+mount --bind /tmp /.vm-host-tmp
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t securityfs securityfs /sys/kernel/security
@@ -51,8 +57,13 @@ case ",$lsm," in
 esac
 
 run_job() {
+	local t
 	# shellcheck disable=SC1091
 	. "$R/job" || return 125
+	for t in ${JOB_HOST_TMP[@]+"${JOB_HOST_TMP[@]}"}; do
+		mkdir -p "/tmp/$t" && mount --bind "/.vm-host-tmp/$t" "/tmp/$t" ||
+			echo "vm: cannot bind the host's /tmp/$t" >&2
+	done
 	export DRYLOCK_VM_RESULTS=$R
 	cd "$JOB_CWD" || { echo "vm: cannot cd to $JOB_CWD" >&2; return 125; }
 	"${JOB_ARGV[@]}" > "$R/stdout" < /dev/null

@@ -129,6 +129,8 @@ build_initramfs() {
 	done
 	(cd "$tmp" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) > "$initramfs.tmp" ||
 		die "cpio failed"
+	# older builds for this kernel (other stage scripts) are of no more use
+	find "$cache/initramfs" -name "$KERNEL_RELEASE-*.cpio.gz" ! -name "${initramfs##*/}.tmp" -delete
 	mv "$initramfs.tmp" "$initramfs"
 	rm -rf "$tmp"
 	echo "$prog: built $initramfs (modules: ${order[*]:-none})" >&2
@@ -144,6 +146,13 @@ trap cleanup EXIT
 {
 	printf 'JOB_CWD=%q\n' "$PWD"
 	printf 'JOB_ARGV=('; printf '%q ' "$@"; printf ')\n'
+	# top-level entries of the host's /tmp that the cwd or an argument lives
+	# in: the guest's fresh /tmp would hide them (init-stage2.sh binds them)
+	printf 'JOB_HOST_TMP=('
+	for p in "$PWD" "$@"; do
+		case $p in /tmp/?*) p=${p#/tmp/}; printf '%q ' "${p%%/*}" ;; esac
+	done
+	printf ')\n'
 	printf 'export DRYLOCK_VM_KERNEL=%q\n' "$label"
 	while IFS='=' read -r n _; do
 		printf 'export %s=%q\n' "$n" "${!n}"

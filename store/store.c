@@ -55,6 +55,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
 
@@ -243,6 +244,7 @@ enum {
 	S_STR_GET, S_STR_PUT, S_SUBJ_GET, S_SUBJ_PUT, S_OBJ_GET, S_OBJ_PUT, S_EVENT, S_MINUTE,
 	S_BOOT_GET, S_BOOT_PUT, S_POL_GET, S_POL_PUT, S_RULE_PUT, S_LOAD_LAST, S_LOAD_PUT,
 	S_POL_FIRST, S_MODE, S_COUNTER, S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_RET_OLDEST, S_RET_DEL, S_RET_MIN_DEL, S_RET_MIN_UPD, S_RET_BOOT,
 	S_N
 };
 
@@ -277,6 +279,12 @@ static const char *const stmt_sql[S_N] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
+	[S_RET_OLDEST] = "SELECT minute, boot, first_id, last_id FROM minutes ORDER BY minute, boot LIMIT 1",
+	[S_RET_DEL] = "DELETE FROM events WHERE id BETWEEN ?1 AND ?2 AND ts < ?3",
+	[S_RET_MIN_DEL] = "DELETE FROM minutes WHERE minute = ?1 AND boot = ?2",
+	[S_RET_MIN_UPD] = "UPDATE minutes SET first_id = ?3, n = max(n - ?4, 0)"
+			  " WHERE minute = ?1 AND boot = ?2",
+	[S_RET_BOOT] = "SELECT coalesce(max(id), 0) FROM boots",
 };
 
 struct minute_acc {
@@ -293,6 +301,8 @@ struct dl_store {
 	struct minute_acc min;
 	uint8_t *kbuf; /* scratch for cache keys */
 	size_t kcap;
+	char *path;
+	uint64_t retained; /* events deleted by retention since open */
 	char err[512];
 };
 
@@ -332,7 +342,25 @@ static int seterr(struct dl_store *st, int err, const char *fmt, ...)
 static int fail(struct dl_store *st, int rc, const char *what)
 {
 	int err = errno_of(rc);
-	seterr(st, err ? err : -EIO, "store: %s: %s", what, sqlite3_errmsg(st->db));
+	const char *path = st->path ? st->path : "?";
+	/* The three conditions an operator must act on name the file first. */
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		seterr(st, err, "store: database or disk is full: %s (%s)", path, what);
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		seterr(st, err, "store: database is locked: %s (%s: another connection holds the"
+				" write lock)", path, what);
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		seterr(st, err, "store: %s is not a drylock database or is corrupt: %s: %s", path,
+		       what, sqlite3_errmsg(st->db));
+		break;
+	default:
+		seterr(st, err ? err : -EIO, "store: %s: %s", what, sqlite3_errmsg(st->db));
+	}
 	if (st->in_txn && sqlite3_get_autocommit(st->db)) {
 		st->in_txn = 0;
 		st->min.valid = 0;
@@ -391,27 +419,29 @@ static int schema_version(struct dl_store *st, const char *path)
 	sqlite3_stmt *s = NULL;
 	int64_t v = 0;
 	int rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return seterr(st, errno_of(rc), "store: open %s: %s", path, sqlite3_errmsg(st->db));
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW)
-		return seterr(st, errno_of(rc), "store: open %s: %s", path, sqlite3_errmsg(st->db));
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			v = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_OK)
+		return fail(st, rc, "open");
 	if (v == 0)
 		return 0;
 	rc = sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s,
 				NULL);
 	if (rc != SQLITE_OK)
-		return seterr(st, -EBADMSG, "store: open %s: not a drylock database (%s)", path,
-			      sqlite3_errmsg(st->db));
+		return seterr(st, -EBADMSG,
+			      "store: %s is not a drylock database or is corrupt: no meta table (%s)",
+			      path, sqlite3_errmsg(st->db));
 	v = -1;
 	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_INTEGER)
 		v = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	if (v <= 0 || v > INT_MAX)
-		return seterr(st, -EBADMSG, "store: open %s: not a drylock database (no schema_version)",
+		return seterr(st, -EBADMSG,
+			      "store: %s is not a drylock database or is corrupt: no schema_version",
 			      path);
 	return (int)v;
 }
@@ -570,6 +600,52 @@ static int precheck(struct dl_store *st, const char *path, int rdonly)
 	return 0;
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Refuse, before SQLite sees it, a file that is not an SQLite database or
+ * that is shorter than its own header says (a truncated copy, a disk that
+ * lost the tail): SQLite would open it and fail, or worse return partial
+ * results, only when a missing page is touched, which may be much later.
+ * The in-header size is trusted only when valid (bytes 92..95 equal the
+ * change counter at 24..27, as SQLite itself checks) and when no WAL with
+ * frames exists: uncheckpointed frames may legitimately extend the file. */
+static int check_header(struct dl_store *st, const char *path)
+{
+	uint8_t h[100];
+	struct stat sb, wb;
+	char wal[PATH_MAX];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0; /* does not exist yet, or unreadable: SQLite will say */
+	size_t n = fread(h, 1, sizeof(h), f);
+	int e = fstat(fileno(f), &sb) < 0 ? errno : 0;
+	fclose(f);
+	if (e)
+		return seterr(st, -e, "store: database %s: %s", path, strerror(e));
+	if (n == 0)
+		return 0; /* empty file: a new database */
+	if (n < sizeof(h) || memcmp(h, "SQLite format 3", 16) != 0)
+		return seterr(st, -EBADMSG,
+			      "store: %s is not a drylock database or is corrupt: no SQLite header",
+			      path);
+	uint32_t psz = (uint32_t)h[16] << 8 | h[17];
+	if (psz == 1)
+		psz = 65536;
+	uint32_t pages = be32(h + 28);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	int wal_frames = stat(wal, &wb) == 0 && wb.st_size > 32;
+	if (!wal_frames && be32(h + 24) == be32(h + 92) && pages &&
+	    (int64_t)pages * psz > (int64_t)sb.st_size)
+		return seterr(st, -EBADMSG,
+			      "store: %s is not a drylock database or is corrupt: truncated"
+			      " (%u pages of %u bytes expected, file has %lld bytes)",
+			      path, pages, psz, (long long)sb.st_size);
+	return 0;
+}
+
 int dl_store_open(const char *path, int flags, struct dl_store **out)
 {
 	int rdonly = !!(flags & DL_STORE_RDONLY);
@@ -581,15 +657,22 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 		return -ENOMEM;
 	}
 	st->flags = flags;
-	if ((r = precheck(st, path, rdonly)) < 0)
+	if (!(st->path = strdup(path))) {
+		r = seterr(st, -ENOMEM, "store: open %s: out of memory", path);
+		goto fail;
+	}
+	if ((r = precheck(st, path, rdonly)) < 0 || (r = check_header(st, path)) < 0)
 		goto fail;
 	rc = sqlite3_open_v2(path, &st->db,
 			     (rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
 				     SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK) {
-		r = seterr(st, errno_of(rc), "store: open %s: %s", path,
-			   st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+			r = fail(st, rc, "open");
+		else
+			r = seterr(st, errno_of(rc), "store: open %s: %s", path,
+				   st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
@@ -650,9 +733,6 @@ const char *dl_store_errmsg(const struct dl_store *st)
 	return st->err[0] ? st->err : "store: no error";
 }
 
-/* Not in store.h (a fixed interface): declared for the query tool in
- * query/qdb.h. The connection is read-only when the store is. */
-struct sqlite3 *dl_store_sqlite(struct dl_store *st);
 struct sqlite3 *dl_store_sqlite(struct dl_store *st)
 {
 	return st ? st->db : NULL;
@@ -671,6 +751,7 @@ void dl_store_close(struct dl_store *st)
 	}
 	cache_free(&st->cache);
 	free(st->kbuf);
+	free(st->path);
 	free(st);
 }
 
@@ -1107,4 +1188,172 @@ int dl_store_rollback(struct dl_store *st)
 		r = step1(st, s, "rollback", NULL);
 	st->in_txn = 0;
 	return r < 0 ? r : 0;
+}
+
+/* ---- retention ------------------------------------------------------- */
+
+/*
+ * Retention deletes whole minutes of the time index, oldest first, never
+ * scanning events: a minute's row gives the id range holding its events, and
+ * the rowid B-tree deletes a range by descending once. The filter ts < end of
+ * that minute keeps any event of a later minute that happens to sit inside
+ * the range (ids are only nearly time-ordered), so nothing newer than the
+ * oldest minute is ever deleted. A minute with more than DL_RETAIN_CHUNK ids
+ * is done in several transactions; its row's first_id moves up as it goes,
+ * which keeps the time index exact for readers in between.
+ *
+ * Pages. Deleted rows' pages go to the freelist and are reused by the next
+ * inserts: a capped store reaches a steady file size and stays there, which
+ * is why the size limit is measured on live pages, not on the file. The file
+ * was created with auto_vacuum=INCREMENTAL, so pages could be handed back to
+ * the file system; this is done only for a freelist larger than an eighth of
+ * the file (after a limit was lowered, or a burst), in steps of
+ * RETAIN_VACUUM_PAGES pages, each its own short transaction; handing back
+ * pages the collector refills a minute later would only cost I/O.
+ *
+ * Side tables. strings/subjects/objects rows are kept when their last event
+ * goes: finding unreferenced rows needs a scan of events (they carry no index
+ * on subject or object, on purpose), and the writer's cache may still hold
+ * their ids. They grow with distinct values, not with events.
+ */
+#define RETAIN_VACUUM_PAGES 2048
+
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static int pragma_int(struct dl_store *st, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, rc, sql);
+	rc = sqlite3_step(s);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(st, rc, sql);
+}
+
+/* Live bytes: pages in use times page size. */
+static int live_bytes(struct dl_store *st, int64_t *bytes, int64_t *pages, int64_t *free_pages)
+{
+	int64_t psz;
+	int r;
+	if ((r = pragma_int(st, "PRAGMA page_count", pages)) < 0 ||
+	    (r = pragma_int(st, "PRAGMA freelist_count", free_pages)) < 0 ||
+	    (r = pragma_int(st, "PRAGMA page_size", &psz)) < 0)
+		return r;
+	*bytes = (*pages - *free_pages) * psz;
+	return 0;
+}
+
+/* One transaction: delete up to DL_RETAIN_CHUNK ids of the oldest minute.
+ * Returns 1 if it did something, 0 if nothing was due, <0. */
+static int retain_step(struct dl_store *st, int64_t cut_minute, int64_t max_bytes, uint64_t *n)
+{
+	PREP(st, S_RET_OLDEST, o);
+	PREP(st, S_RET_DEL, d);
+	PREP(st, S_RET_MIN_DEL, md);
+	PREP(st, S_RET_MIN_UPD, mu);
+	int64_t minute, boot, first, last, bytes, pages, freep;
+	int r, rc = sqlite3_step(o);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(o);
+		return rc == SQLITE_DONE ? 0 : fail(st, rc, "retention: oldest minute");
+	}
+	minute = sqlite3_column_int64(o, 0);
+	boot = sqlite3_column_int64(o, 1);
+	first = sqlite3_column_int64(o, 2);
+	last = sqlite3_column_int64(o, 3);
+	sqlite3_reset(o);
+	if (minute >= cut_minute) {
+		if (max_bytes <= 0)
+			return 0;
+		if ((r = live_bytes(st, &bytes, &pages, &freep)) < 0)
+			return r;
+		if (bytes <= max_bytes)
+			return 0;
+	}
+	int64_t hi = last - first >= DL_RETAIN_CHUNK ? first + DL_RETAIN_CHUNK - 1 : last;
+	if ((r = exec(st, "BEGIN IMMEDIATE", "retention: begin")) < 0)
+		return r;
+	sqlite3_bind_int64(d, 1, first);
+	sqlite3_bind_int64(d, 2, hi);
+	sqlite3_bind_int64(d, 3, (minute + 1) * 60000);
+	if ((r = step1(st, d, "retention: delete events", NULL)) < 0)
+		goto fail;
+	int64_t del = sqlite3_changes(st->db);
+	sqlite3_stmt *m = hi == last ? md : mu;
+	sqlite3_bind_int64(m, 1, minute);
+	sqlite3_bind_int64(m, 2, boot);
+	if (m == mu) {
+		sqlite3_bind_int64(m, 3, hi + 1);
+		sqlite3_bind_int64(m, 4, del);
+	}
+	if ((r = step1(st, m, "retention: update minutes", NULL)) < 0 ||
+	    (r = exec(st, "COMMIT", "retention: commit")) < 0)
+		goto fail;
+	*n += (uint64_t)del;
+	return 1;
+fail:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+int dl_store_retain(struct dl_store *st, int64_t max_age_ns, int64_t max_bytes, int64_t now_ns,
+		    uint64_t *deleted)
+{
+	if (st->flags & DL_STORE_RDONLY)
+		return seterr(st, -EROFS, "store: retention: the store is read-only");
+	if (st->in_txn || !sqlite3_get_autocommit(st->db))
+		return seterr(st, -EBUSY, "store: retention: called inside a transaction");
+	int64_t cut_minute = INT64_MIN;
+	if (max_age_ns > 0)
+		cut_minute = (now_ns - max_age_ns) / 1000000 / 60000;
+	int64_t deadline = mono_ns() + (int64_t)DL_RETAIN_BUDGET_MS * 1000000;
+	uint64_t n = 0;
+	int r, more = 0;
+	while ((r = retain_step(st, cut_minute, max_bytes, &n)) == 1) {
+		if (mono_ns() >= deadline) {
+			more = 1;
+			break;
+		}
+	}
+	if (deleted)
+		*deleted += n;
+	if (r < 0)
+		return r;
+
+	/* Hand back an oversized freelist, within what is left of the budget. */
+	int64_t av, bytes, pages, freep;
+	if ((r = pragma_int(st, "PRAGMA auto_vacuum", &av)) < 0)
+		return r;
+	while (av == 2 && (r = live_bytes(st, &bytes, &pages, &freep)) == 0 && freep > pages / 8 &&
+	       freep > RETAIN_VACUUM_PAGES / 4) {
+		if (mono_ns() >= deadline) {
+			more = 1;
+			break;
+		}
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%d)", RETAIN_VACUUM_PAGES);
+		/* incremental_vacuum returns no rows; exec steps it to the end. */
+		if ((r = exec(st, sql, "retention: incremental_vacuum")) < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+
+	if (n) {
+		int64_t boot = 0;
+		PREP(st, S_RET_BOOT, b);
+		if ((r = step1(st, b, "retention: boot", &boot)) < 0)
+			return r;
+		st->retained += n;
+		if ((r = dl_store_counter(st, boot, 0, "retention_deleted", st->retained, now_ns)) < 0)
+			return r;
+	}
+	return more;
 }

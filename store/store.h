@@ -66,12 +66,43 @@ int dl_store_policy_load(struct dl_store *st, int64_t boot_key, __u32 gen, int64
 int dl_store_policy_for_gen(struct dl_store *st, int64_t boot_key, __u32 gen, int64_t *policy_key);
 /* A family's mode was set (at start or by a switch). */
 int dl_store_mode(struct dl_store *st, int64_t boot_key, __u16 family, __u32 mode, int64_t ts_ns);
-/* A counter sample: kind is "kernel_drops", "audit_suppressed", "audit_dropped". */
+/* A counter sample: kind is "kernel_drops", "audit_suppressed", "audit_dropped"
+ * (written by the collector) or "retention_deleted" (by dl_store_retain). */
 int dl_store_counter(struct dl_store *st, int64_t boot_key, __u16 family, const char *kind,
 		     uint64_t value, int64_t ts_ns);
 
+/* Retention, called by the collector from its own loop between batches (never
+ * inside a dl_store_begin/commit pair). Deletes the oldest events, a minute
+ * of the time index at a time, while they are older than max_age_ns before
+ * now_ns (0: no age limit) or while the live part of the file,
+ * (page_count - freelist_count) * page_size, is above max_bytes (0: no size
+ * limit). Works in transactions of at most DL_RETAIN_CHUNK event ids and
+ * stops after about DL_RETAIN_BUDGET_MS so that the collector is never held
+ * for long. Freed pages are reused by new events (see docs/store.md).
+ * strings/subjects/objects rows are kept even when no event references them.
+ * Adds the number of events deleted to *deleted (may be NULL) and records a
+ * "retention_deleted" counter sample when it deleted anything.
+ * Returns 0 when nothing more is due, 1 when it stopped at its budget with
+ * more to delete (call again after the next batch), or <0. */
+#define DL_RETAIN_CHUNK 50000
+#define DL_RETAIN_BUDGET_MS 100
+int dl_store_retain(struct dl_store *st, int64_t max_age_ns, int64_t max_bytes, int64_t now_ns,
+		    uint64_t *deleted);
+
+/* The SQLite connection behind a store, for the query tool's SELECTs and SQL
+ * functions and for tests; read-only when the store is. (Also declared, the
+ * same way, in query/qdb.h.) */
+struct sqlite3;
+struct sqlite3 *dl_store_sqlite(struct dl_store *st);
+
 int dl_store_begin(struct dl_store *st);
 int dl_store_event(struct dl_store *st, const struct dl_event *ev);
+/* On failure the transaction is rolled back (by SQLite or by the caller's
+ * dl_store_rollback) and nothing of it is stored; the same events can be
+ * stored again later. Distinct errors, each with the database path in the
+ * message: -ENOSPC "store: database or disk is full: PATH", -EBUSY
+ * "store: database is locked: PATH" (another writer beyond the busy
+ * timeout), -EBADMSG "store: PATH is not a drylock database or is corrupt". */
 int dl_store_commit(struct dl_store *st);
 int dl_store_rollback(struct dl_store *st);
 

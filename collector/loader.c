@@ -315,6 +315,31 @@ static bool pinned_exists(const char *pin_dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* A pinned ring buffer keeps its size (and its unread records): every object
+ * must declare that size for libbpf to reuse it. */
+static __u32 ring_size(const char *pin_dir, __u32 wanted)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	static bool said;
+	int fd = pin_fd(pin_dir, "dl_events");
+
+	if (fd < 0)
+		return wanted;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+		close(fd);
+		return wanted;
+	}
+	close(fd);
+	if (info.max_entries != wanted && !said) {
+		said = true;
+		dl_log("load: the pinned ring buffer keeps its size of %u bytes (asked for %u; "
+		       "`drylock unload` first to change it)", info.max_entries, wanted);
+	}
+	return info.max_entries;
+}
+
 static int read_init_mnt_ns(__u64 *ino)
 {
 	struct stat st;
@@ -367,8 +392,8 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 			goto out;
 		}
 		bpf_object__for_each_map(map, d->obj(skels[i]))
-			if (strcmp(bpf_map__name(map), "dl_events") == 0 && !pinned_exists(pin_dir, "dl_events"))
-				bpf_map__set_max_entries(map, ringbuf_size);
+			if (strcmp(bpf_map__name(map), "dl_events") == 0)
+				bpf_map__set_max_entries(map, ring_size(pin_dir, ringbuf_size));
 		bpf_object__for_each_program(prog, d->obj(skels[i])) {
 			if (!hook_supported(btf, prog)) {
 				dl_log("load: %s: hook %s is not in this kernel; program %s skipped",

@@ -179,7 +179,8 @@ int dl_collect(const struct dl_collect_opts *o)
 	char text[512];
 	bool fresh = false, stop = false;
 	int err, sfd = -1, ep = -1, rc = EXIT_FAILURE;
-	int64_t last_poll = 0;
+	int64_t last_poll = 0, last_retain = 0;
+	int retain_more = 0;
 
 	memset(&c.pin, 0xff, sizeof(c.pin)); /* all fds -1 */
 	c.pin.pin_dir[0] = 0;
@@ -281,6 +282,21 @@ int dl_collect(const struct dl_collect_opts *o)
 		if (dl_now_ns() - last_poll >= 1000000000LL) {
 			poll_state(&c);
 			last_poll = dl_now_ns();
+		}
+		/* Retention between batches, in short transactions: once a minute,
+		 * or right away while an earlier pass stopped at its time budget. */
+		if ((o->max_age_ns || o->max_bytes) && got >= 0 &&
+		    (retain_more > 0 || dl_now_ns() - last_retain >= 60000000000LL)) {
+			uint64_t deleted = 0;
+
+			retain_more = dl_store_retain(c.st, o->max_age_ns, o->max_bytes, dl_now_ns(), &deleted);
+			if (retain_more < 0)
+				log_store_failure(&c, "retention");
+			else if (deleted)
+				dl_log("store: retention deleted %llu events", (unsigned long long)deleted);
+			last_retain = dl_now_ns();
+			if (retain_more > 0)
+				timeout = 0;
 		}
 		if (o->exit_when_idle && got == 0)
 			break;

@@ -91,6 +91,8 @@ struct dl_collect_opts {
 	__u32 ringbuf_size;
 	unsigned batch;           /* records per transaction */
 	bool exit_when_idle;      /* drain once and return (tests, demo) */
+	int64_t max_age_ns;       /* retention: delete events older (0: keep) */
+	int64_t max_bytes;        /* retention: keep the database under (0: no limit) */
 };
 int dl_collect(const struct dl_collect_opts *o);
 

@@ -97,6 +97,7 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  run [--policy FILE] [--db PATH] [--enforce|--permissive] [--no-audit]\n"
 		"      [--ready-file PATH] [--ringbuf-size BYTES] [--batch N] [--sync-full]\n"
+		"      [--max-age 30d] [--max-db-size 2G]\n"
 		"                       load the policy and collect decisions until SIGTERM\n"
 		"  validate FILE...     check policy files; errors as file:line:col\n"
 		"  check                can BPF LSM programs run here? (exit 0 yes, 1 no)\n"
@@ -325,6 +326,22 @@ static int cmd_status(const char *pin_dir, bool json)
 	return EXIT_SUCCESS;
 }
 
+/* "30d" with units "smhdw" -> ns; "2G" with units "KMGT" -> bytes. */
+static int parse_scaled(const char *s, const char *units, int64_t *out)
+{
+	static const int64_t time_mult[] = { 1000000000LL, 60000000000LL, 3600000000000LL,
+					     86400000000000LL, 604800000000000LL };
+	static const int64_t size_mult[] = { 1LL << 10, 1LL << 20, 1LL << 30, 1LL << 40 };
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	const char *u;
+
+	if (end == s || v <= 0 || !*end || end[1] || !(u = strchr(units, *end)))
+		return -EINVAL;
+	*out = v * (units[0] == 's' ? time_mult[u - units] : size_mult[u - units]);
+	return 0;
+}
+
 static int cmd_run(const char *pin_dir, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -338,6 +355,8 @@ static int cmd_run(const char *pin_dir, int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "sync-full", no_argument, NULL, 'S' },
 		{ "exit-when-idle", no_argument, NULL, 'I' },
+		{ "max-age", required_argument, NULL, 'M' },
+		{ "max-db-size", required_argument, NULL, 'Z' },
 		{ 0 }
 	};
 	struct dl_collect_opts o = {
@@ -372,6 +391,18 @@ static int cmd_run(const char *pin_dir, int argc, char **argv)
 			o.ringbuf_size = v;
 			break;
 		}
+		case 'M':
+			if (parse_scaled(optarg, "smhdw", &o.max_age_ns) < 0) {
+				dl_log("run: --max-age takes a duration like 90m, 12h, 30d or 2w, not '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 'Z':
+			if (parse_scaled(optarg, "KMGT", &o.max_bytes) < 0) {
+				dl_log("run: --max-db-size takes a size like 500M or 2G, not '%s'", optarg);
+				return 2;
+			}
+			break;
 		case 'b':
 			o.batch = strtoul(optarg, NULL, 0);
 			if (o.batch < 1 || o.batch > 65536) {

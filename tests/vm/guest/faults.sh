@@ -9,6 +9,9 @@
 #         counted as a kernel drop (stored + drops == burst)
 #   lock  another process holds the write lock past busy_timeout: the
 #         collector reports it, retries, and stores everything afterwards
+#   size  a collector restarted with --max-db-size deletes the oldest events
+#         while it keeps collecting new ones (--max-age works in whole minutes
+#         of the time index, too coarse for a test of seconds)
 # Usage: faults.sh [BUILDDIR]   (default $DRYLOCK_BUILD_DIR)
 
 set -u
@@ -130,6 +133,20 @@ if poll 20 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$DB' \"select count(*) from
 	tap_ok "after the lock is released all 200 records are stored"
 else
 	tap_not_ok "after the lock is released all 200 records are stored" "rows: $(rows_after "$base")"
+fi
+stop
+
+# ---- size: a limit the database cannot meet deletes every older event
+if start "$DB" "$T/size.log" --max-db-size 1K && poll 20 grep -q "retention deleted" "$T/size.log"; then
+	tap_ok "retention by size runs while collecting: $(grep -o 'deleted [0-9]* events' "$T/size.log" | head -1)"
+else
+	tap_not_ok "retention by size runs while collecting" "$(tail -5 "$T/size.log")"
+fi
+"$C" 127.0.0.2 9 > /dev/null
+if poll 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$DB' 'select count(*) from events') = 1 ]"; then
+	tap_ok "only the event made after the restart is left"
+else
+	tap_not_ok "only the event made after the restart is left" "rows: $(sql "$DB" 'select count(*) from events')"
 fi
 stop
 tap_done

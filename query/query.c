@@ -20,8 +20,11 @@
  * only compares integers. Address prefixes (--dest) are matched in C by
  * dl_addr_in(), registered on the connection, over the objects table only.
  *
- * Commands: summary, events, top, export, ready. Exit codes: 0 success,
- * 1 error (message on stderr) or, for `ready`, "not ready", 2 usage.
+ * Commands: summary, events, top, export, ready here; the tuning reports
+ * timeline, denials, suggest and what-if in reports.c (shared helpers in
+ * qtool.h). Exit codes: 0 success, 1 error (message on stderr) or, for
+ * `ready`, "not ready" and for `what-if` "something would newly be denied",
+ * 2 usage (for what-if also an invalid candidate policy).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,25 +40,10 @@
 
 #include "collector/names.h"
 #include "qdb.h"
+#include "qtool.h"
 
-#define PROG "drylock-query"
-#define DB_DEFAULT "/var/lib/drylock/drylock.db"
-#define EXIT_USAGE 2
-
-enum fmt { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_JSONL };
-
-struct filters {
-	bool has_since, has_until, has_dest;
-	int64_t since_ms, until_ms; /* [since, until) */
-	const char *policy, *rule, *comm, *exe;
-	char *cgroup;               /* trailing '/' removed */
-	int family, verdict, port;  /* -1: any */
-	uint8_t dest[16];           /* v4 as ::ffff:a.b.c.d */
-	int dest_len;               /* bits, 0..128 */
-};
-
-static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die_usage(const char *fmt, ...)
+void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void die_usage(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -66,8 +54,8 @@ static void die_usage(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void errorf(const char *fmt, ...)
+void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void errorf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -176,22 +164,8 @@ static void sql_addr_in(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 /* ---- SQL assembly with bound parameters ------------------------------ */
 
-struct bind {
-	enum { B_INT, B_TEXT, B_BLOB } type;
-	int64_t i;
-	const void *p;
-	int n;
-};
 
-struct query {
-	char sql[8192];
-	size_t len;
-	struct bind b[32];
-	int nb;
-	bool overflow;
-};
-
-static void add(struct query *q, const char *frag)
+void add(struct query *q, const char *frag)
 {
 	size_t n = strlen(frag);
 	if (q->len + n >= sizeof(q->sql)) {
@@ -204,7 +178,7 @@ static void add(struct query *q, const char *frag)
 
 /* Append a fragment whose '?' placeholders are numbered in order with the
  * values that follow; only constant fragments are ever passed here. */
-static void add_int(struct query *q, const char *frag, int64_t v)
+void add_int(struct query *q, const char *frag, int64_t v)
 {
 	if (q->nb >= 32) {
 		q->overflow = true;
@@ -214,7 +188,7 @@ static void add_int(struct query *q, const char *frag, int64_t v)
 	add(q, frag);
 }
 
-static void add_text(struct query *q, const char *frag, const char *s)
+void add_text(struct query *q, const char *frag, const char *s)
 {
 	if (q->nb >= 32) {
 		q->overflow = true;
@@ -251,7 +225,7 @@ static void push_text(struct query *q, const char *s)
 	q->b[q->nb++] = (struct bind){ .type = B_TEXT, .p = s, .n = -1 };
 }
 
-static int prepare(sqlite3 *db, struct query *q, sqlite3_stmt **out)
+int prepare(sqlite3 *db, struct query *q, sqlite3_stmt **out)
 {
 	if (q->overflow) {
 		errorf("query: internal error: query too long");
@@ -304,7 +278,7 @@ static int scalar(sqlite3 *db, const char *sql, int64_t arg, int64_t *v, bool *n
 
 /* Append " AND ..." conditions on events alias e for every filter. The time
  * window is narrowed to an id range through the minutes table first. */
-static int add_where(sqlite3 *db, struct query *q, const struct filters *f)
+int add_where(sqlite3 *db, struct query *q, const struct filters *f)
 {
 	int64_t lo = INT64_MIN, hi = INT64_MAX, v;
 	bool null;
@@ -368,7 +342,6 @@ static int add_where(sqlite3 *db, struct query *q, const struct filters *f)
 	return 0;
 }
 
-#define TIME(x) "strftime('%Y-%m-%dT%H:%M:%fZ', " x " / 1000.0, 'unixepoch')"
 
 /* The columns of events_v (store/schema.sql), in its order, over alias e. */
 static const char ev_cols[] =
@@ -380,7 +353,7 @@ static const char ev_cols[] =
 	" s.cgroup_id AS cgroup_id, cg.s AS cgroup, s.mnt_ns AS mnt_ns, cm.s AS comm, ex.s AS exe,"
 	" o.addr AS addr, o.port AS port,"
 	" CASE o.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE o.proto END AS proto";
-static const char ev_joins[] =
+const char ev_joins[] =
 	" LEFT JOIN boots b ON b.id = e.id >> 40"
 	" LEFT JOIN hook_names h ON h.id = e.hook"
 	" LEFT JOIN family_names fn ON fn.id = h.family"
@@ -432,7 +405,7 @@ static int utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
-static void json_str(FILE *o, const unsigned char *s, size_t n)
+void json_str(FILE *o, const unsigned char *s, size_t n)
 {
 	fputc('"', o);
 	for (size_t i = 0; i < n;) {
@@ -462,7 +435,7 @@ static void json_str(FILE *o, const unsigned char *s, size_t n)
 	fputc('"', o);
 }
 
-static void csv_str(FILE *o, const unsigned char *s, size_t n)
+void csv_str(FILE *o, const unsigned char *s, size_t n)
 {
 	bool quote = false;
 	for (size_t i = 0; i < n && !quote; i++)
@@ -482,7 +455,7 @@ static void csv_str(FILE *o, const unsigned char *s, size_t n)
 
 /* Copy for a terminal: control characters (C0, DEL, C1) and invalid UTF-8
  * become '?'. Returns a malloc'd string; *width is its code point count. */
-static char *table_str(const unsigned char *s, size_t n, size_t *width)
+char *table_str(const unsigned char *s, size_t n, size_t *width)
 {
 	char *out = malloc(n + 1), *p = out;
 	if (!out) {
@@ -535,7 +508,7 @@ static int cell_text(sqlite3_stmt *s, int c, char *buf, size_t n, const unsigned
 
 /* Print every row of s in fmt. For tables, `only` (NULL-terminated names)
  * picks the columns shown. Returns the row count, or <0 on a step error. */
-static long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *only)
+long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *only)
 {
 	FILE *o = stdout;
 	int n = sqlite3_column_count(s);
@@ -663,13 +636,6 @@ static long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *c
 
 /* ---- commands -------------------------------------------------------- */
 
-struct ctx {
-	sqlite3 *db;
-	struct filters f;
-	enum fmt fmt;
-	long limit;     /* -1: command default */
-	const char *by; /* top */
-};
 
 static int run(struct ctx *c, struct query *q, const char *const *only, long *rows)
 {
@@ -826,12 +792,27 @@ static void help(void)
 "  export [--format jsonl|csv]\n"
 "                          every matching event, all columns, for log shippers\n"
 "  ready                   exit 0 if nothing would be denied, else list it and exit 1\n"
+"  timeline [--bucket minute|hour] [--by rule] [--chart FILE.svg|FILE.html]\n"
+"                          decisions per time bucket and verdict; optional chart\n"
+"  denials                 would-deny/deny grouped by subject and object, most first\n"
+"  suggest [--max-ports N] allow rules (policy syntax) that would admit the denials,\n"
+"                          verified by replay against the policy (--policy NAME,\n"
+"                          default the latest loaded)\n"
+"  what-if --candidate FILE\n"
+"                          replay decisions against a candidate policy; exit 1 if\n"
+"                          something would newly be denied\n"
 "\n"
 "Options:\n"
 "  --db PATH               database (default $DRYLOCK_DB, else " DB_DEFAULT ")\n"
 "  -o, --output FMT        table (default), json or csv\n"
 "      --json              same as -o json\n"
-"      --limit N           rows for events (default 100) and top; 0 = all\n"
+"      --limit N           rows for events (default 100), top and denials; 0 = all\n"
+"      --bucket B          timeline: minute or hour (default: hour if the window\n"
+"                          is longer than 6 hours)\n"
+"      --by rule           timeline: one row per bucket and rule\n"
+"      --chart FILE        timeline: also write an SVG (.svg) or HTML (.html) chart\n"
+"      --max-ports N       suggest: exact ports up to N per address, else a range (8)\n"
+"      --candidate FILE    what-if: the policy file to replay against\n"
 "  -h, --help              this text\n"
 "      --version           print the version\n"
 "\n"
@@ -855,13 +836,19 @@ static void help(void)
 "  " PROG " --json events --dest 10.0.0.0/8 --port 443\n"
 "  " PROG " export --format jsonl --since 2026-11-01 > decisions.jsonl\n"
 "  " PROG " ready --policy base --since 3d && drylock mode enforce\n"
+"  " PROG " timeline --since 24h --chart /tmp/timeline.html\n"
+"  " PROG " denials --since 7d --limit 20\n"
+"  " PROG " suggest --since 7d > /etc/drylock/policy.d/50-suggested.policy\n"
+"  " PROG " what-if --candidate /etc/drylock/drylock.policy --since 7d\n"
 "\n"
-"Exit status: 0 success, 1 error (or `ready`: would deny), 2 usage error.\n");
+"Exit status: 0 success, 1 error (or `ready`/`what-if`: would deny), 2 usage\n"
+"error (or `what-if`: the candidate policy is invalid).\n");
 }
 
 enum {
 	O_DB = 256, O_JSON, O_LIMIT, O_VERSION, O_SINCE, O_UNTIL, O_POLICY, O_FAMILY, O_RULE,
-	O_VERDICT, O_COMM, O_EXE, O_CGROUP, O_DEST, O_PORT, O_BY, O_FORMAT,
+	O_VERDICT, O_COMM, O_EXE, O_CGROUP, O_DEST, O_PORT, O_BY, O_FORMAT, O_BUCKET, O_CHART,
+	O_MAX_PORTS, O_CANDIDATE,
 };
 
 int main(int argc, char **argv)
@@ -886,9 +873,14 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, O_PORT },
 		{ "by", required_argument, NULL, O_BY },
 		{ "format", required_argument, NULL, O_FORMAT },
+		{ "bucket", required_argument, NULL, O_BUCKET },
+		{ "chart", required_argument, NULL, O_CHART },
+		{ "max-ports", required_argument, NULL, O_MAX_PORTS },
+		{ "candidate", required_argument, NULL, O_CANDIDATE },
 		{ 0 },
 	};
-	struct ctx c = { .fmt = FMT_TABLE, .limit = -1 };
+	struct ctx c = { .fmt = FMT_TABLE, .limit = -1, .max_ports = 8 };
+	bool max_ports_set = false;
 	c.f.family = c.f.verdict = c.f.port = -1;
 	const char *db = getenv("DRYLOCK_DB");
 	const char *format = NULL;
@@ -954,23 +946,60 @@ int main(int argc, char **argv)
 			break;
 		case O_BY: c.by = optarg; break;
 		case O_FORMAT: format = optarg; break;
+		case O_BUCKET:
+			if (!strcmp(optarg, "minute")) c.bucket_ms = 60000;
+			else if (!strcmp(optarg, "hour")) c.bucket_ms = 3600000;
+			else die_usage("--bucket must be minute or hour, not '%s'", optarg);
+			break;
+		case O_CHART: c.chart = optarg; break;
+		case O_MAX_PORTS: {
+			long v;
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || v < 1 || v > 65536)
+				die_usage("--max-ports wants a number from 1 to 65536, not '%s'", optarg);
+			c.max_ports = (unsigned)v;
+			max_ports_set = true;
+			break;
+		}
+		case O_CANDIDATE: c.candidate = optarg; break;
 		default: fputs("Try '" PROG " --help'.\n", stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc)
-		die_usage("no command (summary, events, top, export, ready)");
+		die_usage("no command (summary, events, top, export, ready, timeline, denials, suggest, what-if)");
 	const char *cmd = argv[optind];
 	if (optind + 1 < argc)
 		die_usage("unexpected argument '%s'", argv[optind + 1]);
-	enum { C_SUMMARY, C_EVENTS, C_TOP, C_EXPORT, C_READY } which;
+	enum { C_SUMMARY, C_EVENTS, C_TOP, C_EXPORT, C_READY, C_TIMELINE, C_DENIALS, C_SUGGEST,
+	       C_WHATIF } which;
 	if (!strcmp(cmd, "summary")) which = C_SUMMARY;
 	else if (!strcmp(cmd, "events")) which = C_EVENTS;
 	else if (!strcmp(cmd, "top")) which = C_TOP;
 	else if (!strcmp(cmd, "export")) which = C_EXPORT;
 	else if (!strcmp(cmd, "ready")) which = C_READY;
+	else if (!strcmp(cmd, "timeline")) which = C_TIMELINE;
+	else if (!strcmp(cmd, "denials")) which = C_DENIALS;
+	else if (!strcmp(cmd, "suggest")) which = C_SUGGEST;
+	else if (!strcmp(cmd, "what-if")) which = C_WHATIF;
 	else die_usage("unknown command '%s'", cmd);
-	if (c.by && which != C_TOP)
-		die_usage("--by only applies to top");
+	if (c.by && which != C_TOP && which != C_TIMELINE)
+		die_usage("--by only applies to top and timeline");
+	if (c.by && which == C_TIMELINE && strcmp(c.by, "rule"))
+		die_usage("timeline --by must be rule");
+	if ((c.bucket_ms || c.chart) && which != C_TIMELINE)
+		die_usage("--bucket and --chart only apply to timeline");
+	if (max_ports_set && which != C_SUGGEST)
+		die_usage("--max-ports only applies to suggest");
+	if (c.candidate && which != C_WHATIF)
+		die_usage("--candidate only applies to what-if");
+	if (which == C_WHATIF && !c.candidate)
+		die_usage("what-if needs --candidate FILE");
+	if (c.chart) {
+		const char *dot = strrchr(c.chart, '.');
+		if (!dot || (strcmp(dot, ".svg") && strcmp(dot, ".html") && strcmp(dot, ".htm")))
+			die_usage("--chart FILE must end in .svg or .html");
+	}
 	if (format && which != C_EXPORT)
 		die_usage("--format only applies to export");
 	if (which == C_EXPORT) {
@@ -993,6 +1022,10 @@ int main(int argc, char **argv)
 	case C_EVENTS: r = cmd_events(&c, false); break;
 	case C_EXPORT: r = cmd_events(&c, true); break;
 	case C_TOP: r = cmd_top(&c); break;
+	case C_TIMELINE: r = cmd_timeline(&c); break;
+	case C_DENIALS: r = cmd_denials(&c); break;
+	case C_SUGGEST: r = cmd_suggest(&c); break;
+	case C_WHATIF: r = cmd_whatif(&c); break;
 	default: r = cmd_ready(&c); break;
 	}
 	dl_store_close(st);
@@ -1001,5 +1034,7 @@ int main(int argc, char **argv)
 		errorf("write error on standard output");
 		return EXIT_FAILURE;
 	}
+	if (which == C_WHATIF && r == EXIT_USAGE)
+		return EXIT_USAGE;
 	return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Timeline chart as one self-contained SVG (contract in chart.h).
+ *
+ * Design. The chart must open anywhere, offline, and from a report attached
+ * to a ticket, so it is plain SVG 1.1 with no script, no external font, no
+ * stylesheet link: a line chart with one polyline per verdict (allow,
+ * would-deny, deny) over every bucket of the window (empty buckets are
+ * zeros, so a quiet hour shows as a dip, not a straight line to the next
+ * busy one), y axis with "nice" ticks (1, 2, 5 x 10^k), x axis with at most
+ * eight time labels (UTC; the date under the first label and wherever it
+ * changes), light grid, and a legend with each series' total. Series differ
+ * in dash pattern as well as colour, so the chart also reads in greyscale.
+ * The HTML variant is a minimal page with the same SVG inline.
+ *
+ * All text that did not come from this file (the title) is XML-escaped, and
+ * control bytes and invalid UTF-8 become '?'.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "chart.h"
+
+#define W 960
+#define H 420
+#define X0 80.0
+#define X1 (W - 180.0)
+#define Y0 50.0
+#define Y1 (H - 70.0)
+
+static const struct {
+	const char *name, *color, *dash;
+} series[DL_VERDICT_MAX] = {
+	{ "allow", "#2e7d32", "" },
+	{ "would-deny", "#e65100", "8 4" },
+	{ "deny", "#b71c1c", "2 3" },
+};
+
+/* XML text: escape markup characters, replace control bytes and bytes of
+ * invalid UTF-8 sequences by '?'. */
+static void xml_text(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (p && *p) {
+		unsigned char c = *p;
+		int len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+			  : (c & 0xf8) == 0xf0 ? 4 : 0;
+		int ok = len > 0 && !(len == 2 && c < 0xc2) && !(len == 4 && c > 0xf4);
+
+		for (int i = 1; ok && i < len; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (!ok) {
+			fputc('?', f);
+			p++;
+			continue;
+		}
+		if (len > 1) {
+			fwrite(p, 1, (size_t)len, f);
+			p += len;
+			continue;
+		}
+		if (c == '&')
+			fputs("&amp;", f);
+		else if (c == '<')
+			fputs("&lt;", f);
+		else if (c == '>')
+			fputs("&gt;", f);
+		else if (c == '"')
+			fputs("&quot;", f);
+		else if (c == '\'')
+			fputs("&apos;", f);
+		else if (c < 0x20 || c == 0x7f)
+			fputc('?', f);
+		else
+			fputc(c, f);
+		p++;
+	}
+}
+
+static uint64_t nice_max(uint64_t m, uint64_t *step)
+{
+	uint64_t mag = 1;
+
+	if (m == 0)
+		m = 1;
+	for (;;) {
+		static const uint64_t mult[] = { 1, 2, 5 };
+
+		for (int i = 0; i < 3; i++) {
+			uint64_t s = mult[i] * mag;
+
+			if (s * 5 >= m) {
+				*step = s;
+				return (m + s - 1) / s * s;
+			}
+		}
+		mag *= 10;
+	}
+}
+
+static double xpos(size_t i, size_t n)
+{
+	return n <= 1 ? (X0 + X1) / 2 : X0 + (X1 - X0) * (double)i / (double)(n - 1);
+}
+
+static void svg(FILE *f, const struct dl_chart *c)
+{
+	uint64_t max = 0, step, top, total[DL_VERDICT_MAX] = { 0 };
+	size_t labels, every;
+	char prev_day[16] = "";
+
+	for (size_t i = 0; i < c->n; i++)
+		for (int v = 0; v < DL_VERDICT_MAX; v++) {
+			total[v] += c->counts[i][v];
+			if (c->counts[i][v] > max)
+				max = c->counts[i][v];
+		}
+	top = nice_max(max, &step);
+
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		   "viewBox=\"0 0 %d %d\" role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n",
+		W, H, W, H);
+	fputs("<title>", f);
+	xml_text(f, c->title);
+	fputs("</title>\n", f);
+	fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", W, H);
+	fprintf(f, "<text x=\"%.1f\" y=\"28\" font-size=\"16\" font-weight=\"bold\">", X0);
+	xml_text(f, c->title);
+	fputs("</text>\n", f);
+
+	/* y grid, ticks and labels */
+	fputs("<g stroke=\"#e0e0e0\" stroke-width=\"1\">\n", f);
+	for (uint64_t t = step; t <= top; t += step) {
+		double y = Y1 - (Y1 - Y0) * (double)t / (double)top;
+
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", X0, y, X1, y);
+	}
+	fputs("</g>\n<g text-anchor=\"end\" fill=\"#333333\">\n", f);
+	for (uint64_t t = 0; t <= top; t += step) {
+		double y = Y1 - (Y1 - Y0) * (double)t / (double)top;
+
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%" PRIu64 "</text>\n", X0 - 8, y + 4, t);
+	}
+	fputs("</g>\n", f);
+
+	/* axes */
+	fprintf(f, "<g stroke=\"#333333\" stroke-width=\"1\">\n"
+		   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n"
+		   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n</g>\n",
+		X0, Y0, X0, Y1, X0, Y1, X1, Y1);
+	fprintf(f, "<text x=\"18\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#333333\" "
+		   "transform=\"rotate(-90 18 %.1f)\">events per %s</text>\n",
+		(Y0 + Y1) / 2, (Y0 + Y1) / 2, c->bucket_ms >= 3600000 ? "hour" : "minute");
+	fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#333333\">time (UTC)</text>\n",
+		(X0 + X1) / 2, H - 12);
+
+	/* x labels: at most 8, on bucket boundaries */
+	labels = c->n < 8 ? c->n : 8;
+	every = labels > 1 ? (c->n - 1 + labels - 2) / (labels - 1) : 1;
+	if (!every)
+		every = 1;
+	fputs("<g text-anchor=\"middle\" fill=\"#333333\">\n", f);
+	for (size_t i = 0; i < c->n; i += every) {
+		time_t t = (time_t)((c->t0_ms + (int64_t)i * c->bucket_ms) / 1000);
+		struct tm tm;
+		char hm[16], day[16];
+		double x = xpos(i, c->n);
+
+		gmtime_r(&t, &tm);
+		strftime(hm, sizeof(hm), "%H:%M", &tm);
+		strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333333\"/>\n",
+			x, Y1, x, Y1 + 5);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", x, Y1 + 19, hm);
+		if (strcmp(day, prev_day)) {
+			fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", x, Y1 + 34, day);
+			memcpy(prev_day, day, sizeof(day));
+		}
+	}
+	fputs("</g>\n", f);
+
+	/* one series per verdict */
+	for (int v = 0; v < DL_VERDICT_MAX; v++) {
+		fprintf(f, "<g class=\"series\" id=\"series-%s\">\n", series[v].name);
+		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s%s%s points=\"",
+			series[v].color, *series[v].dash ? " stroke-dasharray=\"" : "", series[v].dash,
+			*series[v].dash ? "\"" : "");
+		for (size_t i = 0; i < c->n; i++)
+			fprintf(f, "%s%.1f,%.1f", i ? " " : "", xpos(i, c->n),
+				Y1 - (Y1 - Y0) * (double)c->counts[i][v] / (double)top);
+		fputs("\"/>\n", f);
+		if (c->n <= 120)
+			for (size_t i = 0; i < c->n; i++)
+				if (c->counts[i][v])
+					fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+						xpos(i, c->n),
+						Y1 - (Y1 - Y0) * (double)c->counts[i][v] / (double)top,
+						series[v].color);
+		fputs("</g>\n", f);
+	}
+
+	/* legend */
+	fprintf(f, "<g class=\"legend\" fill=\"#333333\">\n");
+	for (int v = 0; v < DL_VERDICT_MAX; v++) {
+		double y = Y0 + 10 + v * 24;
+
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			   "stroke-width=\"2\"%s%s%s/>\n",
+			X1 + 20, y, X1 + 50, y, series[v].color,
+			*series[v].dash ? " stroke-dasharray=\"" : "", series[v].dash,
+			*series[v].dash ? "\"" : "");
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%s (%" PRIu64 ")</text>\n", X1 + 58, y + 4,
+			series[v].name, total[v]);
+	}
+	fputs("</g>\n</svg>\n", f);
+}
+
+int dl_chart_write(FILE *f, const struct dl_chart *c, int html)
+{
+	if (html) {
+		fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>", f);
+		xml_text(f, c->title);
+		fputs("</title>\n<style>body { font-family: sans-serif; margin: 2em; }</style>\n"
+		      "</head>\n<body>\n", f);
+	}
+	svg(f, c);
+	if (html)
+		fputs("</body>\n</html>\n", f);
+	return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
+}

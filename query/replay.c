@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Offline replay (contract in replay.h).
+ *
+ * Design. What-if and suggest must agree with the kernel, so they never
+ * re-implement the decision: a policy is parsed by the collector's parser,
+ * compiled by dl_net_compile() and each stored operation is decided by
+ * dl_net_decide(). The only thing replaced is the cgroup lookup, which in the
+ * collector stats /sys/fs/cgroup: here a cgroup path maps to FNV-1a(path) and
+ * its component count. Rules and events use the same mapping, so "rule's
+ * cgroup is an ancestor of the event's cgroup" is exactly "rule path is a
+ * prefix, at a component boundary, of the event path", which is what the
+ * kernel checks with ids. A removed-and-recreated cgroup is the same cgroup
+ * here (the kernel would see a new id); that is the right answer for "what
+ * would this policy do", since a reload resolves paths again.
+ *
+ * Stored policy text concatenates the top file and every included file
+ * (each after "# drylock-file: PATH"). Parsing it as one string would follow
+ * the `include` lines a second time, so dl_policy_text_flatten() comments
+ * them out. Rule order may then differ from the original parse (included
+ * rules move after the top file's), which only matters for two identical
+ * rules, and the decision is reported by rule id, not index.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay.h"
+
+static __u64 fnv1a(const char *s, size_t n)
+{
+	__u64 h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h ? h : 1;
+}
+
+/* Component count of a well-formed path, -1 if the parser would reject it. */
+static int path_level(const char *path)
+{
+	size_t len;
+	int n = 0;
+
+	if (!path || path[0] != '/')
+		return -1;
+	len = strlen(path);
+	if (len == 1)
+		return 0;
+	if (path[len - 1] == '/')
+		return -1;
+	for (const char *p = path; *p;) {
+		size_t c;
+
+		p++;
+		c = strcspn(p, "/");
+		if (c == 0 || (c == 1 && p[0] == '.') || (c == 2 && p[0] == '.' && p[1] == '.'))
+			return -1;
+		n++;
+		p += c;
+	}
+	return n > DL_CG_LEVEL_MAX ? -1 : n;
+}
+
+int dl_cg_level(const char *path)
+{
+	return path ? path_level(path) : -1;
+}
+
+int dl_cg_synth_resolve(const char *path, __u64 *id, __u8 *level, void *ctx)
+{
+	int l = path_level(path);
+
+	(void)ctx;
+	if (l < 0)
+		return -EINVAL;
+	*id = fnv1a(path, strlen(path));
+	*level = (__u8)l;
+	return 0;
+}
+
+size_t dl_cg_synth_ancestors(const char *path, __u64 *anc, bool *unknown)
+{
+	int l = path ? path_level(path) : -1;
+	size_t n = 1;
+
+	anc[0] = fnv1a("/", 1);
+	if (l < 0) {
+		*unknown = true;
+		return 1;
+	}
+	*unknown = false;
+	/* Each '/' after the first character ends an ancestor's path. */
+	for (const char *p = path + 1; *p; p++)
+		if (*p == '/')
+			anc[n++] = fnv1a(path, (size_t)(p - path));
+	if (l > 0)
+		anc[n++] = fnv1a(path, strlen(path));
+	return n;
+}
+
+char *dl_policy_text_flatten(const char *s)
+{
+	size_t len = strlen(s);
+	/* Worst case every line gains "# ". */
+	char *out = malloc(len * 3 + 2), *o = out;
+	int in_include = 0; /* the logical line being copied is an include */
+	int cont = 0;       /* the previous physical line continues */
+
+	if (!out)
+		return NULL;
+	while (*s) {
+		const char *eol = strchr(s, '\n');
+		size_t n = eol ? (size_t)(eol - s) : strlen(s);
+		const char *t = s, *end = s + n;
+		int comment = 0, next_cont;
+
+		while (t < end && (*t == ' ' || *t == '\t' || *t == '\r' || *t == '\0'))
+			t++;
+		if (!cont)
+			in_include = (size_t)(end - t) >= 8 && !strncmp(t, "include", 7) &&
+				     (t[7] == ' ' || t[7] == '\t');
+		/* Continuation as in the parser: a trailing '\' outside a comment. */
+		for (const char *q = s; q < end; q++)
+			if (*q == '#' && (q == s || q[-1] == ' ' || q[-1] == '\t')) {
+				comment = 1;
+				break;
+			}
+		{
+			const char *le = end;
+
+			if (le > s && le[-1] == '\r')
+				le--;
+			next_cont = !comment && le > s && le[-1] == '\\';
+		}
+		if (in_include) {
+			memcpy(o, "# ", 2);
+			o += 2;
+		}
+		memcpy(o, s, n);
+		o += n;
+		*o++ = '\n';
+		cont = next_cont;
+		s = eol ? eol + 1 : end;
+	}
+	*o = 0;
+	return out;
+}
+
+int dl_addr_parse(const char *text, __u8 out[DL_ADDR_LEN])
+{
+	memset(out, 0, DL_ADDR_LEN);
+	if (!text)
+		return -EINVAL;
+	if (inet_pton(AF_INET, text, out + 12) == 1) {
+		out[10] = out[11] = 0xff;
+		return 0;
+	}
+	return inet_pton(AF_INET6, text, out) == 1 ? 0 : -EINVAL;
+}
+
+void dl_prefix_format(char *out, size_t n, const __u8 a[DL_ADDR_LEN], unsigned plen)
+{
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	char buf[INET6_ADDRSTRLEN];
+
+	if (plen >= 96 && !memcmp(a, mapped, 12)) {
+		inet_ntop(AF_INET, a + 12, buf, sizeof(buf));
+		snprintf(out, n, "%s/%u", buf, plen - 96);
+	} else {
+		inet_ntop(AF_INET6, a, buf, sizeof(buf));
+		snprintf(out, n, "%s/%u", buf, plen);
+	}
+}
+
+__u8 dl_hook_op(unsigned hook)
+{
+	return hook == DL_HOOK_SOCKET_CONNECT ? DL_NET_OP_CONNECT
+	       : hook == DL_HOOK_SOCKET_BIND  ? DL_NET_OP_BIND
+					      : 0;
+}
+
+static int compile(struct dl_replay *rp, int r, struct dl_diags *diags)
+{
+	if (r < 0)
+		return r;
+	r = dl_net_compile(rp->policy, dl_cg_synth_resolve, NULL, &rp->ents, &rp->n_ents, diags);
+	if (r < 0) {
+		dl_policy_free(rp->policy);
+		rp->policy = NULL;
+	}
+	return r;
+}
+
+int dl_replay_init(struct dl_replay *rp, const char *name, const char *text, struct dl_diags *diags)
+{
+	*rp = (struct dl_replay){ 0 };
+	return compile(rp, dl_policy_parse_string(name, text, &rp->policy, diags), diags);
+}
+
+int dl_replay_init_file(struct dl_replay *rp, const char *path, struct dl_diags *diags)
+{
+	*rp = (struct dl_replay){ 0 };
+	return compile(rp, dl_policy_parse_file(path, &rp->policy, diags), diags);
+}
+
+void dl_replay_free(struct dl_replay *rp)
+{
+	dl_policy_free(rp->policy);
+	free(rp->ents);
+	*rp = (struct dl_replay){ 0 };
+}
+
+int dl_replay_decide(const struct dl_replay *rp, const struct dl_replay_in *in, __u8 *action,
+		     __u32 *rule, bool *unknown_cg)
+{
+	__u64 anc[DL_CG_LEVEL_MAX + 1];
+	__u8 addr[DL_ADDR_LEN];
+	__u8 op = dl_hook_op(in->hook);
+	size_t n_anc;
+
+	if (!op || dl_addr_parse(in->addr, addr) < 0 || in->port > 65535)
+		return -EINVAL;
+	n_anc = dl_cg_synth_ancestors(in->cgroup, anc, unknown_cg);
+	*rule = dl_net_decide(rp->ents, rp->n_ents, addr, (__u16)in->port, (__u8)in->proto, op, anc,
+			      n_anc, action);
+	return 0;
+}

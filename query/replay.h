@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Offline replay of stored decisions against a policy (what-if, suggest).
+ *
+ * A policy is compiled with dl_net_compile() and decided with dl_net_decide(),
+ * the user-space mirror of the kernel, so a replayed decision is the one the
+ * kernel would make. Cgroups are resolved without /sys/fs/cgroup: a path is
+ * mapped to a synthetic id (a hash of the path) and its level (component
+ * count), and an event's ancestors are the same mapping applied to each
+ * prefix of its stored cgroup path. Nothing here prints.
+ */
+#ifndef DRYLOCK_QUERY_REPLAY_H
+#define DRYLOCK_QUERY_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "collector/policy.h"
+
+#define DL_CG_LEVEL_MAX 255
+
+/* dl_cgroup_resolver for offline use: id = 64-bit FNV-1a of the path (never
+ * 0), level = number of components. -EINVAL for a path the parser would
+ * reject. */
+int dl_cg_synth_resolve(const char *path, __u64 *id, __u8 *level, void *ctx);
+
+/* Fill anc[0..level] with the synthetic ids of "/", "/a", "/a/b", ... for
+ * path; returns the count (level + 1). A NULL, empty or malformed path is
+ * treated as the root: returns 1 with anc[0] = id of "/" and sets *unknown.
+ * anc must hold DL_CG_LEVEL_MAX + 1 entries. */
+size_t dl_cg_synth_ancestors(const char *path, __u64 *anc, bool *unknown);
+
+/* Components of a cgroup path ("/" is 0; -1 for NULL = no cgroup). */
+int dl_cg_level(const char *path);
+
+/* Stored policy text (files concatenated, see dl_policy.text) made parseable
+ * as one string: the bodies of included files are already inline, so every
+ * `include` directive is turned into a comment. Returns malloc'd text. */
+char *dl_policy_text_flatten(const char *stored);
+
+/* Display address text ("10.0.0.1", "2001:db8::1") to the 16-byte form the
+ * policy uses (IPv4 as ::ffff:a.b.c.d). 0 or -EINVAL. */
+int dl_addr_parse(const char *text, __u8 out[DL_ADDR_LEN]);
+/* "10.0.0.0/24" or "2001:db8::/64" for a 16-byte address and prefixlen 0..128
+ * (IPv4-mapped prefixes >= 96 are written as IPv4). */
+void dl_prefix_format(char *out, size_t n, const __u8 addr[DL_ADDR_LEN], unsigned plen);
+
+/* DL_NET_OP_* for a hook, 0 if the hook is not a net hook. */
+__u8 dl_hook_op(unsigned hook);
+
+struct dl_replay {
+	struct dl_policy *policy;
+	struct dl_net_entry *ents;
+	size_t n_ents;
+};
+
+/* Parse text (as one in-memory file called name) and compile it with the
+ * synthetic resolver. 0, or -EINVAL with the problems in *diags. */
+int dl_replay_init(struct dl_replay *rp, const char *name, const char *text, struct dl_diags *diags);
+/* Same, from a policy file on disk (includes resolved as usual). */
+int dl_replay_init_file(struct dl_replay *rp, const char *path, struct dl_diags *diags);
+void dl_replay_free(struct dl_replay *rp);
+
+struct dl_replay_in {
+	unsigned hook;          /* enum dl_hook */
+	const char *addr;       /* display text from objects.addr */
+	unsigned port, proto;
+	const char *cgroup;     /* stored path, may be NULL */
+};
+
+/* Decide one stored operation under rp. Returns 0 with *action and *rule
+ * (rule index or DL_RULE_NONE; no rule means allow), *unknown_cg set when the
+ * cgroup path was unusable and the root was assumed; -EINVAL when the event
+ * cannot be replayed (not a net hook, no or bad address). */
+int dl_replay_decide(const struct dl_replay *rp, const struct dl_replay_in *in, __u8 *action,
+		     __u32 *rule, bool *unknown_cg);
+
+#endif

@@ -1,0 +1,756 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * drylock-query tuning reports: timeline, denials, suggest, what-if.
+ *
+ * Design. These reports carry the tuning loop of docs/reports.md: see when
+ * and how much would be denied (timeline), who would be denied what
+ * (denials), get least-privilege allow rules for it (suggest), and check a
+ * candidate policy against everything recorded before loading it (what-if).
+ *
+ * timeline and denials are single SQL statements built like the core
+ * commands (constant fragments, every filter a bound parameter via
+ * add_where). suggest and what-if need the policy decision itself, so they
+ * read the matching events grouped by (hook, old verdict, old rule, comm,
+ * exe, cgroup, object) -- the decision depends only on op, address, port,
+ * proto and cgroup path, so a group replays as one -- and decide each group
+ * with the kernel's procedure in user space (replay.c). The stored policy is
+ * taken from policies.text, the exact text that was loaded.
+ *
+ * Output. SQL results go through print_rows (table/json/csv, untrusted text
+ * sanitised). what-if's rows are computed in C; they are put in a private
+ * in-memory SQLite table and printed with print_rows too, so the three
+ * formats and the sanitising are the same code. suggest prints policy text:
+ * every untrusted string it puts in a comment has control bytes and invalid
+ * UTF-8 replaced (a newline in a comm must not start a policy line).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chart.h"
+#include "collector/names.h"
+#include "qtool.h"
+#include "replay.h"
+#include "suggest.h"
+
+/* ---- timeline -------------------------------------------------------- */
+
+static int window_bounds(struct ctx *c, int64_t *lo, int64_t *hi, bool *any)
+{
+	struct query q = { 0 };
+	sqlite3_stmt *s;
+	int r;
+
+	add(&q, "SELECT min(e.ts), max(e.ts) FROM events e WHERE 1");
+	if ((r = add_where(c->db, &q, &c->f)) < 0 || (r = prepare(c->db, &q, &s)) < 0)
+		return r;
+	*any = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL;
+	*lo = *any ? sqlite3_column_int64(s, 0) : 0;
+	*hi = *any ? sqlite3_column_int64(s, 1) : 0;
+	sqlite3_finalize(s);
+	if (c->f.has_since)
+		*lo = c->f.since_ms;
+	if (c->f.has_until)
+		*hi = c->f.until_ms - 1;
+	return 0;
+}
+
+/* "SELECT ... FROM (bucketed events) g" with the filters; by_rule adds a rule
+ * column. Counts per verdict as columns: allow, would_deny, deny, total. */
+static int timeline_query(struct ctx *c, struct query *q, bool by_rule, bool raw)
+{
+	add(q, raw ? "SELECT g.b" : "SELECT " TIME_MIN("g.b") " AS bucket");
+	if (by_rule)
+		add(q, ", coalesce(g.rule_id, '-') AS rule");
+	add(q, ", sum(g.verdict = 0) AS allow, sum(g.verdict = 1) AS would_deny,"
+	       " sum(g.verdict = 2) AS deny, count(*) AS total FROM (SELECT");
+	add_int(q, " (e.ts / ?", c->bucket_ms);
+	add_int(q, ") * ? AS b, e.verdict AS verdict", c->bucket_ms);
+	if (by_rule)
+		add(q, ", r.rule_id AS rule_id FROM events e"
+		       " LEFT JOIN rules r ON r.policy = e.policy AND r.idx = e.rule WHERE 1");
+	else
+		add(q, " FROM events e WHERE 1");
+	int r = add_where(c->db, q, &c->f);
+	if (r < 0)
+		return r;
+	add(q, by_rule ? ") g GROUP BY g.b, g.rule_id ORDER BY g.b, rule" : ") g GROUP BY g.b ORDER BY g.b");
+	return 0;
+}
+
+static int write_chart(struct ctx *c, int64_t lo, int64_t hi)
+{
+	struct query q = { 0 };
+	sqlite3_stmt *s;
+	int64_t t0 = lo / c->bucket_ms * c->bucket_ms, t1 = hi / c->bucket_ms * c->bucket_ms;
+	size_t n = (size_t)((t1 - t0) / c->bucket_ms) + 1;
+	uint64_t (*counts)[DL_VERDICT_MAX];
+	const char *dot = strrchr(c->chart, '.');
+	char title[256];
+	FILE *f;
+	int r;
+
+	if (t1 < t0 || n > 200000) {
+		errorf("timeline: %zu buckets are too many for a chart; use --bucket hour or a shorter window",
+		       n);
+		return -E2BIG;
+	}
+	if ((r = timeline_query(c, &q, false, true)) < 0 || (r = prepare(c->db, &q, &s)) < 0)
+		return r;
+	if (!(counts = calloc(n, sizeof(*counts)))) {
+		sqlite3_finalize(s);
+		return -ENOMEM;
+	}
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int64_t b = sqlite3_column_int64(s, 0);
+
+		if (b < t0 || b > t1)
+			continue;
+		for (int v = 0; v < DL_VERDICT_MAX; v++)
+			counts[(b - t0) / c->bucket_ms][v] = (uint64_t)sqlite3_column_int64(s, 1 + v);
+	}
+	sqlite3_finalize(s);
+	snprintf(title, sizeof(title), "drylock decisions per %s%s%s",
+		 c->bucket_ms >= 3600000 ? "hour" : "minute", c->f.policy ? ", policy " : "",
+		 c->f.policy ? c->f.policy : "");
+	if (!(f = fopen(c->chart, "we"))) {
+		errorf("timeline: cannot write %s: %s", c->chart, strerror(errno));
+		free(counts);
+		return -errno;
+	}
+	r = dl_chart_write(f, &(struct dl_chart){ .t0_ms = t0, .bucket_ms = c->bucket_ms, .n = n,
+						   .counts = (const uint64_t (*)[DL_VERDICT_MAX])counts,
+						   .title = title },
+			   strcmp(dot, ".svg") != 0);
+	if (fclose(f) != 0 && r == 0)
+		r = -EIO;
+	if (r < 0)
+		errorf("timeline: writing %s failed", c->chart);
+	free(counts);
+	return r;
+}
+
+int cmd_timeline(struct ctx *c)
+{
+	struct query q = { 0 };
+	int64_t lo, hi;
+	bool any;
+	int r;
+
+	if ((r = window_bounds(c, &lo, &hi, &any)) < 0)
+		return r;
+	if (!c->bucket_ms)
+		c->bucket_ms = hi - lo > 6 * 3600000LL ? 3600000 : 60000;
+	if ((r = timeline_query(c, &q, c->by != NULL, false)) < 0)
+		return r;
+	sqlite3_stmt *s;
+	if ((r = prepare(c->db, &q, &s)) < 0)
+		return r;
+	long n = print_rows(c->db, s, c->fmt, NULL);
+	sqlite3_finalize(s);
+	if (n < 0)
+		return (int)n;
+	if (c->chart) {
+		if (!any && !c->f.has_since && !c->f.has_until)
+			lo = hi = (int64_t)time(NULL) * 1000;
+		if ((r = write_chart(c, lo, hi)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- denials --------------------------------------------------------- */
+
+int cmd_denials(struct ctx *c)
+{
+	struct query q = { 0 };
+	add(&q, "SELECT count(*) AS count, group_concat(DISTINCT v.name) AS verdict,"
+		" CASE e.hook WHEN 1 THEN 'connect' WHEN 2 THEN 'bind' ELSE h.name END AS op,"
+		" cm.s AS comm, ex.s AS exe, cg.s AS cgroup, s.uid AS uid, o.addr AS addr,"
+		" o.port AS port,"
+		" CASE o.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE o.proto END AS proto,"
+		" p.name AS policy, coalesce(r.rule_id, '#' || e.rule) AS rule, "
+		TIME("min(e.ts)") " AS first_seen, " TIME("max(e.ts)") " AS last_seen FROM events e");
+	add(&q, ev_joins);
+	add(&q, " WHERE 1");
+	if (c->f.verdict < 0)
+		add(&q, " AND e.verdict IN (1, 2)");
+	int r = add_where(c->db, &q, &c->f);
+	if (r < 0)
+		return r;
+	add(&q, " GROUP BY s.comm, s.exe, s.cgroup, s.uid, e.object, e.hook, e.policy, e.rule"
+		" ORDER BY count DESC, last_seen DESC");
+	if (c->limit > 0)
+		add_int(&q, " LIMIT ?", c->limit);
+	sqlite3_stmt *s;
+	if ((r = prepare(c->db, &q, &s)) < 0)
+		return r;
+	long n = print_rows(c->db, s, c->fmt, NULL);
+	sqlite3_finalize(s);
+	return n < 0 ? (int)n : 0;
+}
+
+/* ---- event groups for replay ----------------------------------------- */
+
+struct grp {
+	unsigned hook, verdict, port, proto;
+	char *rule, *comm, *exe, *cgroup, *addr; /* NULL when unknown */
+	uint64_t n;
+	int64_t first, last;
+};
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? strndup((const char *)t, (size_t)sqlite3_column_bytes(s, i)) : NULL;
+}
+
+static void grps_free(struct grp *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(g[i].rule);
+		free(g[i].comm);
+		free(g[i].exe);
+		free(g[i].cgroup);
+		free(g[i].addr);
+	}
+	free(g);
+}
+
+static int load_groups(struct ctx *c, bool denied_only, struct grp **out, size_t *n_out)
+{
+	struct query q = { 0 };
+	struct grp *v = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s;
+	int r, rc;
+
+	add(&q, "SELECT e.hook, e.verdict, r.rule_id, cm.s, ex.s, cg.s, o.addr, o.port, o.proto,"
+		" count(*), min(e.ts), max(e.ts) FROM events e"
+		" LEFT JOIN rules r ON r.policy = e.policy AND r.idx = e.rule"
+		" LEFT JOIN subjects s ON s.id = e.subject"
+		" LEFT JOIN strings cg ON cg.id = s.cgroup"
+		" LEFT JOIN strings cm ON cm.id = s.comm"
+		" LEFT JOIN strings ex ON ex.id = s.exe"
+		" LEFT JOIN objects o ON o.id = e.object WHERE 1");
+	if (denied_only && c->f.verdict < 0)
+		add(&q, " AND e.verdict IN (1, 2)");
+	if ((r = add_where(c->db, &q, &c->f)) < 0)
+		return r;
+	add(&q, " GROUP BY e.hook, e.verdict, r.rule_id, s.comm, s.exe, s.cgroup, e.object"
+		" ORDER BY min(e.ts)");
+	if ((r = prepare(c->db, &q, &s)) < 0)
+		return r;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			struct grp *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+
+			if (!nv) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[n++] = (struct grp){
+			.hook = (unsigned)sqlite3_column_int(s, 0),
+			.verdict = (unsigned)sqlite3_column_int(s, 1),
+			.rule = col_dup(s, 2), .comm = col_dup(s, 3), .exe = col_dup(s, 4),
+			.cgroup = col_dup(s, 5), .addr = col_dup(s, 6),
+			.port = (unsigned)sqlite3_column_int(s, 7),
+			.proto = (unsigned)sqlite3_column_int(s, 8),
+			.n = (uint64_t)sqlite3_column_int64(s, 9),
+			.first = sqlite3_column_int64(s, 10), .last = sqlite3_column_int64(s, 11),
+		};
+	}
+	if (rc != SQLITE_DONE) {
+		errorf("query: %s", rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(c->db));
+		sqlite3_finalize(s);
+		grps_free(v, n);
+		return -EIO;
+	}
+	sqlite3_finalize(s);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static const char *op_name(unsigned hook)
+{
+	__u8 op = dl_hook_op(hook);
+
+	return op == DL_NET_OP_CONNECT ? "connect" : op == DL_NET_OP_BIND ? "bind" : "?";
+}
+
+/* ---- suggest --------------------------------------------------------- */
+
+struct stored_policy {
+	int64_t id;
+	char *name, *sha256, *text;
+};
+
+/* --policy NAME: the most recently loaded version of that name (else the
+ * newest stored); no name: the policy of the latest load (else the newest). */
+static int select_policy(struct ctx *c, struct stored_policy *sp)
+{
+	static const char by_name[] =
+		"SELECT p.id, p.name, p.sha256, p.text FROM policies p WHERE p.name = ?1"
+		" ORDER BY (SELECT max(l.ts) FROM loads l WHERE l.policy = p.id) DESC NULLS LAST,"
+		" p.id DESC LIMIT 1";
+	static const char latest[] =
+		"SELECT p.id, p.name, p.sha256, p.text FROM policies p"
+		" ORDER BY (SELECT max(l.ts) FROM loads l WHERE l.policy = p.id) DESC NULLS LAST,"
+		" p.id DESC LIMIT 1";
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(c->db, c->f.policy ? by_name : latest, -1, &s, NULL) != SQLITE_OK) {
+		errorf("query: %s", sqlite3_errmsg(c->db));
+		return -EIO;
+	}
+	if (c->f.policy)
+		sqlite3_bind_text(s, 1, c->f.policy, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)
+			errorf(c->f.policy ? "suggest: no stored policy named that" : "suggest: no policy stored");
+		else
+			errorf("query: %s", sqlite3_errmsg(c->db));
+		sqlite3_finalize(s);
+		return rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	sp->id = sqlite3_column_int64(s, 0);
+	sp->name = col_dup(s, 1);
+	sp->sha256 = col_dup(s, 2);
+	sp->text = col_dup(s, 3);
+	sqlite3_finalize(s);
+	if (!sp->name || !sp->sha256 || !sp->text)
+		return -ENOMEM;
+	return 0;
+}
+
+static void fmt_min(char *out, size_t n, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%dT%H:%MZ", &tm);
+}
+
+/* Untrusted text for a policy comment: one line, no control bytes. */
+static void put_safe(FILE *o, const char *s)
+{
+	size_t w;
+	char *t = table_str((const unsigned char *)(s ? s : "?"), strlen(s ? s : "?"), &w);
+
+	fputs(t, o);
+	free(t);
+}
+
+static const char *verdict_words(unsigned bits)
+{
+	bool wd = bits & (1u << DL_VERDICT_WOULD_DENY), d = bits & (1u << DL_VERDICT_DENY);
+
+	return wd && d ? "would-deny/deny" : d ? "deny" : "would-deny";
+}
+
+/* Distinct values of one string field over a suggestion's groups. */
+static size_t distinct(const struct dl_suggestion *sg, const struct dl_obs *obs, bool exe,
+		       const char **out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sg->n_obs; i++) {
+		const char *v = exe ? obs[sg->obs[i]].exe : obs[sg->obs[i]].comm;
+		size_t k;
+
+		if (!v)
+			v = "?";
+		for (k = 0; k < n && strcmp(out[k], v); k++)
+			;
+		if (k == n)
+			out[n++] = v;
+	}
+	return n;
+}
+
+static void json_list(FILE *o, const char *const *v, size_t n)
+{
+	fputc('[', o);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", o);
+		json_str(o, (const unsigned char *)v[i], strlen(v[i]));
+	}
+	fputc(']', o);
+}
+
+static void print_suggestion_text(FILE *o, const struct dl_suggestion *sg, const struct dl_obs *obs,
+				  const struct dl_policy *base)
+{
+	char first[32], last[32];
+	size_t shown = 0;
+
+	fmt_min(first, sizeof(first), sg->first_ms);
+	fmt_min(last, sizeof(last), sg->last_ms);
+	fprintf(o, "\n# %" PRIu64 " %s by ", sg->count, verdict_words(sg->verdicts));
+	/* comm (exe) pairs, at most three shown */
+	for (size_t i = 0; i < sg->n_obs; i++) {
+		const struct dl_obs *ob = &obs[sg->obs[i]];
+		size_t k;
+
+		for (k = 0; k < i; k++) {
+			const struct dl_obs *p = &obs[sg->obs[k]];
+			if (!strcmp(p->comm ? p->comm : "?", ob->comm ? ob->comm : "?") &&
+			    !strcmp(p->exe ? p->exe : "?", ob->exe ? ob->exe : "?"))
+				break;
+		}
+		if (k < i)
+			continue;
+		if (shown++ >= 3)
+			continue;
+		fputs(shown > 1 ? ", " : "", o);
+		put_safe(o, ob->comm);
+		fputs(" (", o);
+		put_safe(o, ob->exe);
+		fputc(')', o);
+	}
+	if (shown > 3)
+		fprintf(o, " and %zu more", shown - 3);
+	fprintf(o, " %s .. %s, overrides ", first, last);
+	for (size_t i = 0; i < sg->n_overrides; i++)
+		fprintf(o, "%s%s", i ? "," : "", base->rules[sg->overrides[i]].id);
+	if (!sg->n_overrides)
+		fputs("-", o);
+	fputc('\n', o);
+	if (sg->note) {
+		fputs("# ", o);
+		put_safe(o, sg->note);
+		fputc('\n', o);
+	}
+	if (sg->verified) {
+		fprintf(o, "%s\n", sg->text);
+	} else {
+		fputs("# NOT VERIFIED: ", o);
+		put_safe(o, sg->problem ? sg->problem : "replay could not confirm it");
+		fputs("\n# ", o);
+		put_safe(o, sg->text);
+		fputc('\n', o);
+	}
+}
+
+static void print_suggestion_row(FILE *o, enum fmt fmt, const struct dl_suggestion *sg,
+				 const struct dl_obs *obs, const struct dl_policy *base,
+				 const char **tmp, bool first_row)
+{
+	char first[40], last[40];
+	const char *ov[DL_NET_SET_MAX * 4];
+	size_t nov = 0, n;
+
+	fmt_min(first, sizeof(first), sg->first_ms);
+	fmt_min(last, sizeof(last), sg->last_ms);
+	for (size_t i = 0; i < sg->n_overrides && nov < sizeof(ov) / sizeof(ov[0]); i++)
+		ov[nov++] = base->rules[sg->overrides[i]].id;
+	if (fmt == FMT_JSON) {
+		fputs(first_row ? "\n  {\"rule\": " : ",\n  {\"rule\": ", o);
+		json_str(o, (const unsigned char *)sg->text, strlen(sg->text));
+		fprintf(o, ", \"id\": \"%s\", \"count\": %" PRIu64 ", \"first_seen\": \"%s\","
+			   " \"last_seen\": \"%s\", \"comms\": ", sg->id, sg->count, first, last);
+		n = distinct(sg, obs, false, tmp);
+		json_list(o, tmp, n);
+		fputs(", \"exes\": ", o);
+		n = distinct(sg, obs, true, tmp);
+		json_list(o, tmp, n);
+		fputs(", \"overrides\": ", o);
+		json_list(o, ov, nov);
+		fprintf(o, ", \"verified\": %s, \"note\": ", sg->verified ? "true" : "false");
+		if (sg->note)
+			json_str(o, (const unsigned char *)sg->note, strlen(sg->note));
+		else
+			fputs("null", o);
+		fputs(", \"problem\": ", o);
+		if (sg->problem)
+			json_str(o, (const unsigned char *)sg->problem, strlen(sg->problem));
+		else
+			fputs("null", o);
+		fputc('}', o);
+		return;
+	}
+	/* CSV: lists joined with '|' inside one quoted field where needed. */
+	csv_str(o, (const unsigned char *)sg->text, strlen(sg->text));
+	fprintf(o, ",%s,%" PRIu64 ",%s,%s,", sg->id, sg->count, first, last);
+	for (int e = 0; e < 3; e++) {
+		struct { char *s; size_t len; } b = { 0 };
+		FILE *m = open_memstream(&b.s, &b.len);
+		const char **v = tmp;
+
+		n = e == 2 ? nov : distinct(sg, obs, e == 1, tmp);
+		if (e == 2)
+			v = ov;
+		for (size_t i = 0; m && i < n; i++)
+			fprintf(m, "%s%s", i ? "|" : "", v[i]);
+		if (m)
+			fclose(m);
+		if (b.s)
+			csv_str(o, (const unsigned char *)b.s, b.len);
+		free(b.s);
+		fputc(',', o);
+	}
+	fputs(sg->verified ? "true," : "false,", o);
+	if (sg->note)
+		csv_str(o, (const unsigned char *)sg->note, strlen(sg->note));
+	fputc(',', o);
+	if (sg->problem)
+		csv_str(o, (const unsigned char *)sg->problem, strlen(sg->problem));
+	fputs("\r\n", o);
+}
+
+int cmd_suggest(struct ctx *c)
+{
+	struct stored_policy sp = { 0 };
+	struct dl_replay base = { 0 };
+	struct dl_diags dg = { 0 };
+	struct grp *g = NULL;
+	struct dl_obs *obs = NULL;
+	struct dl_suggestion *sg = NULL;
+	const char **tmp = NULL;
+	size_t ng = 0, nobs = 0, nsg = 0, verified = 0;
+	uint64_t denied = 0, allowed_now = 0, skipped = 0;
+	char *flat = NULL;
+	int r;
+
+	if ((r = select_policy(c, &sp)) < 0)
+		goto out;
+	if (!(flat = dl_policy_text_flatten(sp.text))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = dl_replay_init(&base, sp.name, flat, &dg)) < 0) {
+		errorf("suggest: the stored text of policy '%s' (%.12s) does not parse: %s:%u: %s", sp.name,
+		       sp.sha256, dg.n ? dg.v[0].file : "?", dg.n ? dg.v[0].line : 0,
+		       dg.n ? dg.v[0].msg : strerror(-r));
+		goto out;
+	}
+	if ((r = load_groups(c, true, &g, &ng)) < 0)
+		goto out;
+	obs = calloc(ng ? ng : 1, sizeof(*obs));
+	tmp = calloc(ng ? ng : 1, sizeof(*tmp));
+	if (!obs || !tmp) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < ng; i++) {
+		struct dl_replay_in in = { .hook = g[i].hook, .addr = g[i].addr, .port = g[i].port,
+					   .proto = g[i].proto, .cgroup = g[i].cgroup };
+		__u8 act;
+		__u32 rule;
+		bool unk;
+
+		denied += g[i].n;
+		if (dl_replay_decide(&base, &in, &act, &rule, &unk) < 0) {
+			skipped += g[i].n;
+			continue;
+		}
+		if (act == DL_ACTION_ALLOW) {
+			allowed_now += g[i].n;
+			continue;
+		}
+		struct dl_obs *o = &obs[nobs++];
+		dl_addr_parse(g[i].addr, o->addr);
+		o->port = (__u16)g[i].port;
+		o->proto = (__u8)g[i].proto;
+		o->op = dl_hook_op(g[i].hook);
+		o->cgroup = g[i].cgroup;
+		o->comm = g[i].comm;
+		o->exe = g[i].exe;
+		o->count = g[i].n;
+		o->first_ms = g[i].first;
+		o->last_ms = g[i].last;
+		o->verdicts = 1u << (g[i].verdict < 32 ? g[i].verdict : 0);
+		o->deny_rule = rule;
+	}
+	if ((r = dl_suggest(&base, flat, obs, nobs,
+			    &(struct dl_suggest_opts){ .max_ports = c->max_ports }, &sg, &nsg)) < 0) {
+		errorf("suggest: %s", strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < nsg; i++)
+		verified += sg[i].verified;
+
+	if (c->fmt == FMT_TABLE) {
+		printf("# drylock-query suggest: policy ");
+		put_safe(stdout, sp.name);
+		printf(" (sha256 %.12s), %" PRIu64 " denied event(s); %zu rule(s), %zu verified by replay\n",
+		       sp.sha256, denied, nsg, verified);
+		if (allowed_now)
+			printf("# %" PRIu64 " of those event(s) are already allowed by this policy version\n",
+			       allowed_now);
+		if (skipped)
+			printf("# %" PRIu64 " event(s) could not be replayed (no address or unknown hook)\n",
+			       skipped);
+		for (size_t i = 0; i < nsg; i++)
+			print_suggestion_text(stdout, &sg[i], obs, base.policy);
+	} else if (c->fmt == FMT_JSON) {
+		fputc('[', stdout);
+		for (size_t i = 0; i < nsg; i++)
+			print_suggestion_row(stdout, FMT_JSON, &sg[i], obs, base.policy, tmp, i == 0);
+		fputs(nsg ? "\n]\n" : "]\n", stdout);
+	} else {
+		fputs("rule,id,count,first_seen,last_seen,comms,exes,overrides,verified,note,problem\r\n",
+		      stdout);
+		for (size_t i = 0; i < nsg; i++)
+			print_suggestion_row(stdout, FMT_CSV, &sg[i], obs, base.policy, tmp, i == 0);
+	}
+	r = 0;
+out:
+	dl_suggestions_free(sg, nsg);
+	free(obs);
+	free(tmp);
+	grps_free(g, ng);
+	dl_replay_free(&base);
+	dl_diags_free(&dg);
+	free(flat);
+	free(sp.name);
+	free(sp.sha256);
+	free(sp.text);
+	return r;
+}
+
+/* ---- what-if --------------------------------------------------------- */
+
+int cmd_whatif(struct ctx *c)
+{
+	struct dl_replay cand = { 0 };
+	struct dl_diags dg = { 0 };
+	struct grp *g = NULL;
+	size_t ng = 0;
+	sqlite3 *mem = NULL;
+	sqlite3_stmt *ins = NULL, *sel = NULL;
+	uint64_t total = 0, newly_denied = 0, newly_allowed = 0, rule_changes = 0, unknown_cg = 0,
+		 skipped = 0;
+	int r;
+
+	if (dl_replay_init_file(&cand, c->candidate, &dg) < 0) {
+		errorf("what-if: candidate policy %s is not valid:", c->candidate);
+		dl_diags_print(&dg, stderr);
+		dl_diags_free(&dg);
+		return EXIT_USAGE;
+	}
+	dl_diags_free(&dg);
+	if ((r = load_groups(c, false, &g, &ng)) < 0)
+		goto out;
+	if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, NULL) != SQLITE_OK ||
+	    sqlite3_exec(mem, "CREATE TABLE w (change TEXT, newly_denied INTEGER, count INTEGER,"
+			      " first_seen TEXT, last_seen TEXT, old_verdict TEXT, old_rule TEXT,"
+			      " new_verdict TEXT, new_rule TEXT, op TEXT, comm TEXT, exe TEXT, cgroup TEXT,"
+			      " addr TEXT, port INTEGER, proto TEXT)", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(mem, "INSERT INTO w VALUES (?1, ?2, ?3,"
+			       " strftime('%Y-%m-%dT%H:%M:%fZ', ?4 / 1000.0, 'unixepoch'),"
+			       " strftime('%Y-%m-%dT%H:%M:%fZ', ?5 / 1000.0, 'unixepoch'),"
+			       " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)", -1, &ins, NULL) != SQLITE_OK) {
+		errorf("what-if: %s", mem ? sqlite3_errmsg(mem) : "out of memory");
+		r = -EIO;
+		goto out;
+	}
+	for (size_t i = 0; i < ng; i++) {
+		struct dl_replay_in in = { .hook = g[i].hook, .addr = g[i].addr, .port = g[i].port,
+					   .proto = g[i].proto, .cgroup = g[i].cgroup };
+		const char *change = NULL, *new_rule;
+		bool unk, old_denied = g[i].verdict != DL_VERDICT_ALLOW, new_denied;
+		__u8 act;
+		__u32 rule;
+		char proto[8];
+
+		total += g[i].n;
+		if (dl_replay_decide(&cand, &in, &act, &rule, &unk) < 0) {
+			skipped += g[i].n;
+			continue;
+		}
+		if (unk)
+			unknown_cg += g[i].n;
+		new_denied = act == DL_ACTION_DENY;
+		new_rule = rule < cand.policy->n_rules ? cand.policy->rules[rule].id : NULL;
+		if (!old_denied && new_denied) {
+			change = "allow -> would-deny";
+			newly_denied += g[i].n;
+		} else if (old_denied && !new_denied) {
+			change = g[i].verdict == DL_VERDICT_DENY ? "deny -> allow" : "would-deny -> allow";
+			newly_allowed += g[i].n;
+		} else if (!g[i].rule != !new_rule || (new_rule && strcmp(g[i].rule, new_rule))) {
+			change = "rule change";
+			rule_changes += g[i].n;
+		}
+		if (!change)
+			continue;
+		snprintf(proto, sizeof(proto), "%u", g[i].proto);
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, change, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 2, !old_denied && new_denied);
+		sqlite3_bind_int64(ins, 3, (sqlite3_int64)g[i].n);
+		sqlite3_bind_int64(ins, 4, g[i].first);
+		sqlite3_bind_int64(ins, 5, g[i].last);
+		sqlite3_bind_text(ins, 6, dl_verdict_name(g[i].verdict), -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 7, g[i].rule, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 8, new_denied ? "would-deny" : "allow", -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 9, new_rule, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 10, op_name(g[i].hook), -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 11, g[i].comm, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 12, g[i].exe, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 13, g[i].cgroup, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 14, g[i].addr, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ins, 15, (int)g[i].port);
+		sqlite3_bind_text(ins, 16, g[i].proto == 6 ? "tcp" : g[i].proto == 17 ? "udp" : proto, -1,
+				  SQLITE_TRANSIENT);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			errorf("what-if: %s", sqlite3_errmsg(mem));
+			r = -EIO;
+			goto out;
+		}
+	}
+	/* Newly denied first, then by count. */
+	if (sqlite3_prepare_v2(mem, "SELECT change, count, first_seen, last_seen, old_verdict, old_rule,"
+			       " new_verdict, new_rule, op, comm, exe, cgroup, addr, port, proto FROM w"
+			       " ORDER BY newly_denied DESC, count DESC, first_seen", -1, &sel, NULL) != SQLITE_OK) {
+		errorf("what-if: %s", sqlite3_errmsg(mem));
+		r = -EIO;
+		goto out;
+	}
+	if (c->fmt == FMT_JSON)
+		fputs("{\"changes\": ", stdout);
+	if (c->fmt == FMT_TABLE && newly_denied + newly_allowed + rule_changes == 0)
+		puts("what-if: no decision would change");
+	else if (print_rows(mem, sel, c->fmt, NULL) < 0) {
+		r = -EIO;
+		goto out;
+	}
+	if (c->fmt == FMT_JSON) {
+		printf(", \"totals\": {\"events\": %" PRIu64 ", \"unchanged\": %" PRIu64
+		       ", \"newly_denied\": %" PRIu64 ", \"newly_allowed\": %" PRIu64
+		       ", \"rule_changes\": %" PRIu64 ", \"unknown_cgroup\": %" PRIu64
+		       ", \"not_replayed\": %" PRIu64 "}}\n",
+		       total, total - skipped - newly_denied - newly_allowed - rule_changes, newly_denied,
+		       newly_allowed, rule_changes, unknown_cg, skipped);
+	} else if (c->fmt == FMT_TABLE) {
+		printf("\nwhat-if: %" PRIu64 " event(s) replayed: %" PRIu64 " newly denied, %" PRIu64
+		       " newly allowed, %" PRIu64 " with another rule, %" PRIu64 " unchanged\n",
+		       total - skipped, newly_denied, newly_allowed, rule_changes,
+		       total - skipped - newly_denied - newly_allowed - rule_changes);
+		if (unknown_cg)
+			printf("what-if: %" PRIu64 " event(s) had an unknown cgroup path and were replayed "
+			       "as the root cgroup\n", unknown_cg);
+		if (skipped)
+			printf("what-if: %" PRIu64 " event(s) could not be replayed (no address or not a "
+			       "net hook)\n", skipped);
+	}
+	r = newly_denied ? 1 : 0;
+out:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(sel);
+	sqlite3_close(mem);
+	grps_free(g, ng);
+	dl_replay_free(&cand);
+	return r;
+}

@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Least-privilege allow rules for observed denials (contract in suggest.h).
+ *
+ * Design. Input: groups of operations the base policy denies (the caller has
+ * already replayed them, so deny_rule is the rule that decides today).
+ * Output: `net allow` rules, each covering some groups, built in three steps.
+ *
+ *  1. Grouping. A rule is scoped by (cgroup, op, proto): the event's cgroup
+ *     path unless it is the root (or unknown), the hook's op, tcp/udp or any.
+ *     Within that scope each address keeps its exact ports, unless it used
+ *     more than max_ports distinct ports, then one LO-HI range covers them.
+ *     Addresses with the same port spec are exact hosts (/32, /128), unless
+ *     two or more fall in one /24 (IPv4) or /64 (IPv6): then the shortest
+ *     prefix covering just those addresses (the longest common prefix) is
+ *     used. Both widenings are reported in the suggestion's note.
+ *
+ *  2. Specificity. The kernel takes the most specific matching rule (longer
+ *     prefix, narrower ports, proto given, deeper cgroup, deny on a tie), a
+ *     total order, so an allow overrides a deny exactly when it sorts before
+ *     the deny that decides today. A candidate that does not is narrowed:
+ *     an aggregated prefix is split into hosts, a port range into ports; an
+ *     unscoped host rule gets cgroup=/ (same reach as no cgroup, one level
+ *     deeper in the order). Only a deny that is equal in every dimension is
+ *     left: the suggestion is kept with a problem saying to edit that rule.
+ *
+ *  3. Verification. The base text plus all suggestions is parsed and
+ *     compiled like a real policy and every group is decided again with
+ *     dl_net_decide(); a suggestion whose groups are not all allowed loses
+ *     its verified flag, and the check is repeated without it (another
+ *     suggestion may have been what allowed some group).
+ *
+ * Cgroup paths come from the kernel and may hold any byte; one that cannot
+ * be written as a policy token (blank or control bytes, a trailing '\') is
+ * not guessed around: the suggestion is marked with a problem and its text
+ * shows the path with those bytes replaced by '?'.
+ *
+ * Ids are "sug-" + 8 hex digits of the sha256 of the rule text without its
+ * id, so the same denials give the same ids on every run.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "suggest.h"
+
+struct cand {
+	const char *scope;       /* NULL: no cgroup= */
+	bool scope_bad;          /* cannot be written as a token */
+	__u8 op, proto;
+	size_t *ix, n;
+	char *note;
+};
+
+struct sctx {
+	const struct dl_replay *base;
+	const struct dl_obs *obs;
+	const struct dl_suggest_opts *opts;
+	struct dl_suggestion *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static const char *obs_scope(const struct dl_obs *o)
+{
+	return dl_cg_level(o->cgroup) > 0 ? o->cgroup : NULL;
+}
+
+static bool scope_writable(const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			return false;
+	return !n || s[n - 1] != '\\';
+}
+
+static __u8 proto_spec(__u8 p)
+{
+	return p == 6 || p == 17 ? p : 0;
+}
+
+static int scope_cmp(const char *a, const char *b)
+{
+	if (!a || !b)
+		return !a && !b ? 0 : !a ? -1 : 1;
+	return strcmp(a, b);
+}
+
+static const struct dl_obs *sort_obs;
+
+static int ix_cmp(const void *pa, const void *pb)
+{
+	const struct dl_obs *a = &sort_obs[*(const size_t *)pa], *b = &sort_obs[*(const size_t *)pb];
+	int c = scope_cmp(obs_scope(a), obs_scope(b));
+
+	if (c)
+		return c;
+	if (a->op != b->op)
+		return a->op < b->op ? -1 : 1;
+	if (proto_spec(a->proto) != proto_spec(b->proto))
+		return proto_spec(a->proto) < proto_spec(b->proto) ? -1 : 1;
+	if ((c = memcmp(a->addr, b->addr, DL_ADDR_LEN)))
+		return c;
+	return a->port < b->port ? -1 : a->port > b->port;
+}
+
+/* Derived shape of a candidate: covering prefix and port range. */
+static void cand_shape(const struct sctx *x, const struct cand *c, __u8 addr[DL_ADDR_LEN],
+		       unsigned *plen, __u16 *lo, __u16 *hi)
+{
+	const __u8 *a0 = x->obs[c->ix[0]].addr;
+	unsigned len = 128;
+
+	*lo = *hi = x->obs[c->ix[0]].port;
+	for (size_t i = 1; i < c->n; i++) {
+		const struct dl_obs *o = &x->obs[c->ix[i]];
+		unsigned l = 0;
+
+		while (l < len && ((a0[l / 8] ^ o->addr[l / 8]) & (0x80 >> (l % 8))) == 0)
+			l++;
+		len = l;
+		if (o->port < *lo)
+			*lo = o->port;
+		if (o->port > *hi)
+			*hi = o->port;
+	}
+	memset(addr, 0, DL_ADDR_LEN);
+	memcpy(addr, a0, len / 8);
+	if (len % 8)
+		addr[len / 8] = a0[len / 8] & (__u8)(0xff << (8 - len % 8));
+	*plen = len;
+}
+
+static size_t distinct_addrs(const struct sctx *x, const struct cand *c)
+{
+	size_t n = c->n ? 1 : 0;
+
+	for (size_t i = 1; i < c->n; i++)
+		n += memcmp(x->obs[c->ix[i]].addr, x->obs[c->ix[i - 1]].addr, DL_ADDR_LEN) != 0;
+	return n;
+}
+
+/* Does candidate c sort before base rule d in the kernel's order? */
+static bool beats(const struct sctx *x, const struct cand *c, __u32 d)
+{
+	const struct dl_net_match *m = &x->base->policy->rules[d].u.net;
+	__u8 addr[DL_ADDR_LEN];
+	unsigned plen, sw, dw = (unsigned)m->port_hi - m->port_lo;
+	__u16 lo, hi;
+	int sl, dlv;
+
+	cand_shape(x, c, addr, &plen, &lo, &hi);
+	sw = (unsigned)hi - lo;
+	if (plen != m->prefixlen)
+		return plen > m->prefixlen;
+	if (sw != dw)
+		return sw < dw;
+	if (!c->proto != !m->proto)
+		return c->proto != 0;
+	sl = c->scope ? dl_cg_level(c->scope) : -1;
+	dlv = m->cgroup ? dl_cg_level(m->cgroup) : -1;
+	return sl > dlv; /* a tie goes to deny */
+}
+
+/* First deny rule of c's groups that c does not outrank, or DL_RULE_NONE. */
+static __u32 unbeaten(const struct sctx *x, const struct cand *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		__u32 d = x->obs[c->ix[i]].deny_rule;
+
+		if (d != DL_RULE_NONE && d < x->base->policy->n_rules && !beats(x, c, d))
+			return d;
+	}
+	return DL_RULE_NONE;
+}
+
+static char *xstrdup(struct sctx *x, const char *s)
+{
+	char *r = s ? strdup(s) : NULL;
+
+	if (s && !r)
+		x->oom = true;
+	return r;
+}
+
+static void add_suggestion(struct sctx *x, const struct cand *c, const char *problem)
+{
+	struct dl_suggestion *s;
+	__u8 addr[DL_ADDR_LEN];
+	unsigned plen;
+	__u16 lo, hi;
+	char pfx[INET6_ADDRSTRLEN + 8], ports[24] = "", hash[65], *body = NULL, *scope = NULL;
+
+	cand_shape(x, c, addr, &plen, &lo, &hi);
+	dl_prefix_format(pfx, sizeof(pfx), addr, plen);
+	if (lo == hi)
+		snprintf(ports, sizeof(ports), " port=%u", lo);
+	else if (lo != 0 || hi != 65535)
+		snprintf(ports, sizeof(ports), " port=%u-%u", lo, hi);
+	if (c->scope) {
+		scope = xstrdup(x, c->scope);
+		for (char *p = scope; p && *p; p++)
+			if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+				*p = '?';
+	}
+	if (asprintf(&body, "addr=%s%s%s op=%s%s%s", pfx, ports,
+		     c->proto == 6 ? " proto=tcp" : c->proto == 17 ? " proto=udp" : "",
+		     c->op == DL_NET_OP_BIND ? "bind" : "connect", scope ? " cgroup=" : "",
+		     scope ? scope : "") < 0) {
+		free(scope);
+		x->oom = true;
+		return;
+	}
+	free(scope);
+	/* Same text twice (can only happen after splits): merge into the first. */
+	for (size_t i = 0; i < x->n; i++)
+		if (!strcmp(x->v[i].text + strlen("net allow sug-12345678 "), body)) {
+			s = &x->v[i];
+			goto merge;
+		}
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		struct dl_suggestion *v = realloc(x->v, cap * sizeof(*v));
+
+		if (!v) {
+			free(body);
+			x->oom = true;
+			return;
+		}
+		x->v = v;
+		x->cap = cap;
+	}
+	s = &x->v[x->n++];
+	*s = (struct dl_suggestion){ .first_ms = INT64_MAX, .last_ms = INT64_MIN };
+	{
+		char *canon = NULL;
+
+		if (asprintf(&canon, "net allow %s", body) < 0)
+			x->oom = true;
+		dl_sha256_hex(canon ? canon : body, canon ? strlen(canon) : strlen(body), hash);
+		free(canon);
+	}
+	snprintf(s->id, sizeof(s->id), "sug-%.8s", hash);
+	if (asprintf(&s->text, "net allow %s %s", s->id, body) < 0) {
+		s->text = NULL;
+		x->oom = true;
+		x->n--;
+		free(body);
+		return;
+	}
+	s->note = xstrdup(x, c->note);
+	s->problem = xstrdup(x, problem);
+merge:
+	free(body);
+	{
+		size_t *ob = realloc(s->obs, (s->n_obs + c->n) * sizeof(*ob));
+		__u32 *ov = realloc(s->overrides, (s->n_overrides + c->n) * sizeof(*ov));
+
+		if (ob)
+			s->obs = ob;
+		if (ov)
+			s->overrides = ov;
+		if (!ob || !ov) {
+			x->oom = true;
+			return;
+		}
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		const struct dl_obs *o = &x->obs[c->ix[i]];
+		size_t k;
+
+		s->obs[s->n_obs++] = c->ix[i];
+		s->count += o->count;
+		if (o->first_ms < s->first_ms)
+			s->first_ms = o->first_ms;
+		if (o->last_ms > s->last_ms)
+			s->last_ms = o->last_ms;
+		s->verdicts |= o->verdicts;
+		for (k = 0; k < s->n_overrides && s->overrides[k] != o->deny_rule; k++)
+			;
+		if (k == s->n_overrides && o->deny_rule != DL_RULE_NONE)
+			s->overrides[s->n_overrides++] = o->deny_rule;
+	}
+}
+
+/* Sub-candidate of c with the groups [from, to) of its (sorted) index list. */
+static struct cand sub_cand(const struct cand *c, size_t from, size_t to)
+{
+	return (struct cand){ .scope = c->scope, .scope_bad = c->scope_bad, .op = c->op,
+			      .proto = c->proto, .ix = c->ix + from, .n = to - from };
+}
+
+static void place(struct sctx *x, struct cand *c, bool root_tried)
+{
+	__u32 d;
+	__u8 addr[DL_ADDR_LEN];
+	unsigned plen;
+	__u16 lo, hi;
+
+	if (c->scope_bad) {
+		add_suggestion(x, c, "the cgroup path holds bytes a policy file cannot carry "
+				     "(blank or control characters): write this rule by hand");
+		return;
+	}
+	if ((d = unbeaten(x, c)) == DL_RULE_NONE) {
+		add_suggestion(x, c, NULL);
+		return;
+	}
+	cand_shape(x, c, addr, &plen, &lo, &hi);
+	if (distinct_addrs(x, c) > 1) {
+		/* ix is sorted by address then port: split at address changes. */
+		for (size_t i = 0, j; i < c->n; i = j) {
+			struct cand s;
+
+			for (j = i + 1; j < c->n && !memcmp(x->obs[c->ix[j]].addr,
+							     x->obs[c->ix[i]].addr, DL_ADDR_LEN); j++)
+				;
+			s = sub_cand(c, i, j);
+			place(x, &s, root_tried);
+		}
+		return;
+	}
+	if (lo != hi) {
+		for (size_t i = 0, j; i < c->n; i = j) {
+			struct cand s;
+
+			for (j = i + 1; j < c->n && x->obs[c->ix[j]].port == x->obs[c->ix[i]].port; j++)
+				;
+			s = sub_cand(c, i, j);
+			place(x, &s, root_tried);
+		}
+		return;
+	}
+	if (!c->scope && !root_tried) {
+		struct cand s = *c;
+		char *note = NULL;
+
+		s.scope = "/";
+		if (asprintf(&note, "cgroup=/ (every cgroup, like no cgroup=) makes it outrank "
+				    "the global deny rule '%s'", x->base->policy->rules[d].id) < 0)
+			note = NULL;
+		s.note = note;
+		place(x, &s, true);
+		free(note);
+		return;
+	}
+	{
+		char *why = NULL;
+
+		if (asprintf(&why, "cannot override the equally specific deny rule '%s' (a tie goes "
+				   "to deny): edit that rule instead", x->base->policy->rules[d].id) < 0)
+			why = NULL;
+		add_suggestion(x, c, why ? why : "cannot override an equally specific deny rule");
+		free(why);
+	}
+}
+
+/* Same /24 (IPv4) or /64 (IPv6). */
+static bool same_bucket(const __u8 *a, const __u8 *b)
+{
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	bool va = !memcmp(a, mapped, 12), vb = !memcmp(b, mapped, 12);
+
+	if (va != vb)
+		return false;
+	return !memcmp(a, b, va ? 15 : 8);
+}
+
+struct item {
+	size_t from, to;    /* range in the run's index list */
+	__u16 lo, hi;
+	const __u8 *addr;
+};
+
+static int item_cmp(const void *pa, const void *pb)
+{
+	const struct item *a = pa, *b = pb;
+	int c;
+
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	if (a->hi != b->hi)
+		return a->hi < b->hi ? -1 : 1;
+	if ((c = memcmp(a->addr, b->addr, DL_ADDR_LEN)))
+		return c;
+	return a->from < b->from ? -1 : a->from > b->from;
+}
+
+/* One (cgroup, op, proto) run: ix[0..n) sorted by address, then port. */
+static void do_run(struct sctx *x, size_t *ix, size_t n)
+{
+	const struct dl_obs *o0 = &x->obs[ix[0]];
+	struct item *items = calloc(n, sizeof(*items));
+	size_t *order = malloc(n * sizeof(*order)), ni = 0;
+	struct cand base = { .scope = obs_scope(o0), .op = o0->op, .proto = proto_spec(o0->proto) };
+
+	if (!items || !order) {
+		x->oom = true;
+		goto out;
+	}
+	base.scope_bad = base.scope && !scope_writable(base.scope);
+	for (size_t i = 0, j; i < n; i = j) {
+		size_t ports = 0;
+
+		for (j = i; j < n && !memcmp(x->obs[ix[j]].addr, x->obs[ix[i]].addr, DL_ADDR_LEN); j++)
+			ports += j == i || x->obs[ix[j]].port != x->obs[ix[j - 1]].port;
+		if (ports > x->opts->max_ports) {
+			items[ni++] = (struct item){ .from = i, .to = j, .lo = x->obs[ix[i]].port,
+						     .hi = x->obs[ix[j - 1]].port,
+						     .addr = x->obs[ix[i]].addr };
+			continue;
+		}
+		for (size_t k = i, l; k < j; k = l) {
+			for (l = k + 1; l < j && x->obs[ix[l]].port == x->obs[ix[k]].port; l++)
+				;
+			items[ni++] = (struct item){ .from = k, .to = l, .lo = x->obs[ix[k]].port,
+						     .hi = x->obs[ix[k]].port, .addr = x->obs[ix[k]].addr };
+		}
+	}
+	qsort(items, ni, sizeof(*items), item_cmp);
+	for (size_t i = 0, j; i < ni; i = j) {
+		struct cand c = base;
+		size_t m = 0, addrs = 1;
+		char *note = NULL;
+
+		for (j = i + 1; j < ni && items[j].lo == items[i].lo && items[j].hi == items[i].hi &&
+				same_bucket(items[j].addr, items[i].addr); j++)
+			addrs++;
+		for (size_t k = i; k < j; k++)
+			for (size_t l = items[k].from; l < items[k].to; l++)
+				order[m++] = ix[l];
+		c.ix = order;
+		c.n = m;
+		{
+			__u8 a[DL_ADDR_LEN];
+			unsigned plen;
+			__u16 lo, hi;
+			char pfx[INET6_ADDRSTRLEN + 8], agg[160] = "", rng[96] = "";
+
+			cand_shape(x, &c, a, &plen, &lo, &hi);
+			dl_prefix_format(pfx, sizeof(pfx), a, plen);
+			if (addrs > 1)
+				snprintf(agg, sizeof(agg), "aggregated: %zu addresses in one %s -> %s",
+					 addrs, plen >= 96 && a[10] == 0xff && a[11] == 0xff ? "/24" : "/64",
+					 pfx);
+			if (lo != hi)
+				snprintf(rng, sizeof(rng), "port range %u-%u: more than %u distinct ports "
+					 "(--max-ports)", lo, hi, x->opts->max_ports);
+			if ((agg[0] || rng[0]) && asprintf(&note, "%s%s%s", agg, agg[0] && rng[0] ? "; " : "",
+							   rng) < 0)
+				note = NULL;
+		}
+		/* place() may split along addresses, then ports: sort for it. A
+		 * split drops the note, which describes the widening. */
+		qsort(order, m, sizeof(*order), ix_cmp);
+		c.note = note;
+		place(x, &c, false);
+		free(note);
+	}
+out:
+	free(items);
+	free(order);
+}
+
+static int verify(struct sctx *x, const char *base_text)
+{
+	for (int round = 0; round < 8; round++) {
+		struct dl_replay rp;
+		struct dl_diags dg = { 0 };
+		size_t len = strlen(base_text) + 2, active = 0;
+		bool changed = false;
+		char *text, *p;
+		int r;
+
+		for (size_t i = 0; i < x->n; i++)
+			if (!x->v[i].problem) {
+				len += strlen(x->v[i].text) + 1;
+				active++;
+			}
+		if (!active)
+			return 0;
+		if (!(text = malloc(len)))
+			return -ENOMEM;
+		p = stpcpy(text, base_text);
+		if (p > text && p[-1] != '\n')
+			*p++ = '\n';
+		for (size_t i = 0; i < x->n; i++)
+			if (!x->v[i].problem) {
+				p = stpcpy(p, x->v[i].text);
+				*p++ = '\n';
+			}
+		*p = 0;
+		r = dl_replay_init(&rp, "suggest", text, &dg);
+		free(text);
+		if (r < 0) {
+			char *why = NULL;
+
+			if (asprintf(&why, "the policy with the suggestions does not compile: %s",
+				     dg.n ? dg.v[0].msg : strerror(-r)) < 0)
+				why = NULL;
+			for (size_t i = 0; i < x->n; i++)
+				if (!x->v[i].problem)
+					x->v[i].problem = xstrdup(x, why ? why : "does not compile");
+			free(why);
+			dl_diags_free(&dg);
+			return 0;
+		}
+		dl_diags_free(&dg);
+		for (size_t i = 0; i < x->n; i++) {
+			struct dl_suggestion *s = &x->v[i];
+
+			if (s->problem)
+				continue;
+			for (size_t k = 0; k < s->n_obs; k++) {
+				const struct dl_obs *o = &x->obs[s->obs[k]];
+				__u64 anc[DL_CG_LEVEL_MAX + 1];
+				bool unk;
+				size_t n_anc = dl_cg_synth_ancestors(o->cgroup, anc, &unk);
+				__u8 act;
+				__u32 rule = dl_net_decide(rp.ents, rp.n_ents, o->addr, o->port, o->proto,
+							   o->op, anc, n_anc, &act);
+
+				if (act != DL_ACTION_ALLOW) {
+					char *why = NULL;
+
+					if (asprintf(&why, "replayed with the suggestions, rule '%s' still denies",
+						     rule < rp.policy->n_rules ? rp.policy->rules[rule].id
+									       : "?") < 0)
+						why = NULL;
+					s->problem = why ? why : xstrdup(x, "still denied on replay");
+					changed = true;
+					break;
+				}
+			}
+		}
+		dl_replay_free(&rp);
+		if (!changed) {
+			for (size_t i = 0; i < x->n; i++)
+				x->v[i].verified = !x->v[i].problem;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+int dl_suggest(const struct dl_replay *base, const char *base_text, const struct dl_obs *obs,
+	       size_t n_obs, const struct dl_suggest_opts *opts, struct dl_suggestion **out,
+	       size_t *n_out)
+{
+	struct sctx x = { .base = base, .obs = obs, .opts = opts };
+	size_t *ix = NULL, m = 0;
+	int r;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!n_obs)
+		return 0;
+	if (!(ix = malloc(n_obs * sizeof(*ix))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n_obs; i++)
+		if (obs[i].op)
+			ix[m++] = i;
+	sort_obs = obs;
+	qsort(ix, m, sizeof(*ix), ix_cmp);
+	for (size_t i = 0, j; i < m; i = j) {
+		const struct dl_obs *a = &obs[ix[i]];
+
+		for (j = i + 1; j < m; j++) {
+			const struct dl_obs *b = &obs[ix[j]];
+
+			if (scope_cmp(obs_scope(a), obs_scope(b)) || a->op != b->op ||
+			    proto_spec(a->proto) != proto_spec(b->proto))
+				break;
+		}
+		do_run(&x, ix + i, j - i);
+	}
+	free(ix);
+	r = x.oom ? -ENOMEM : verify(&x, base_text);
+	sort_obs = NULL;
+	if (r < 0 || x.oom) {
+		dl_suggestions_free(x.v, x.n);
+		return r < 0 ? r : -ENOMEM;
+	}
+	*out = x.v;
+	*n_out = x.n;
+	return 0;
+}
+
+void dl_suggestions_free(struct dl_suggestion *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(s[i].text);
+		free(s[i].obs);
+		free(s[i].overrides);
+		free(s[i].note);
+		free(s[i].problem);
+	}
+	free(s);
+}

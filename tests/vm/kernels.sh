@@ -68,7 +68,7 @@ setup_private_apt() {
 	# refresh when asked, when never fetched, or when older than a day
 	if [ $refresh = 1 ] || [ -z "$(find "$d/lists" -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null)" ]; then
 		echo "$prog: updating private trixie/trixie-backports package lists" >&2
-		apt-get "${apt_priv[@]}" -q update >&2 || die "apt-get update (private trixie lists) failed"
+		apt-get "${apt_priv[@]}" -q -o APT::Sandbox::User=root update >&2 || die "apt-get update (private trixie lists) failed"
 	fi
 }
 

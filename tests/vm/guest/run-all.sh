@@ -5,8 +5,8 @@
 # then integration) and merges their TAP into one stream, renumbered, with
 # one plan at the end. A script that exits non-zero without reporting a
 # failure (crash, bail out) adds one "not ok" of its own.
-# Usage: run-all.sh BUILDDIR [SRCDIR] [SCRIPT...]   (default scripts:
-#   smoke.sh integration.sh, next to this file)
+# Usage: run-all.sh BUILDDIR [SRCDIR] [SCRIPT...]   (default: smoke.sh,
+#   integration.sh, then every other *.sh next to this file but tap.sh)
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,7 +14,15 @@ build=${1:?usage: run-all.sh BUILDDIR [SRCDIR] [SCRIPT...]}
 src=${2:-$(cd "$here/../../.." && pwd)}
 shift $(($# >= 2 ? 2 : 1))
 scripts=("$@")
-[ ${#scripts[@]} -gt 0 ] || scripts=(smoke.sh integration.sh)
+if [ ${#scripts[@]} = 0 ]; then
+	# smoke first (is this kernel usable at all?), integration next, then
+	# every other guest test script here in name order
+	scripts=(smoke.sh integration.sh)
+	for f in "$here"/*.sh; do
+		case ${f##*/} in smoke.sh|integration.sh|run-all.sh|tap.sh) continue ;; esac
+		scripts+=("${f##*/}")
+	done
+fi
 export DRYLOCK_BUILD_DIR=$build DRYLOCK_SOURCE_DIR=$src
 kernel=$(uname -r)
 

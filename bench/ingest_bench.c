@@ -105,7 +105,7 @@ static int copy_file(const char *from, const char *to)
 static int start_services(struct dl_gen *g, const char *dir)
 {
 	char bindir[DL_PATH_MAX - 32], path[DL_PATH_MAX], got[DL_PATH_MAX], link[64];
-	snprintf(bindir, sizeof(bindir), "%s/bin", dir);
+	snprintf(bindir, sizeof(bindir), "%.200s/bin", dir);
 	if (mkdir(bindir, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	for (int i = 0; i < DL_GEN_SERVICES; i++) {

@@ -1,6 +1,7 @@
 -- SPDX-License-Identifier: LGPL-2.1-or-later
 --
--- drylock store schema, version 1.
+-- drylock store schema, version 2 (v1 + the rollup tables; see store.c's
+-- migrations for v1 -> v2).
 --
 -- This file is the whole schema. store.c embeds it and runs it on every
 -- writable open, after any migrations, so every statement here is idempotent:
@@ -214,6 +215,46 @@ CREATE TABLE IF NOT EXISTS minutes (
 	PRIMARY KEY (minute, boot)
 ) WITHOUT ROWID;
 
+-- Rollups: what summary and top read, so that a report over millions of
+-- events reads thousands of rows. Written by store.c from an in-memory
+-- aggregation of committed events, flushed every ~64k events (and at close)
+-- in the same transaction as the events of that commit, so they are exact:
+-- for each boot, every event with id <= rollup_marks.through_id is counted
+-- in the rollups exactly once and no later event is. Readers add the few
+-- events after the mark by scanning that id range (summary_v and
+-- top_subjects_v do it); after a crash the writer adds them on its next
+-- open. Rows are not unique per key (a minute flushed twice has two rows):
+-- sum them. Retention deletes a minute's rollup rows with its events.
+-- No indexes: they are read whole, and their size is the number of distinct
+-- (minute, key) pairs, not of events.
+CREATE TABLE IF NOT EXISTS rollup_marks (
+	boot       INTEGER PRIMARY KEY,  -- boots.id
+	through_id INTEGER NOT NULL      -- events.id; (boot << 40) when none yet
+);
+-- Per (minute, boot, policy, rule, hook, verdict, enforced): summary.
+CREATE TABLE IF NOT EXISTS rollup_rules (
+	minute   INTEGER NOT NULL,
+	boot     INTEGER NOT NULL,
+	policy   INTEGER,               -- as events.policy
+	rule     INTEGER,               -- as events.rule
+	hook     INTEGER NOT NULL,
+	verdict  INTEGER NOT NULL,
+	enforced INTEGER NOT NULL,
+	n        INTEGER NOT NULL,
+	first    INTEGER NOT NULL,      -- ms, min(ts)
+	last     INTEGER NOT NULL       -- ms, max(ts)
+);
+-- Per (minute, boot, subject, verdict): top by subject.
+CREATE TABLE IF NOT EXISTS rollup_subjects (
+	minute  INTEGER NOT NULL,
+	boot    INTEGER NOT NULL,
+	subject INTEGER NOT NULL,
+	verdict INTEGER NOT NULL,
+	n       INTEGER NOT NULL,
+	first   INTEGER NOT NULL,
+	last    INTEGER NOT NULL
+);
+
 -- ---------------------------------------------------------------------------
 -- Views for people. Times are ISO-8601 UTC text with milliseconds.
 
@@ -330,3 +371,63 @@ FROM modes m
 LEFT JOIN boots b         ON b.id = m.boot
 LEFT JOIN family_names fn ON fn.id = m.family
 LEFT JOIN mode_names mn   ON mn.id = m.mode;
+
+-- Exact totals from the rollups plus the events after each boot's mark.
+-- Same columns as `drylock-query summary` (no filters: those scan events).
+DROP VIEW IF EXISTS summary_v;
+CREATE VIEW summary_v AS
+SELECT
+	p.name AS policy,
+	fn.name AS family,
+	coalesce(r.rule_id, '#' || g.rule) AS rule,
+	v.name AS verdict,
+	g.n AS count,
+	strftime('%Y-%m-%dT%H:%M:%fZ', g.first / 1000.0, 'unixepoch') AS first_seen,
+	strftime('%Y-%m-%dT%H:%M:%fZ', g.last / 1000.0, 'unixepoch')  AS last_seen
+FROM (
+	SELECT u.policy, h.family AS fam, u.rule, u.verdict,
+	       sum(u.n) AS n, min(u.first) AS first, max(u.last) AS last
+	FROM (
+		SELECT policy, rule, hook, verdict, n, first, last FROM rollup_rules
+		UNION ALL
+		SELECT e.policy, e.rule, e.hook, e.verdict, 1, e.ts, e.ts
+		FROM rollup_marks m JOIN events e
+		  ON e.id > m.through_id AND e.id < ((m.boot + 1) << 40)
+	) u
+	LEFT JOIN hook_names h ON h.id = u.hook
+	GROUP BY u.policy, h.family, u.rule, u.verdict
+) g
+LEFT JOIN policies p      ON p.id = g.policy
+LEFT JOIN family_names fn ON fn.id = g.fam
+LEFT JOIN rules r         ON r.policy = g.policy AND r.idx = g.rule
+LEFT JOIN verdict_names v ON v.id = g.verdict;
+
+-- Per subject and verdict, exact (rollups + events after the mark). `top`
+-- is: SELECT comm, exe, cgroup, sum(count) ... WHERE verdict IN
+-- ('would-deny', 'deny') GROUP BY comm, exe, cgroup ORDER BY 4 DESC LIMIT 20.
+DROP VIEW IF EXISTS top_subjects_v;
+CREATE VIEW top_subjects_v AS
+SELECT
+	cm.s AS comm,
+	ex.s AS exe,
+	cg.s AS cgroup,
+	v.name AS verdict,
+	g.n AS count,
+	g.first AS first_ms,
+	g.last AS last_ms
+FROM (
+	SELECT u.subject, u.verdict, sum(u.n) AS n, min(u.first) AS first, max(u.last) AS last
+	FROM (
+		SELECT subject, verdict, n, first, last FROM rollup_subjects
+		UNION ALL
+		SELECT e.subject, e.verdict, 1, e.ts, e.ts
+		FROM rollup_marks m JOIN events e
+		  ON e.id > m.through_id AND e.id < ((m.boot + 1) << 40)
+	) u
+	GROUP BY u.subject, u.verdict
+) g
+JOIN subjects s           ON s.id = g.subject
+LEFT JOIN strings cm      ON cm.id = s.comm
+LEFT JOIN strings ex      ON ex.id = s.exe
+LEFT JOIN strings cg      ON cg.id = s.cgroup
+LEFT JOIN verdict_names v ON v.id = g.verdict;

@@ -62,7 +62,7 @@
 #include "store.h"
 #include "schema_sql.h"
 
-#define DL_SCHEMA_VERSION 1
+#define DL_SCHEMA_VERSION 2
 
 #define SEQ_BITS 40
 #define SEQ_MASK ((INT64_C(1) << SEQ_BITS) - 1)
@@ -74,14 +74,26 @@
 #define CACHE_KEY_MAX 8192u /* longer keys bypass the cache */
 
 /* Schema migrations. Entry `from` upgrades a version-`from` database to
- * version from+1. Version 1 is the first, so there is nothing yet; the loop
- * in migrate() is what a version 2 plugs into. */
+ * version from+1, inside the open's IMMEDIATE transaction, before schema.sql
+ * runs. The tables are spelled out as they were at version from+1 (later
+ * migrations change them further), never taken from schema.sql.
+ * 1 -> 2: the rollup tables. Every boot gets a mark before its first event,
+ * so rollup_repair() (run on every writable open, right after) aggregates
+ * all existing events into the rollups. tests/unit/test_store_migrate.c
+ * builds a v1 file from tests/unit/fixtures/schema-v1.sql and checks it. */
 struct migration {
 	int from;
 	const char *sql;
 };
 static const struct migration migrations[] = {
-	{ 0, NULL }, /* sentinel */
+	{ 1, "CREATE TABLE rollup_marks (boot INTEGER PRIMARY KEY, through_id INTEGER NOT NULL);"
+	     "CREATE TABLE rollup_rules (minute INTEGER NOT NULL, boot INTEGER NOT NULL, policy INTEGER,"
+	     " rule INTEGER, hook INTEGER NOT NULL, verdict INTEGER NOT NULL, enforced INTEGER NOT NULL,"
+	     " n INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL);"
+	     "CREATE TABLE rollup_subjects (minute INTEGER NOT NULL, boot INTEGER NOT NULL,"
+	     " subject INTEGER NOT NULL, verdict INTEGER NOT NULL, n INTEGER NOT NULL,"
+	     " first INTEGER NOT NULL, last INTEGER NOT NULL);"
+	     "INSERT INTO rollup_marks SELECT id, id << 40 FROM boots;" },
 };
 
 /* ---- bounded LRU cache: byte-string key -> int64 ---------------------- */
@@ -294,6 +306,91 @@ static void front_free(struct front *f)
 	free(f->obj);
 }
 
+/* ---- rollup accumulator ---------------------------------------------- */
+
+/*
+ * Committed events not yet in the rollup tables, aggregated in memory by
+ * (minute, boot, key): open addressing, fixed capacity, so memory is bounded;
+ * a table 3/4 full forces a flush. `pend` holds the current transaction's
+ * events, folded in only once their COMMIT succeeded, so a rollback never
+ * has to be undone here. See schema.sql (rollup_*) for the contract.
+ */
+#define ROLL_RULES 4096u
+#define ROLL_SUBJ 32768u
+#define ROLL_FLUSH_EVENTS 65536
+#define ROLL_BOOTS 4
+
+struct rent {
+	int64_t k[5]; /* minute, boot, then per table; k[0] == INT64_MIN: empty */
+	int64_t n, first, last;
+};
+
+struct rtab {
+	struct rent *e;
+	uint32_t cap, used;
+};
+
+struct pend {
+	int64_t id, ts, policy, rule, subject;
+	uint8_t hook, verdict, enforced;
+};
+
+struct rollup {
+	struct rtab rules, subj;
+	int64_t events;                       /* committed events in the tables */
+	struct { int64_t boot, maxid; } bmax[ROLL_BOOTS]; /* per boot in the tables */
+	struct pend *pend;
+	size_t npend, cpend;
+	int force;    /* flush at the next commit (late event, full table) */
+	int resync;   /* tables unknown after a failed flush: rebuild from events */
+	int64_t mark_boot, mark;  /* cached rollup_marks row of the current boot */
+	int64_t emax_boot, emax;  /* cached max(events.id) of that boot */
+};
+
+static int rtab_init(struct rtab *t, uint32_t cap)
+{
+	t->cap = cap;
+	t->used = 0;
+	t->e = malloc(cap * sizeof(*t->e));
+	if (!t->e)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < cap; i++)
+		t->e[i].k[0] = INT64_MIN;
+	return 0;
+}
+
+static void rtab_clear(struct rtab *t)
+{
+	if (!t->e || !t->used)
+		return;
+	for (uint32_t i = 0; i < t->cap; i++)
+		t->e[i].k[0] = INT64_MIN;
+	t->used = 0;
+}
+
+/* Add one event (n = 1) under key k. Returns 1 when the table is 3/4 full. */
+static int rtab_add(struct rtab *t, const int64_t k[5], int64_t ts)
+{
+	uint64_t h = hash_bytes((const uint8_t *)k, 5 * sizeof(int64_t));
+	for (uint32_t i = (uint32_t)h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		struct rent *x = &t->e[i];
+		if (x->k[0] == INT64_MIN) {
+			memcpy(x->k, k, sizeof(x->k));
+			x->n = 1;
+			x->first = x->last = ts;
+			t->used++;
+			break;
+		}
+		if (memcmp(x->k, k, sizeof(x->k)) == 0) {
+			x->n++;
+			x->first = ts < x->first ? ts : x->first;
+			x->last = ts > x->last ? ts : x->last;
+			break;
+		}
+	}
+	return t->used * 4 >= t->cap * 3;
+}
+
 /* ---- the store ------------------------------------------------------- */
 
 enum {
@@ -301,6 +398,8 @@ enum {
 	S_BOOT_GET, S_BOOT_PUT, S_POL_GET, S_POL_PUT, S_RULE_PUT, S_LOAD_LAST, S_LOAD_PUT,
 	S_POL_FIRST, S_MODE, S_COUNTER, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_RET_OLDEST, S_RET_DEL, S_RET_MIN_DEL, S_RET_MIN_UPD, S_RET_BOOT,
+	S_ROLL_RULE, S_ROLL_SUBJ, S_ROLL_MARK, S_MARK_GET, S_EMAX, S_EXISTS, S_MARK_PUT,
+	S_RET_ROLL_R, S_RET_ROLL_S,
 	S_N
 };
 
@@ -341,7 +440,37 @@ static const char *const stmt_sql[S_N] = {
 	[S_RET_MIN_UPD] = "UPDATE minutes SET first_id = ?3, n = max(n - ?4, 0)"
 			  " WHERE minute = ?1 AND boot = ?2",
 	[S_RET_BOOT] = "SELECT coalesce(max(id), 0) FROM boots",
+	[S_ROLL_RULE] = "INSERT INTO rollup_rules(minute, boot, policy, rule, hook, verdict, enforced,"
+			" n, first, last) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[S_ROLL_SUBJ] = "INSERT INTO rollup_subjects(minute, boot, subject, verdict, n, first, last)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_ROLL_MARK] = "INSERT INTO rollup_marks(boot, through_id) VALUES (?1, ?2)"
+			" ON CONFLICT(boot) DO UPDATE SET through_id = max(through_id, excluded.through_id)",
+	[S_MARK_GET] = "SELECT through_id FROM rollup_marks WHERE boot = ?1",
+	[S_EMAX] = "SELECT coalesce(max(id), ?1) FROM events WHERE id >= ?1 AND id < ?2",
+	[S_EXISTS] = "SELECT 1 FROM events WHERE id = ?1",
+	[S_MARK_PUT] = "INSERT OR IGNORE INTO rollup_marks(boot, through_id) VALUES (?1, ?1 << 40)",
+	[S_RET_ROLL_R] = "DELETE FROM rollup_rules WHERE minute = ?1 AND boot = ?2",
+	[S_RET_ROLL_S] = "DELETE FROM rollup_subjects WHERE minute = ?1 AND boot = ?2",
 };
+
+/* Every event after a boot's mark into the rollups, the marks moved to the
+ * last event. Used on every writable open (after a crash the in-memory
+ * aggregation was lost; after the v1 -> v2 migration everything is after
+ * the mark) and after a failed flush. A few seeks when there is nothing. */
+static const char rollup_repair_sql[] =
+	"INSERT OR IGNORE INTO rollup_marks(boot, through_id) SELECT id, id << 40 FROM boots;"
+	"INSERT INTO rollup_rules(minute, boot, policy, rule, hook, verdict, enforced, n, first, last)"
+	" SELECT e.ts / 60000, m.boot, e.policy, e.rule, e.hook, e.verdict, e.enforced,"
+	" count(*), min(e.ts), max(e.ts)"
+	" FROM rollup_marks m JOIN events e ON e.id > m.through_id AND e.id < ((m.boot + 1) << 40)"
+	" GROUP BY 1, 2, 3, 4, 5, 6, 7;"
+	"INSERT INTO rollup_subjects(minute, boot, subject, verdict, n, first, last)"
+	" SELECT e.ts / 60000, m.boot, e.subject, e.verdict, count(*), min(e.ts), max(e.ts)"
+	" FROM rollup_marks m JOIN events e ON e.id > m.through_id AND e.id < ((m.boot + 1) << 40)"
+	" GROUP BY 1, 2, 3, 4;"
+	"UPDATE rollup_marks SET through_id = coalesce((SELECT max(id) FROM events"
+	" WHERE id > through_id AND id < ((boot + 1) << 40)), through_id);";
 
 /* Events waiting for their multi-row INSERT: all of one (minute, boot). */
 #define GROUP_ROWS 32
@@ -368,6 +497,7 @@ struct dl_store {
 	struct minute_acc min;
 	struct group grp;
 	sqlite3_stmt *ins_group; /* GROUP_ROWS-row INSERT */
+	struct rollup roll;
 	uint8_t *kbuf; /* scratch for cache keys */
 	size_t kcap;
 	char *path;
@@ -376,6 +506,8 @@ struct dl_store {
 };
 
 static __thread char open_err[512];
+
+static int roll_flush_now(struct dl_store *st);
 
 static int errno_of(int rc)
 {
@@ -434,6 +566,8 @@ static int fail(struct dl_store *st, int rc, const char *what)
 		st->in_txn = 0;
 		st->min.valid = 0;
 		st->grp.n = 0;
+		st->roll.npend = 0;
+		st->roll.emax_boot = 0;
 		cache_clear(&st->cache);
 		front_clear(&st->front);
 	}
@@ -603,7 +737,8 @@ static int setup_schema(struct dl_store *st, const char *path)
 	    (r = fill_names(st, "hook_names", hook_rows, NROWS(hook_rows), 1)) < 0 ||
 	    (r = fill_names(st, "verdict_names", verdict_rows, NROWS(verdict_rows), 0)) < 0 ||
 	    (r = fill_names(st, "action_names", action_rows, NROWS(action_rows), 0)) < 0 ||
-	    (r = fill_names(st, "mode_names", mode_rows, NROWS(mode_rows), 0)) < 0)
+	    (r = fill_names(st, "mode_names", mode_rows, NROWS(mode_rows), 0)) < 0 ||
+	    (r = exec(st, rollup_repair_sql, "rollup repair")) < 0)
 		goto fail;
 	char sql[128];
 	snprintf(sql, sizeof(sql),
@@ -785,7 +920,9 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 	    (r = exec(st, "PRAGMA cache_size = -8192", "cache_size")) < 0 ||
 	    (r = setup_schema(st, path)) < 0)
 		goto fail;
-	if ((r = cache_init(&st->cache, CACHE_ENTRIES)) < 0 || (r = front_init(&st->front)) < 0) {
+	if ((r = cache_init(&st->cache, CACHE_ENTRIES)) < 0 || (r = front_init(&st->front)) < 0 ||
+	    (r = rtab_init(&st->roll.rules, ROLL_RULES)) < 0 ||
+	    (r = rtab_init(&st->roll.subj, ROLL_SUBJ)) < 0) {
 		seterr(st, r, "store: open %s: out of memory", path);
 		goto fail;
 	}
@@ -813,9 +950,14 @@ void dl_store_close(struct dl_store *st)
 {
 	if (!st)
 		return;
+	if (st->db && !st->in_txn && st->roll.rules.e)
+		roll_flush_now(st); /* on failure the next open repairs */
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_finalize(st->ins_group);
+	free(st->roll.rules.e);
+	free(st->roll.subj.e);
+	free(st->roll.pend);
 	if (st->db) {
 		if (st->in_txn)
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -847,7 +989,9 @@ int dl_store_boot(struct dl_store *st, const char *boot_id, int64_t boot_wall_ns
 	*key = sqlite3_last_insert_rowid(st->db);
 	if (*key > BOOT_MAX)
 		return seterr(st, -ERANGE, "store: boot: more than %lld boots", (long long)BOOT_MAX);
-	return 0;
+	PREP(st, S_MARK_PUT, m);
+	sqlite3_bind_int64(m, 1, *key);
+	return (r = step1(st, m, "rollup mark", NULL)) < 0 ? r : 0;
 }
 
 static int savepoint_end(struct dl_store *st, int r)
@@ -1226,6 +1370,211 @@ static int hook_family(unsigned hook)
 	return 0;
 }
 
+/* ---- rollups ------------------------------------------------------- */
+
+static void roll_clear(struct rollup *R)
+{
+	rtab_clear(&R->rules);
+	rtab_clear(&R->subj);
+	R->events = 0;
+	R->force = 0;
+	memset(R->bmax, 0, sizeof(R->bmax));
+}
+
+/* The committed transaction's events into the tables. A table that cannot
+ * take them (only with a pathological batch) makes the next commit rebuild
+ * the rollups from events instead. */
+static void roll_fold(struct rollup *R)
+{
+	for (size_t i = 0; i < R->npend && !R->resync; i++) {
+		const struct pend *p = &R->pend[i];
+		int64_t minute = p->ts / 60000, boot = p->id >> SEQ_BITS;
+		int64_t kr[5] = { minute, boot, p->policy, p->rule,
+				  (int64_t)p->hook << 16 | p->verdict << 8 | p->enforced };
+		int64_t ks[5] = { minute, boot, p->subject, p->verdict, 0 };
+		if (R->rules.used + 1 >= R->rules.cap || R->subj.used + 1 >= R->subj.cap) {
+			R->resync = 1;
+			break;
+		}
+		R->force |= rtab_add(&R->rules, kr, p->ts) | rtab_add(&R->subj, ks, p->ts);
+		int b;
+		for (b = 0; b < ROLL_BOOTS && R->bmax[b].boot && R->bmax[b].boot != boot; b++)
+			;
+		if (b == ROLL_BOOTS) {
+			R->resync = 1;
+			break;
+		}
+		R->bmax[b].boot = boot;
+		if (p->id > R->bmax[b].maxid)
+			R->bmax[b].maxid = p->id;
+		R->events++;
+	}
+	if (R->events >= ROLL_FLUSH_EVENTS)
+		R->force = 1;
+	R->npend = 0;
+}
+
+static void bind_or_null(sqlite3_stmt *s, int i, int64_t v)
+{
+	if (v < 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, v);
+}
+
+/* Write the tables as rollup rows and move the marks; inside a transaction. */
+static int roll_write(struct dl_store *st)
+{
+	struct rollup *R = &st->roll;
+	PREP(st, S_ROLL_RULE, rr);
+	PREP(st, S_ROLL_SUBJ, rs);
+	PREP(st, S_ROLL_MARK, rm);
+	int r;
+	if (R->resync) {
+		st->roll.mark_boot = 0;
+		return exec(st, rollup_repair_sql, "rollup repair");
+	}
+	for (uint32_t i = 0; i < R->rules.cap; i++) {
+		const struct rent *x = &R->rules.e[i];
+		if (x->k[0] == INT64_MIN)
+			continue;
+		sqlite3_bind_int64(rr, 1, x->k[0]);
+		sqlite3_bind_int64(rr, 2, x->k[1]);
+		bind_or_null(rr, 3, x->k[2]);
+		bind_or_null(rr, 4, x->k[3]);
+		sqlite3_bind_int64(rr, 5, x->k[4] >> 16);
+		sqlite3_bind_int64(rr, 6, x->k[4] >> 8 & 0xff);
+		sqlite3_bind_int64(rr, 7, x->k[4] & 0xff);
+		sqlite3_bind_int64(rr, 8, x->n);
+		sqlite3_bind_int64(rr, 9, x->first);
+		sqlite3_bind_int64(rr, 10, x->last);
+		if ((r = step1(st, rr, "rollup insert", NULL)) < 0)
+			return r;
+	}
+	for (uint32_t i = 0; i < R->subj.cap; i++) {
+		const struct rent *x = &R->subj.e[i];
+		if (x->k[0] == INT64_MIN)
+			continue;
+		for (int c = 0; c < 4; c++)
+			sqlite3_bind_int64(rs, c + 1, x->k[c]);
+		sqlite3_bind_int64(rs, 5, x->n);
+		sqlite3_bind_int64(rs, 6, x->first);
+		sqlite3_bind_int64(rs, 7, x->last);
+		if ((r = step1(st, rs, "rollup insert", NULL)) < 0)
+			return r;
+	}
+	for (int b = 0; b < ROLL_BOOTS && R->bmax[b].boot; b++) {
+		sqlite3_bind_int64(rm, 1, R->bmax[b].boot);
+		sqlite3_bind_int64(rm, 2, R->bmax[b].maxid);
+		if ((r = step1(st, rm, "rollup mark", NULL)) < 0)
+			return r;
+		if (R->mark_boot == R->bmax[b].boot && R->bmax[b].maxid > R->mark)
+			R->mark = R->bmax[b].maxid;
+	}
+	return 0;
+}
+
+/* Outside a transaction (close, retention): write what is aggregated. */
+static int roll_flush_now(struct dl_store *st)
+{
+	struct rollup *R = &st->roll;
+	if (!R->rules.e || (!R->events && !R->resync))
+		return 0;
+	int r = exec(st, "BEGIN IMMEDIATE", "rollup begin");
+	if (r < 0)
+		return r;
+	if ((r = roll_write(st)) < 0 || (r = exec(st, "COMMIT", "rollup commit")) < 0) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		R->resync = 1;
+		roll_clear(R);
+		return r;
+	}
+	R->resync = 0;
+	roll_clear(R);
+	return 0;
+}
+
+/* The current boot's mark and last stored event id, cached. */
+static int roll_boot_state(struct dl_store *st, int64_t boot)
+{
+	struct rollup *R = &st->roll;
+	int r;
+	if (R->mark_boot != boot) {
+		PREP(st, S_MARK_GET, g);
+		sqlite3_bind_int64(g, 1, boot);
+		if ((r = step1(st, g, "rollup mark lookup", &R->mark)) < 0)
+			return r;
+		if (r == 0)
+			R->mark = boot << SEQ_BITS; /* dl_store_boot() creates it */
+		R->mark_boot = boot;
+	}
+	if (R->emax_boot != boot) {
+		PREP(st, S_EMAX, e);
+		sqlite3_bind_int64(e, 1, boot << SEQ_BITS);
+		sqlite3_bind_int64(e, 2, (boot + 1) << SEQ_BITS);
+		if ((r = step1(st, e, "last event lookup", &R->emax)) < 0)
+			return r;
+		R->emax_boot = boot;
+	}
+	return 0;
+}
+
+/* Drop from the group the events already stored (a replay after a crash:
+ * only ids up to the last stored one can be), so that every row the group
+ * INSERT is given is new and can be counted in minutes and rollups. In a
+ * normal stream no id is that low and this costs nothing. */
+static int group_drop_stored(struct dl_store *st)
+{
+	struct group *g = &st->grp;
+	struct rollup *R = &st->roll;
+	int r;
+	if ((r = roll_boot_state(st, g->boot)) < 0)
+		return r;
+	unsigned w = 0;
+	for (unsigned i = 0; i < g->n; i++) {
+		if (g->v[i][0] <= R->emax) {
+			PREP(st, S_EXISTS, x);
+			sqlite3_bind_int64(x, 1, g->v[i][0]);
+			if ((r = step1(st, x, "event lookup", NULL)) < 0)
+				return r;
+			if (r == 1)
+				continue;
+		}
+		if (w != i) {
+			memcpy(g->v[w], g->v[i], sizeof(g->v[w]));
+			g->nulls[w] = g->nulls[i];
+		}
+		w++;
+	}
+	g->n = w;
+	return 0;
+}
+
+static int pend_add(struct dl_store *st, unsigned i)
+{
+	struct rollup *R = &st->roll;
+	const int64_t *v = st->grp.v[i];
+	uint16_t nulls = st->grp.nulls[i];
+	if (R->npend == R->cpend) {
+		size_t c = R->cpend ? R->cpend * 2 : 1024;
+		struct pend *p = realloc(R->pend, c * sizeof(*p));
+		if (!p)
+			return seterr(st, -ENOMEM, "store: out of memory");
+		R->pend = p;
+		R->cpend = c;
+	}
+	R->pend[R->npend++] = (struct pend){
+		.id = v[0], .ts = v[1], .hook = (uint8_t)v[2], .verdict = (uint8_t)v[3],
+		.enforced = (uint8_t)v[4], .policy = nulls & (1u << 5) ? -1 : v[5],
+		.rule = nulls & (1u << 6) ? -1 : v[6], .subject = v[7],
+	};
+	if (v[0] <= R->mark)
+		R->force = 1; /* late: at or below the mark, must be in the rollups now */
+	if (v[0] > R->emax)
+		R->emax = v[0];
+	return 0;
+}
+
 /*
  * Events are inserted GROUP_ROWS at a time by one multi-row INSERT OR IGNORE
  * (the remainder of a group row by row). Measured with callgrind on the
@@ -1260,6 +1609,11 @@ static int group_flush(struct dl_store *st)
 	PREP(st, S_EVENT, one);
 	int64_t inserted = 0;
 	unsigned done = 0;
+	int r0 = st->roll.rules.e ? group_drop_stored(st) : 0;
+	if (r0 < 0)
+		return r0;
+	if (!g->n)
+		return 0;
 	while (done < g->n) {
 		sqlite3_stmt *s = g->n - done == GROUP_ROWS ? st->ins_group : one;
 		unsigned rows = s == one ? 1 : GROUP_ROWS;
@@ -1275,6 +1629,13 @@ static int group_flush(struct dl_store *st)
 			return r;
 		inserted += sqlite3_changes(st->db);
 		done += rows;
+	}
+	if (st->roll.rules.e) {
+		if (inserted != (int64_t)g->n)
+			st->roll.resync = 1; /* duplicate ids inside one batch: recount */
+		for (unsigned i = 0; i < g->n; i++)
+			if ((r0 = pend_add(st, i)) < 0)
+				return r0;
 	}
 	int64_t lo = g->v[0][0], hi = lo;
 	for (unsigned i = 1; i < g->n; i++) {
@@ -1361,14 +1722,37 @@ int dl_store_begin(struct dl_store *st)
 int dl_store_commit(struct dl_store *st)
 {
 	PREP(st, S_COMMIT, s);
+	struct rollup *R = &st->roll;
 	int r = group_flush(st);
 	if (r < 0)
 		return r;
 	r = minute_flush(st);
 	if (r < 0)
 		return r;
-	if ((r = step1(st, s, "commit", NULL)) < 0)
+	/* Rollups are written every ROLL_FLUSH_EVENTS events, with the commit
+	 * that reaches it; in between, committed events are only aggregated. */
+	int due = R->rules.e && (R->resync || R->force ||
+				 R->events + (int64_t)R->npend >= ROLL_FLUSH_EVENTS);
+	if (due) {
+		roll_fold(R);
+		r = roll_write(st);
+	}
+	if (r == 0)
+		r = step1(st, s, "commit", NULL);
+	if (r < 0) {
+		if (due) {
+			R->resync = 1;
+			roll_clear(R);
+		}
+		R->npend = 0;
 		return r;
+	}
+	if (due) {
+		R->resync = 0;
+		roll_clear(R);
+	} else if (R->rules.e) {
+		roll_fold(R);
+	}
 	st->in_txn = 0;
 	return 0;
 }
@@ -1379,6 +1763,8 @@ int dl_store_rollback(struct dl_store *st)
 	int r = 0;
 	st->min.valid = 0;
 	st->grp.n = 0;
+	st->roll.npend = 0;
+	st->roll.emax_boot = 0;
 	cache_clear(&st->cache);
 	front_clear(&st->front);
 	if (!sqlite3_get_autocommit(st->db))
@@ -1455,6 +1841,8 @@ static int retain_step(struct dl_store *st, int64_t cut_minute, int64_t max_byte
 	PREP(st, S_RET_DEL, d);
 	PREP(st, S_RET_MIN_DEL, md);
 	PREP(st, S_RET_MIN_UPD, mu);
+	PREP(st, S_RET_ROLL_R, xr);
+	PREP(st, S_RET_ROLL_S, xs);
 	int64_t minute, boot, first, last, bytes, pages, freep;
 	int r, rc = sqlite3_step(o);
 	if (rc != SQLITE_ROW) {
@@ -1490,8 +1878,18 @@ static int retain_step(struct dl_store *st, int64_t cut_minute, int64_t max_byte
 		sqlite3_bind_int64(m, 3, hi + 1);
 		sqlite3_bind_int64(m, 4, del);
 	}
-	if ((r = step1(st, m, "retention: update minutes", NULL)) < 0 ||
-	    (r = exec(st, "COMMIT", "retention: commit")) < 0)
+	if ((r = step1(st, m, "retention: update minutes", NULL)) < 0)
+		goto fail;
+	if (m == md) {
+		sqlite3_bind_int64(xr, 1, minute);
+		sqlite3_bind_int64(xr, 2, boot);
+		sqlite3_bind_int64(xs, 1, minute);
+		sqlite3_bind_int64(xs, 2, boot);
+		if ((r = step1(st, xr, "retention: delete rollups", NULL)) < 0 ||
+		    (r = step1(st, xs, "retention: delete rollups", NULL)) < 0)
+			goto fail;
+	}
+	if ((r = exec(st, "COMMIT", "retention: commit")) < 0)
 		goto fail;
 	*n += (uint64_t)del;
 	return 1;
@@ -1513,6 +1911,10 @@ int dl_store_retain(struct dl_store *st, int64_t max_age_ns, int64_t max_bytes, 
 	int64_t deadline = mono_ns() + (int64_t)DL_RETAIN_BUDGET_MS * 1000000;
 	uint64_t n = 0;
 	int r, more = 0;
+	/* Rollup rows of a deleted minute go with it: write the aggregated
+	 * ones first so none for a deleted minute is written afterwards. */
+	if ((r = roll_flush_now(st)) < 0)
+		return r;
 	while ((r = retain_step(st, cut_minute, max_bytes, &n)) == 1) {
 		if (mono_ns() >= deadline) {
 			more = 1;

@@ -125,7 +125,7 @@ static void test_basic(void)
 	TAP_OK(r == 0, "open creates %s (%s)", db, r ? dl_store_errmsg(NULL) : "");
 	if (r)
 		return;
-	TAP_OK(q1i(db, "SELECT value FROM meta WHERE key='schema_version'") == 1, "schema_version 1");
+	TAP_OK(q1i(db, "SELECT value FROM meta WHERE key='schema_version'") == 2, "schema_version 2");
 	TAP_OK(!strcmp(q1(db, "PRAGMA journal_mode"), "wal"), "WAL journal");
 	TAP_OK(q1i(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('events','strings',"
 		       "'subjects','objects','boots','policies','rules','loads','modes','counters',"

@@ -1704,8 +1704,18 @@ int dl_store_event(struct dl_store *st, const struct dl_event *ev)
 	nulls |= rc->pid != rc->tgid ? 0 : 1u << 10;
 	v[11] = rc->ppid;
 	g->nulls[g->n++] = nulls;
-	if (g->n == GROUP_ROWS || !st->in_txn)
-		return group_flush(st);
+	if (st->in_txn)
+		return g->n == GROUP_ROWS ? group_flush(st) : 0;
+	/* Autocommit: the row is committed by its own statement. */
+	if ((r = group_flush(st)) < 0) {
+		st->roll.npend = 0;
+		return r;
+	}
+	if (st->roll.rules.e) {
+		roll_fold(&st->roll);
+		if (st->roll.force || st->roll.resync)
+			return roll_flush_now(st);
+	}
 	return 0;
 }
 

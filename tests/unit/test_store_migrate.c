@@ -324,7 +324,16 @@ static void test_rollups(void)
 	while (r == 1);
 	TAP_OK(r == 0 && d > 0, "retention deleted %llu events", (unsigned long long)d);
 	TAP_OK(rollups_exact(h, "after retention"), "rollups of deleted minutes went with them");
+	/* Outside a transaction every event is its own commit. */
+	struct dl_event e1 = mk(b, 156001), e2 = mk(b, 156002);
+	TAP_OK(dl_store_event(st, &e1) == 0 && dl_store_event(st, &e2) == 0, "two autocommit events");
+	TAP_OK(rollups_exact(h, "autocommit"), "views exact with autocommit events");
 	dl_store_close(st);
+	sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL);
+	TAP_OK(qi(h, "SELECT sum(n) FROM rollup_rules") == qi(h, "SELECT count(*) FROM events") &&
+		       qi(h, "SELECT through_id FROM rollup_marks") == qi(h, "SELECT max(id) FROM events"),
+	       "after close everything is in the rollups, autocommit events included");
+	sqlite3_close(h);
 }
 
 int main(void)

@@ -76,20 +76,28 @@ t_aur=$(timeit "$dir/aureport.txt" aureport --input "$log" --avc --summary)
 # The same two reports from the store's rollup views (schema v2), which is
 # what drylock-query's unfiltered summary/top can read instead of events.
 t_vsum=$(timeit "$dir/vsummary.txt" sqlite3 -readonly "$db" "SELECT * FROM summary_v ORDER BY 1, 2, 3, 4")
-# top: aggregate per subject over the rollups (plus events after the
-# marks), keep the top 20, only then join the strings.
+# top: aggregate per subject over the rollups (plus the events after the
+# marks), then per (comm, exe, cgroup), keep the top 20, only then join the
+# strings.
 t_vtop=$(timeit "$dir/vtop.txt" sqlite3 -readonly "$db" "
 SELECT cm.s AS comm, ex.s AS exe, cg.s AS cgroup, t.n AS count, t.first, t.last FROM (
-  SELECT s.comm, s.exe, s.cgroup, sum(u.n) AS n, min(u.first) AS first, max(u.last) AS last FROM (
-    SELECT subject, n, first, last FROM rollup_subjects WHERE verdict IN (1, 2)
-    UNION ALL
-    SELECT e.subject, 1, e.ts, e.ts FROM rollup_marks m JOIN events e
-      ON e.id > m.through_id AND e.id < ((m.boot + 1) << 40) WHERE e.verdict IN (1, 2)
-  ) u JOIN subjects s ON s.id = u.subject
+  SELECT s.comm, s.exe, s.cgroup, sum(a.n) AS n, min(a.first) AS first, max(a.last) AS last FROM (
+    SELECT subject, sum(n) AS n, min(first) AS first, max(last) AS last FROM (
+      SELECT subject, n, first, last FROM rollup_subjects WHERE verdict IN (1, 2)
+      UNION ALL
+      SELECT e.subject, 1, e.ts, e.ts FROM rollup_marks m JOIN events e
+        ON e.id > m.through_id AND e.id < ((m.boot + 1) << 40) WHERE e.verdict IN (1, 2)
+    ) GROUP BY subject
+  ) a JOIN subjects s ON s.id = a.subject
   GROUP BY s.comm, s.exe, s.cgroup ORDER BY n DESC LIMIT 20) t
 LEFT JOIN strings cm ON cm.id = t.comm LEFT JOIN strings ex ON ex.id = t.exe
 LEFT JOIN strings cg ON cg.id = t.cgroup ORDER BY t.n DESC")
 n_v=$(awk -F'|' '{ s += $5 } END { print s }' "$dir/vsummary.txt")
+# The rollups must give drylock-query's answer: same top-20 counts.
+same_top=no
+if [ "$(awk 'NR > 1 { print $4 }' "$dir/top.txt")" = "$(awk -F'|' '{ print $4 }' "$dir/vtop.txt")" ]; then
+	same_top=yes
+fi
 n_db=$(awk 'NR > 1 { s += $5 } END { print s }' "$dir/summary.txt")
 r_sum=$(echo "$t_aur / $t_sum" | bc -l)
 r_top=$(echo "$t_aur / $t_top" | bc -l)
@@ -102,7 +110,7 @@ printf '  audit log                  %10d bytes\n' "$(stat -c %s "$log")"
 printf '  drylock-query summary      %10.3f s  (counts add up to %s decisions)\n' "$t_sum" "$n_db"
 printf '  drylock-query top          %10.3f s\n' "$t_top"
 printf '  summary_v (rollups)        %10.3f s  (counts add up to %s decisions)\n' "$t_vsum" "$n_v"
-printf '  top from rollup_subjects   %10.3f s\n' "$t_vtop"
+printf '  top from rollup_subjects   %10.3f s  (same counts as drylock-query top: %s)\n' "$t_vtop" "$same_top"
 printf '  aureport --avc --summary   %10.3f s\n' "$t_aur"
 printf '  ratio aureport/summary     %10.1f x\n' "$r_sum"
 printf '  ratio aureport/top         %10.1f x\n' "$r_top"

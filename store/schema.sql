@@ -217,7 +217,8 @@ CREATE TABLE IF NOT EXISTS minutes (
 
 -- Rollups: what summary and top read, so that a report over millions of
 -- events reads thousands of rows. Written by store.c from an in-memory
--- aggregation of committed events, flushed every ~64k events (and at close)
+-- aggregation of committed events, flushed with the first commit of a new
+-- minute after ~64k events (at the latest every ~1M events, and at close)
 -- in the same transaction as the events of that commit, so they are exact:
 -- for each boot, every event with id <= rollup_marks.through_id is counted
 -- in the rollups exactly once and no later event is. Readers add the few

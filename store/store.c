@@ -317,7 +317,8 @@ static void front_free(struct front *f)
  */
 #define ROLL_RULES 4096u
 #define ROLL_SUBJ 32768u
-#define ROLL_FLUSH_EVENTS 65536
+#define ROLL_FLUSH_EVENTS 65536    /* ... and a new minute has begun */
+#define ROLL_FLUSH_MAX (1 << 20)   /* whatever the minute */
 #define ROLL_BOOTS 4
 
 struct rent {
@@ -345,6 +346,7 @@ struct rollup {
 	int resync;   /* tables unknown after a failed flush: rebuild from events */
 	int64_t mark_boot, mark;  /* cached rollup_marks row of the current boot */
 	int64_t emax_boot, emax;  /* cached max(events.id) of that boot */
+	int64_t newest, flushed_newest; /* newest minute seen; at the last flush */
 };
 
 static int rtab_init(struct rtab *t, uint32_t cap)
@@ -1409,8 +1411,6 @@ static void roll_fold(struct rollup *R)
 			R->bmax[b].maxid = p->id;
 		R->events++;
 	}
-	if (R->events >= ROLL_FLUSH_EVENTS)
-		R->force = 1;
 	R->npend = 0;
 }
 
@@ -1570,6 +1570,8 @@ static int pend_add(struct dl_store *st, unsigned i)
 	};
 	if (v[0] <= R->mark)
 		R->force = 1; /* late: at or below the mark, must be in the rollups now */
+	if (v[1] / 60000 > R->newest)
+		R->newest = v[1] / 60000;
 	if (v[0] > R->emax)
 		R->emax = v[0];
 	return 0;
@@ -1739,10 +1741,14 @@ int dl_store_commit(struct dl_store *st)
 	r = minute_flush(st);
 	if (r < 0)
 		return r;
-	/* Rollups are written every ROLL_FLUSH_EVENTS events, with the commit
-	 * that reaches it; in between, committed events are only aggregated. */
-	int due = R->rules.e && (R->resync || R->force ||
-				 R->events + (int64_t)R->npend >= ROLL_FLUSH_EVENTS);
+	/* Rollups are written with the first commit of a new minute once
+	 * ROLL_FLUSH_EVENTS events are aggregated (so that a minute's keys
+	 * mostly get one row, not one per flush), or at ROLL_FLUSH_MAX events;
+	 * in between, committed events are only aggregated. Readers scan the
+	 * events after the mark: at most a minute's worth, or ROLL_FLUSH_MAX. */
+	int64_t agg = R->events + (int64_t)R->npend;
+	int due = R->rules.e && (R->resync || R->force || agg >= ROLL_FLUSH_MAX ||
+				 (agg >= ROLL_FLUSH_EVENTS && R->newest > R->flushed_newest));
 	if (due) {
 		roll_fold(R);
 		r = roll_write(st);
@@ -1759,6 +1765,7 @@ int dl_store_commit(struct dl_store *st)
 	}
 	if (due) {
 		R->resync = 0;
+		R->flushed_newest = R->newest;
 		roll_clear(R);
 	} else if (R->rules.e) {
 		roll_fold(R);

@@ -17,4 +17,4 @@ if why=$(build/collector/drylock check 2>/dev/null); then
 fi
 echo "quickstart: this host cannot run BPF LSM programs (${why#no: }); running the same job in a throwaway VM (Debian 6.12 kernel, QEMU)"
 tests/vm/kernels.sh 6.12 >/dev/null
-exec tests/vm/vm.sh --kernel 6.12 --timeout 600 -- tools/demo-job.sh "$PWD/build"
+exec tests/vm/vm.sh --kernel 6.12 --timeout 600 --env DRYLOCK_VM=1 -- tools/demo-job.sh "$PWD/build"

@@ -161,7 +161,7 @@ int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 		boot[8] = '\0';
 	}
 
-	tb_printf(&b, "op=%s lsm=%s family=%s decision=%s enforcing=%u", dl_hook_name(r->hook),
+	tb_printf(&b, "op=%s lsm=%s class=%s decision=%s enforcing=%u", dl_hook_name(r->hook),
 		  DL_AUDIT_LSM, dl_family_name(r->family), dl_verdict_name(r->verdict),
 		  r->enforced ? 1u : 0u);
 	tb_enc(&b, "policy", policy_name, policy_name ? strlen(policy_name) : 0);
@@ -183,12 +183,9 @@ int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 
 		format_ip(ip, sizeof(ip), n->addr);
 		tb_printf(&b, " %saddr=%s %sport=%u", pfx, ip, pfx, n->port);
-		if (n->protocol == 6)
-			tb_printf(&b, " proto=tcp");
-		else if (n->protocol == 17)
-			tb_printf(&b, " proto=udp");
-		else
-			tb_printf(&b, " proto=%u", n->protocol);
+		/* The IANA number: ausearch -i shows it as tcp, udp, ... (a name
+		 * here would be misread as protocol 0, "ip"). */
+		tb_printf(&b, " proto=%u", n->protocol);
 	}
 	if (b.full) {
 		out[0] = '\0';

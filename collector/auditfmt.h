@@ -6,16 +6,17 @@
  *
  * Record text (see docs/audit-records.md; conventions from ../shared/AUDIT.md):
  *   USER_AVC, one decision:
- *     op=<hook> lsm=drylock family=<f> decision=<allow|would-deny|deny>
+ *     op=<hook> lsm=drylock class=<family> decision=<allow|would-deny|deny>
  *     enforcing=<0|1> policy=<enc> rule=<id> seq=<n> boot=<8 hex of boot_id>
  *     spid=<tgid> stid=<pid> sppid=<ppid> suid=<uid> seuid=<euid> sgid=<gid>
  *     sauid=<loginuid> sses=<sessionid> scgroup=<id> comm=<enc> cmd=<enc exe>
- *     family-specific: daddr=<ip> dport=<n> proto=<tcp|udp|n>   (connect)
+ *     family-specific: daddr=<ip> dport=<n> proto=<IANA number> (connect)
  *                      laddr=<ip> lport=<n> proto=...            (bind)
  *   <enc> is dl_audit_encode(): "value" or upper-case hex. Never a header or
  *   trailer name (pid uid auid ses subj exe hostname addr terminal res) and
  *   never a name auparse reinterprets (mode flags id action data code list sig
- *   exit saddr key).
+ *   exit saddr key family). family= and a protocol name were seen misread
+ *   by `ausearch -i` (as a socket family, and as protocol 0).
  */
 #ifndef DRYLOCK_AUDITFMT_H
 #define DRYLOCK_AUDITFMT_H

@@ -182,6 +182,14 @@ int dl_collect(const struct dl_collect_opts *o)
 	int64_t last_poll = 0, last_retain = 0;
 	int retain_more = 0;
 
+	/* Block the stop signals before any thread exists (the audit thread
+	 * inherits the mask): otherwise a SIGTERM can land on a thread that does
+	 * not block it and kill the process before the final drain. */
+	sfd = setup_signals();
+	if (sfd < 0) {
+		dl_log("collect: signalfd: %s", strerror(errno));
+		return EXIT_FAILURE;
+	}
 	memset(&c.pin, 0xff, sizeof(c.pin)); /* all fds -1 */
 	c.pin.pin_dir[0] = 0;
 	dl_boot_id(c.boot_id);
@@ -192,6 +200,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	if (err) {
 		dl_log("store: cannot open database %s: %s; nothing was loaded or changed",
 		       o->db_path, dl_store_errmsg(c.st));
+		close(sfd);
 		return EXIT_FAILURE;
 	}
 	err = dl_store_boot(c.st, c.boot_id, c.boot_wall_ns, &c.boot_key);
@@ -247,9 +256,8 @@ int dl_collect(const struct dl_collect_opts *o)
 			     c.pin.exe_fd, c.cgroup_root_fd, o->batch);
 	if (err)
 		goto out;
-	sfd = setup_signals();
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || ep < 0) {
+	if (ep < 0) {
 		dl_log("collect: epoll/signalfd: %s", strerror(errno));
 		goto out;
 	}

@@ -277,7 +277,7 @@ static int cmd_mode(const char *pin_dir, int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 		printf("%s %s (was %s)\n", dl_family_name(f), dl_mode_name(mode), dl_mode_name(old));
-		snprintf(text, sizeof(text), "op=setenforce lsm=%s family=%s enforcing=%d old_enforcing=%d",
+		snprintf(text, sizeof(text), "op=setenforce lsm=%s class=%s enforcing=%d old_enforcing=%d",
 			 DL_AUDIT_LSM, dl_family_name(f), mode == DL_MODE_ENFORCE, old == DL_MODE_ENFORCE);
 		err = dl_audit_send_once(AUDIT_USER_MAC_STATUS, text, 1);
 		if (err)

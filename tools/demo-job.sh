@@ -12,11 +12,39 @@ work=$(mktemp -d /tmp/drylock-demo.XXXXXX)
 db=$work/drylock.db
 pin=/sys/fs/bpf/drylock-demo
 
+auditd_pid=
 cleanup() {
 	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	[ -n "$auditd_pid" ] && kill "$auditd_pid" 2>/dev/null || true
 	"$drylock" --pin-dir "$pin" unload >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+
+# Decisions go to the Linux audit log too. Where no audit daemon runs (the
+# throwaway VM), start a private one whose log is in $work.
+if command -v auditd >/dev/null && ! auditctl -s 2>/dev/null | grep -q '^pid [1-9]'; then
+	mkdir -p "$work/audit/plugins.d"
+	cat > "$work/audit/auditd.conf" <<-CONF
+	log_file = $work/audit/audit.log
+	log_format = ENRICHED
+	flush = DATA
+	max_log_file = 64
+	max_log_file_action = IGNORE
+	space_left = 2
+	space_left_action = IGNORE
+	admin_space_left = 1
+	admin_space_left_action = IGNORE
+	disk_full_action = IGNORE
+	disk_error_action = IGNORE
+	plugin_dir = $work/audit/plugins.d
+	CONF
+	auditd -n -c "$work/audit" >"$work/audit/auditd.out" 2>&1 &
+	auditd_pid=$!
+	for _ in $(seq 50); do auditctl -s 2>/dev/null | grep -q "^pid $auditd_pid\$" && break; sleep 0.1; done
+	audit_log=$work/audit/audit.log
+else
+	audit_log=/var/log/audit/audit.log
+fi
 
 echo "== the built-in default policy"
 "$drylock" default-policy
@@ -50,4 +78,16 @@ echo
 echo "== drylock-query events"
 "$query" --db "$db" events
 echo
-echo "database kept at $db (sqlite3 $db 'select * from events_v')"
+echo "== the same decisions in the Linux audit log: ausearch -m USER_AVC -sv yes -i (would-deny)"
+sleep 0.5
+ausearch --input "$audit_log" -m USER_AVC -sv yes -i 2>&1 | grep -v '^----' || true
+echo
+sleep 0.5
+echo "== lifecycle: ausearch -m USER_MAC_POLICY_LOAD,USER_MAC_STATUS -i"
+ausearch --input "$audit_log" -m USER_MAC_POLICY_LOAD,USER_MAC_STATUS -i 2>&1 | grep -v '^----' || true
+echo
+if [ -n "${DRYLOCK_VM:-}" ]; then
+	echo "(this ran in a throwaway VM: its database and audit log are gone with it)"
+else
+	echo "database kept at $db (sqlite3 $db 'select * from events_v')"
+fi

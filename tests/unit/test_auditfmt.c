@@ -105,7 +105,7 @@ static struct dl_event base_event(void)
 }
 
 static const char *const all_fields[] = {
-	"op", "lsm", "family", "decision", "enforcing", "policy", "rule", "seq", "boot", "spid",
+	"op", "lsm", "class", "decision", "enforcing", "policy", "rule", "seq", "boot", "spid",
 	"stid", "sppid", "suid", "seuid", "sgid", "sauid", "sses", "scgroup", "comm", "cmd",
 	"daddr", "dport", "proto",
 };
@@ -246,10 +246,10 @@ static void test_format(void)
 	n = dl_audit_format_avc(text, sizeof(text), &ev, "cloud", "0123abcd-4567-89ab-cdef-0123456789ab");
 	TAP_OK(n > 0, "format ok");
 	TAP_OK(!strcmp(text,
-		       "op=socket_connect lsm=drylock family=net decision=would-deny enforcing=0 "
+		       "op=socket_connect lsm=drylock class=net decision=would-deny enforcing=0 "
 		       "policy=\"cloud\" rule=meta seq=42 boot=0123abcd spid=100 stid=101 sppid=1 "
 		       "suid=1000 seuid=1000 sgid=1000 sauid=4294967295 sses=3 scgroup=7777 "
-		       "comm=\"curl\" cmd=\"/usr/bin/curl\" daddr=169.254.169.254 dport=80 proto=tcp"),
+		       "comm=\"curl\" cmd=\"/usr/bin/curl\" daddr=169.254.169.254 dport=80 proto=6"),
 	       "exact USER_AVC text: %s", text);
 
 	ev.rec.hook = DL_HOOK_SOCKET_BIND;
@@ -263,7 +263,7 @@ static void test_format(void)
 	n = dl_audit_format_avc(text, sizeof(text), &ev, NULL, NULL);
 	TAP_OK(n > 0 && strstr(text, "op=socket_bind ") && strstr(text, " decision=deny enforcing=1 ") &&
 	       strstr(text, " policy=? rule=? ") && strstr(text, " boot=? ") &&
-	       strstr(text, " cmd=? laddr=2001:db8::1 lport=80 proto=udp") && !strstr(text, "daddr"),
+	       strstr(text, " cmd=? laddr=2001:db8::1 lport=80 proto=17") && !strstr(text, "daddr"),
 	       "bind, IPv6, unknowns as ?: %s", text);
 
 	ev.rec.u.net.protocol = 132;

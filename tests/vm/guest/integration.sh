@@ -171,6 +171,13 @@ else
 	tap_not_ok "SIGTERM stops the collector and leaves the programs attached" \
 		"$(bpftool prog show 2>&1 | tail -n 10)"
 fi
+# A clean stop drains and says goodbye in the log and in audit; a SIGTERM
+# that reached a thread without the signal blocked used to kill it instead.
+if grep -q "collect: stopping" "$COLLECTOR_LOG" && audit_has "op=stop" -m USER_MAC_STATUS; then
+	tap_ok "SIGTERM is a clean stop: final drain and USER_MAC_STATUS op=stop"
+else
+	tap_not_ok "SIGTERM is a clean stop: final drain and USER_MAC_STATUS op=stop" "$(collector_diag)"
+fi
 if start_collector "$DB" BPF_LSM_POLICY_ENFORCE=1; then
 	tap_ok "enforce: collector restarts with BPF_LSM_POLICY_ENFORCE=1"
 else

@@ -69,16 +69,23 @@ timeit() { # timeit OUTFILE CMD... -> seconds on stdout
 	echo "$t1 - $t0" | bc -l
 }
 
-cat "$db" "$log" > /dev/null # page cache, for both sides
+# Both sides from the page cache: each file is read right before it is
+# timed (this host reclaims cold pages, so one early read is not enough).
+warm() { cat "$1" > /dev/null; }
+warm "$db"
 t_sum=$(timeit "$dir/summary.txt" "$query" --db "$db" summary)
+warm "$db"
 t_top=$(timeit "$dir/top.txt" "$query" --db "$db" top)
+warm "$log"
 t_aur=$(timeit "$dir/aureport.txt" aureport --input "$log" --avc --summary)
 # The same two reports from the store's rollup views (schema v2), which is
 # what drylock-query's unfiltered summary/top can read instead of events.
+warm "$db"
 t_vsum=$(timeit "$dir/vsummary.txt" sqlite3 -readonly "$db" "SELECT * FROM summary_v ORDER BY 1, 2, 3, 4")
 # top: aggregate per subject over the rollups (plus the events after the
 # marks), then per (comm, exe, cgroup), keep the top 20, only then join the
 # strings.
+warm "$db"
 t_vtop=$(timeit "$dir/vtop.txt" sqlite3 -readonly "$db" "
 SELECT cm.s AS comm, ex.s AS exe, cg.s AS cgroup, t.n AS count, t.first, t.last FROM (
   SELECT s.comm, s.exe, s.cgroup, sum(a.n) AS n, min(a.first) AS first, max(a.last) AS last FROM (

@@ -31,6 +31,18 @@
  * after an I/O error or a full disk) therefore empties the cache. That is
  * rare and only costs a few misses.
  *
+ * Inserts. Events are buffered per (minute, boot) and written 32 at a time
+ * by one multi-row INSERT (see group_flush()); a direct-mapped front cache
+ * with inline keys sits before the LRU for subjects and objects.
+ *
+ * Rollups. Committed events are aggregated in memory per minute and written
+ * to rollup_rules/rollup_subjects (what summary and top read) about once a
+ * minute, in the same transaction as that commit's events; rollup_marks
+ * makes them exact for readers (see schema.sql and the rollup section).
+ *
+ * Retention. dl_store_retain() deletes whole minutes by id range, in short
+ * transactions with a time budget (see the retention section).
+ *
  * Versions. meta.schema_version says which schema a file has. Opening for
  * writing runs, in one IMMEDIATE transaction: the migrations from the file's
  * version to DL_SCHEMA_VERSION, then schema.sql (idempotent: creates what is

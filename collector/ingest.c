@@ -58,8 +58,10 @@ static const char *exe_lookup(struct dl_ingest *in, const struct dl_record *r)
 	const char *found = NULL;
 	ssize_t n;
 
+	/* A cached "" is a lookup that failed: an exited process's remaining
+	 * records cost no further system calls. */
 	if (in->exe[h].path && in->exe[h].tgid == r->tgid && in->exe[h].ino == r->exe_ino)
-		return in->exe[h].path;
+		return in->exe[h].path[0] ? in->exe[h].path : NULL;
 	if (in->exe_fd >= 0 && bpf_map_lookup_elem(in->exe_fd, &r->tgid, &e) == 0 &&
 	    e.ktime_ns <= r->ktime_ns) {
 		e.path[DL_PATH_MAX - 1] = 0;
@@ -67,16 +69,14 @@ static const char *exe_lookup(struct dl_ingest *in, const struct dl_record *r)
 	} else {
 		snprintf(link, sizeof(link), "/proc/%u/exe", r->tgid);
 		n = readlink(link, buf, sizeof(buf) - 1);
-		if (n <= 0)
-			return NULL;
-		buf[n] = 0;
+		buf[n > 0 ? n : 0] = 0;
 		found = buf;
 	}
 	free(in->exe[h].path);
 	in->exe[h].path = strdup(found);
 	in->exe[h].tgid = r->tgid;
 	in->exe[h].ino = r->exe_ino;
-	return in->exe[h].path;
+	return in->exe[h].path && in->exe[h].path[0] ? in->exe[h].path : NULL;
 }
 
 /* cgroup v2 ids are kernfs node ids, which cgroupfs accepts as file handles. */

@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The one thing the query tool needs from the store beyond store/store.h:
- * the SQLite connection behind a read-only dl_store, to run its SELECTs and
- * register its SQL functions. Implemented in store/store.c. Kept out of
- * store.h because that header is the fixed collector/store interface.
+ * Compatibility header. dl_store_sqlite(), the SQLite connection behind a
+ * dl_store, is declared in store/store.h, which drylock-query includes
+ * directly; this file only forwards to it for code that still includes it
+ * (tests/unit/test_store.c). New code: include "store/store.h".
  */
 #ifndef DRYLOCK_QDB_H
 #define DRYLOCK_QDB_H
 #include "../store/store.h"
-
-struct sqlite3;
-struct sqlite3 *dl_store_sqlite(struct dl_store *st);
 #endif

@@ -40,7 +40,7 @@ struct bind {
 struct query {
 	char sql[8192];
 	size_t len;
-	struct bind b[32];
+	struct bind b[64];
 	int nb;
 	bool overflow;
 };
@@ -56,6 +56,8 @@ struct ctx {
 	unsigned max_ports;     /* suggest */
 	const char *candidate;  /* what-if */
 };
+
+#define QMAXB ((int)(sizeof(((struct query *)0)->b) / sizeof(struct bind)))
 
 #define TIME(x) "strftime('%Y-%m-%dT%H:%M:%fZ', " x " / 1000.0, 'unixepoch')"
 #define TIME_MIN(x) "strftime('%Y-%m-%dT%H:%MZ', " x " / 1000.0, 'unixepoch')"

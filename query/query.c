@@ -20,6 +20,10 @@
  * only compares integers. Address prefixes (--dest) are matched in C by
  * dl_addr_in(), registered on the connection, over the objects table only.
  *
+ * Rollups. summary and top read the store's per-minute rollup tables when
+ * the filters allow it and scan events otherwise, with the same output
+ * (see "rollups" below and docs/reports.md).
+ *
  * Commands: summary, events, top, export, ready here; the tuning reports
  * timeline, denials, suggest and what-if in reports.c (shared helpers in
  * qtool.h). Exit codes: 0 success, 1 error (message on stderr) or, for
@@ -39,8 +43,8 @@
 #include <sqlite3.h>
 
 #include "collector/names.h"
-#include "qdb.h"
 #include "qtool.h"
+#include "store/store.h"
 
 void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void die_usage(const char *fmt, ...)
@@ -180,7 +184,7 @@ void add(struct query *q, const char *frag)
  * values that follow; only constant fragments are ever passed here. */
 void add_int(struct query *q, const char *frag, int64_t v)
 {
-	if (q->nb >= 32) {
+	if (q->nb >= QMAXB) {
 		q->overflow = true;
 		return;
 	}
@@ -190,7 +194,7 @@ void add_int(struct query *q, const char *frag, int64_t v)
 
 void add_text(struct query *q, const char *frag, const char *s)
 {
-	if (q->nb >= 32) {
+	if (q->nb >= QMAXB) {
 		q->overflow = true;
 		return;
 	}
@@ -200,7 +204,7 @@ void add_text(struct query *q, const char *frag, const char *s)
 
 static void push_blob(struct query *q, const void *p, int n)
 {
-	if (q->nb >= 32) {
+	if (q->nb >= QMAXB) {
 		q->overflow = true;
 		return;
 	}
@@ -209,7 +213,7 @@ static void push_blob(struct query *q, const void *p, int n)
 
 static void push_int(struct query *q, int64_t v)
 {
-	if (q->nb >= 32) {
+	if (q->nb >= QMAXB) {
 		q->overflow = true;
 		return;
 	}
@@ -218,7 +222,7 @@ static void push_int(struct query *q, int64_t v)
 
 static void push_text(struct query *q, const char *s)
 {
-	if (q->nb >= 32) {
+	if (q->nb >= QMAXB) {
 		q->overflow = true;
 		return;
 	}
@@ -650,25 +654,194 @@ static int run(struct ctx *c, struct query *q, const char *const *only, long *ro
 	return n < 0 ? (int)n : 0;
 }
 
+/* ---- rollups ---------------------------------------------------------
+ *
+ * summary and top (by subjects or rules) read the rollup tables
+ * (store/schema.sql) instead of every event when the filters allow it: only
+ * --since/--until, and --policy/--family/--rule/--verdict where the rollup
+ * table has those columns (rollup_rules: policy, rule, hook, verdict;
+ * rollup_subjects: verdict only). The rows they aggregate are, UNION ALL:
+ *   1. rollup rows of the whole minutes inside the window;
+ *   2. the events after each boot's rollup mark (not rolled up yet), with
+ *      the full filters;
+ *   3. the rolled-up events of the partial minutes at the window's edges
+ *      (a --since or --until that is not on a minute boundary), read from
+ *      events through the minutes index, with the exact ts test.
+ * Rollup rows carry min/max ts in ms, so counts, first_seen and last_seen
+ * are exactly those of the scan. Anything else (comm, exe, cgroup, dest,
+ * port, top --by objects, a window inside two minutes, a store whose boots
+ * lack a mark) scans events. DRYLOCK_QUERY_NO_ROLLUPS=1 forces the scan
+ * (tests compare both paths). Ties in ORDER BY are broken by ids in both
+ * paths, so the two print the same rows in the same order. */
+
+struct rwin {
+	bool lo_set, hi_set;       /* bounds on rollup minutes */
+	int64_t lo_min, hi_min;    /* whole minutes [lo_min, hi_min) */
+	bool edge_lo, edge_hi;     /* partial minute at since / at until */
+};
+
+static bool rollups_usable(struct ctx *c, bool rules_cols, struct rwin *w)
+{
+	const struct filters *f = &c->f;
+	const char *env = getenv("DRYLOCK_QUERY_NO_ROLLUPS");
+
+	if (env && *env && strcmp(env, "0"))
+		return false;
+	if (f->comm || f->exe || f->cgroup || f->has_dest || f->port >= 0)
+		return false;
+	if (!rules_cols && (f->policy || f->rule || f->family >= 0))
+		return false;
+	*w = (struct rwin){ 0 };
+	if (f->has_since) {
+		if (f->since_ms < 0)
+			return false;
+		w->lo_set = true;
+		w->lo_min = (f->since_ms + 59999) / 60000;
+		w->edge_lo = f->since_ms % 60000 != 0;
+	}
+	if (f->has_until) {
+		if (f->until_ms < 0)
+			return false;
+		w->hi_set = true;
+		w->hi_min = f->until_ms / 60000;
+		w->edge_hi = f->until_ms % 60000 != 0;
+	}
+	/* A window without a whole minute inside: scanning it is cheap, and
+	 * the edge minutes would overlap. */
+	if (w->lo_set && w->hi_set && w->lo_min >= w->hi_min)
+		return false;
+	/* Every boot must have a mark (a v2 store always does), else its
+	 * events would be in neither part. Also fails on a store without the
+	 * rollup tables. */
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(c->db, "SELECT NOT EXISTS (SELECT 1 FROM boots b WHERE NOT EXISTS"
+				      " (SELECT 1 FROM rollup_marks m WHERE m.boot = b.id))",
+			       -1, &s, NULL) != SQLITE_OK)
+		return false;
+	bool ok = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 1;
+	sqlite3_finalize(s);
+	return ok;
+}
+
+/* The filters that apply to rollup rows, on alias u. */
+static void rollup_where(struct query *q, const struct filters *f, bool rules_cols)
+{
+	if (f->verdict >= 0)
+		add_int(q, " AND u.verdict = ?", f->verdict);
+	if (!rules_cols)
+		return;
+	if (f->family >= 0)
+		add_int(q, " AND u.hook IN (SELECT id FROM hook_names WHERE family = ?)", f->family);
+	if (f->policy)
+		add_text(q, " AND u.policy IN (SELECT id FROM policies WHERE name = ?)", f->policy);
+	if (f->rule)
+		add_text(q, " AND (u.policy, u.rule) IN (SELECT policy, idx FROM rules WHERE rule_id = ?)",
+			 f->rule);
+}
+
+/* "SELECT KEYS, n, first, last FROM rollups ... UNION ALL ... events"
+ * (parts 1-3 above); keys names the key columns, the same in the rollup
+ * table and in events; cond is an extra condition for both (or ""). */
+static int add_rollup_source(struct ctx *c, struct query *q, const struct rwin *w,
+			     const char *table, const char *const *keys, bool rules_cols,
+			     const char *cond_u, const char *cond_e)
+{
+	char ku[256] = "", ke[256] = "";
+	size_t nu = 0, ne = 0;
+	int r;
+
+	for (int i = 0; keys[i]; i++) {
+		nu += (size_t)snprintf(ku + nu, sizeof(ku) - nu, "u.%s AS %s, ", keys[i], keys[i]);
+		ne += (size_t)snprintf(ke + ne, sizeof(ke) - ne, "%se.%s", i ? ", " : "", keys[i]);
+	}
+	/* 1. whole minutes from the rollups */
+	add(q, "SELECT ");
+	add(q, ku);
+	add(q, "u.n AS n, u.first AS first, u.last AS last FROM ");
+	add(q, table);
+	add(q, " u WHERE 1");
+	add(q, cond_u);
+	if (w->lo_set)
+		add_int(q, " AND u.minute >= ?", w->lo_min);
+	if (w->hi_set)
+		add_int(q, " AND u.minute < ?", w->hi_min);
+	rollup_where(q, &c->f, rules_cols);
+	/* 2. events after the marks */
+	add(q, " UNION ALL SELECT ");
+	add(q, ke);
+	add(q, ", count(*), min(e.ts), max(e.ts) FROM rollup_marks m JOIN events e"
+	       " ON e.id > m.through_id AND e.id < ((m.boot + 1) << 40) WHERE 1");
+	add(q, cond_e);
+	if ((r = add_where(c->db, q, &c->f)) < 0)
+		return r;
+	add(q, " GROUP BY ");
+	add(q, ke);
+	/* 3. rolled-up events of the partial edge minutes */
+	for (int edge = 0; edge < 2; edge++) {
+		struct filters f = c->f;
+		int64_t m;
+
+		if (edge == 0 && !w->edge_lo)
+			continue;
+		if (edge == 1 && !w->edge_hi)
+			continue;
+		m = edge == 0 ? c->f.since_ms / 60000 : c->f.until_ms / 60000;
+		f.has_since = f.has_until = true;
+		f.since_ms = edge == 0 ? c->f.since_ms : m * 60000;
+		f.until_ms = edge == 1 ? c->f.until_ms : (m + 1) * 60000;
+		if (c->f.has_since && f.since_ms < c->f.since_ms)
+			f.since_ms = c->f.since_ms;
+		if (c->f.has_until && f.until_ms > c->f.until_ms)
+			f.until_ms = c->f.until_ms;
+		add(q, " UNION ALL SELECT ");
+		add(q, ke);
+		add(q, ", count(*), min(e.ts), max(e.ts) FROM events e"
+		       " WHERE e.id <= (SELECT through_id FROM rollup_marks WHERE boot = e.id >> 40)");
+		add(q, cond_e);
+		if ((r = add_where(c->db, q, &f)) < 0)
+			return r;
+		add(q, " GROUP BY ");
+		add(q, ke);
+	}
+	return 0;
+}
+
+static const char summary_cols[] =
+	"SELECT p.name AS policy, fn.name AS family,"
+	" coalesce(r.rule_id, '#' || g.rule) AS rule, v.name AS verdict,"
+	" g.n AS count, " TIME("g.first") " AS first_seen, " TIME("g.last") " AS last_seen FROM (";
+static const char summary_tail[] =
+	" LEFT JOIN policies p ON p.id = g.policy"
+	" LEFT JOIN family_names fn ON fn.id = g.fam"
+	" LEFT JOIN rules r ON r.policy = g.policy AND r.idx = g.rule"
+	" LEFT JOIN verdict_names v ON v.id = g.verdict"
+	" ORDER BY p.name, fn.name, r.rule_id, g.verdict, g.fam, g.policy, g.rule";
+
 static int cmd_summary(struct ctx *c)
 {
+	static const char *const keys[] = { "policy", "rule", "hook", "verdict", NULL };
 	struct query q = { 0 };
+	struct rwin w;
+	int r;
+
 	/* A rule index without a rules row (policy not stored) shows as #idx. */
-	add(&q, "SELECT p.name AS policy, fn.name AS family,"
-		" coalesce(r.rule_id, '#' || g.rule) AS rule, v.name AS verdict,"
-		" g.n AS count, " TIME("g.first") " AS first_seen, " TIME("g.last") " AS last_seen"
-		" FROM (SELECT e.policy AS policy, h.family AS fam, e.rule AS rule, e.verdict AS verdict,"
-		" count(*) AS n, min(e.ts) AS first, max(e.ts) AS last"
-		" FROM events e LEFT JOIN hook_names h ON h.id = e.hook WHERE 1");
-	int r = add_where(c->db, &q, &c->f);
-	if (r < 0)
-		return r;
-	add(&q, " GROUP BY e.policy, h.family, e.rule, e.verdict) g"
-		" LEFT JOIN policies p ON p.id = g.policy"
-		" LEFT JOIN family_names fn ON fn.id = g.fam"
-		" LEFT JOIN rules r ON r.policy = g.policy AND r.idx = g.rule"
-		" LEFT JOIN verdict_names v ON v.id = g.verdict"
-		" ORDER BY p.name, fn.name, r.rule_id, g.verdict");
+	add(&q, summary_cols);
+	if (rollups_usable(c, true, &w)) {
+		add(&q, "SELECT u.policy AS policy, h.family AS fam, u.rule AS rule, u.verdict AS verdict,"
+			" sum(u.n) AS n, min(u.first) AS first, max(u.last) AS last FROM (");
+		if ((r = add_rollup_source(c, &q, &w, "rollup_rules", keys, true, "", "")) < 0)
+			return r;
+		add(&q, ") u LEFT JOIN hook_names h ON h.id = u.hook"
+			" GROUP BY u.policy, h.family, u.rule, u.verdict) g");
+	} else {
+		add(&q, "SELECT e.policy AS policy, h.family AS fam, e.rule AS rule, e.verdict AS verdict,"
+			" count(*) AS n, min(e.ts) AS first, max(e.ts) AS last"
+			" FROM events e LEFT JOIN hook_names h ON h.id = e.hook WHERE 1");
+		if ((r = add_where(c->db, &q, &c->f)) < 0)
+			return r;
+		add(&q, " GROUP BY e.policy, h.family, e.rule, e.verdict) g");
+	}
+	add(&q, summary_tail);
 	return run(c, &q, NULL, NULL);
 }
 
@@ -692,8 +865,51 @@ static int cmd_events(struct ctx *c, bool export)
 	return run(c, &q, ev_table_cols, NULL);
 }
 
-/* Would-deny/deny grouped by subject, object or rule, largest first. The
- * verdict filter defaults to would-deny and deny. */
+/* top from the rollups: subjects from rollup_subjects, rules from
+ * rollup_rules; same columns, order and limit as the scan below. */
+static int top_rollups(struct ctx *c, int k, const struct rwin *w, int64_t limit)
+{
+	static const char *const subj_keys[] = { "subject", NULL };
+	static const char *const rule_keys[] = { "policy", "rule", NULL };
+	const char *cu = c->f.verdict < 0 ? " AND u.verdict IN (1, 2)" : "";
+	const char *ce = c->f.verdict < 0 ? " AND e.verdict IN (1, 2)" : "";
+	struct query q = { 0 };
+	int r;
+
+	if (k == 0) {
+		add(&q, "SELECT cm.s AS comm, ex.s AS exe, cg.s AS cgroup, t.n AS count, "
+			TIME("t.first") " AS first_seen, " TIME("t.last") " AS last_seen FROM ("
+			"SELECT s.comm AS comm, s.exe AS exe, s.cgroup AS cgroup, sum(x.n) AS n,"
+			" min(x.first) AS first, max(x.last) AS last FROM (");
+		/* One GROUP BY over the joined rows: a third faster than
+		 * summing per subject first. */
+		if ((r = add_rollup_source(c, &q, w, "rollup_subjects", subj_keys, false, cu, ce)) < 0)
+			return r;
+		add(&q, ") x LEFT JOIN subjects s ON s.id = x.subject"
+			" GROUP BY s.comm, s.exe, s.cgroup ORDER BY n DESC, s.comm, s.exe, s.cgroup");
+		add_int(&q, " LIMIT ?) t", limit);
+		add(&q, " LEFT JOIN strings cm ON cm.id = t.comm LEFT JOIN strings ex ON ex.id = t.exe"
+			" LEFT JOIN strings cg ON cg.id = t.cgroup"
+			" ORDER BY t.n DESC, t.comm, t.exe, t.cgroup");
+	} else {
+		add(&q, "SELECT p.name AS policy, coalesce(r.rule_id, '#' || t.rule) AS rule, t.n AS count, "
+			TIME("t.first") " AS first_seen, " TIME("t.last") " AS last_seen FROM ("
+			"SELECT x.policy AS policy, x.rule AS rule, sum(x.n) AS n, min(x.first) AS first,"
+			" max(x.last) AS last FROM (");
+		if ((r = add_rollup_source(c, &q, w, "rollup_rules", rule_keys, true, cu, ce)) < 0)
+			return r;
+		add(&q, ") x GROUP BY x.policy, x.rule ORDER BY n DESC, x.policy, x.rule");
+		add_int(&q, " LIMIT ?) t", limit);
+		add(&q, " LEFT JOIN policies p ON p.id = t.policy"
+			" LEFT JOIN rules r ON r.policy = t.policy AND r.idx = t.rule"
+			" ORDER BY t.n DESC, t.policy, t.rule");
+	}
+	return run(c, &q, NULL, NULL);
+}
+
+/* Would-deny/deny grouped by subject, object or rule, largest first (ties
+ * by the grouping ids). The verdict filter defaults to would-deny and deny.
+ * subjects and rules read the rollups when the filters allow it. */
 static int cmd_top(struct ctx *c)
 {
 	static const struct {
@@ -701,12 +917,12 @@ static int cmd_top(struct ctx *c)
 	} kinds[] = {
 		{ "subjects", "cm.s AS comm, ex.s AS exe, cg.s AS cgroup",
 		  "s.comm, s.exe, s.cgroup" },
+		{ "rules", "p.name AS policy, coalesce(r.rule_id, '#' || e.rule) AS rule",
+		  "e.policy, e.rule" },
 		{ "objects",
 		  "o.addr AS addr, o.port AS port,"
 		  " CASE o.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE o.proto END AS proto",
 		  "e.object" },
-		{ "rules", "p.name AS policy, coalesce(r.rule_id, '#' || e.rule) AS rule",
-		  "e.policy, e.rule" },
 	};
 	int k = -1;
 	for (int i = 0; i < 3; i++)
@@ -714,6 +930,10 @@ static int cmd_top(struct ctx *c)
 			k = i;
 	if (k < 0)
 		die_usage("top --by must be subjects, objects or rules");
+	int64_t limit = c->limit < 0 ? 20 : c->limit == 0 ? -1 : c->limit;
+	struct rwin w;
+	if (k < 2 && rollups_usable(c, k == 1, &w))
+		return top_rollups(c, k, &w, limit);
 	struct query q = { 0 };
 	add(&q, "SELECT ");
 	add(&q, kinds[k].cols);
@@ -728,7 +948,9 @@ static int cmd_top(struct ctx *c)
 		return r;
 	add(&q, " GROUP BY ");
 	add(&q, kinds[k].group);
-	add_int(&q, " ORDER BY count DESC LIMIT ?", c->limit < 0 ? 20 : c->limit == 0 ? -1 : c->limit);
+	add(&q, " ORDER BY count DESC, ");
+	add(&q, kinds[k].group);
+	add_int(&q, " LIMIT ?", limit);
 	return run(c, &q, NULL, NULL);
 }
 
@@ -840,6 +1062,9 @@ static void help(void)
 "  " PROG " denials --since 7d --limit 20\n"
 "  " PROG " suggest --since 7d > /etc/drylock/policy.d/50-suggested.policy\n"
 "  " PROG " what-if --candidate /etc/drylock/drylock.policy --since 7d\n"
+"\n"
+"Environment: DRYLOCK_DB (see --db); DRYLOCK_QUERY_NO_ROLLUPS=1 makes summary\n"
+"and top scan every event instead of reading the rollups (same output).\n"
 "\n"
 "Exit status: 0 success, 1 error (or `ready`/`what-if`: would deny), 2 usage\n"
 "error (or `what-if`: the candidate policy is invalid).\n");

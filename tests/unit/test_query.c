@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,221 @@ static int build_db(struct dl_store **stp)
 	return r;
 }
 
+
+/* ---- rollups vs scan ------------------------------------------------- */
+
+static char db2[340];
+static int64_t r_t0; /* minute-aligned base of the rollup database */
+/* Ground truth for the checks below: every event's (ts, verdict). */
+static int64_t r_ts[4000];
+static int r_verdict[4000], r_n;
+
+/* Event i of the rollup database: over 12 minutes, three subjects, two
+ * hooks, three verdicts, rules 0, 1 and none. */
+static struct dl_event rev(int64_t boot, uint64_t seq, int64_t pol, int i, int64_t ts)
+{
+	static const char *const comms[] = { "curl", "nginx", "resolver" };
+	struct dl_event e = ev(boot, seq, ts, pol);
+	memset(e.rec.comm, 0, sizeof(e.rec.comm));
+	memcpy(e.rec.comm, comms[i % 3], strlen(comms[i % 3]));
+	e.exe = i % 3 == 0 ? "/usr/bin/curl" : i % 3 == 1 ? "/usr/sbin/nginx" : "/usr/bin/resolver";
+	e.rec.verdict = (__u8)((i / 3) % 3);
+	e.rec.rule_idx = i % 5 == 0 ? DL_RULE_NONE : (__u32)(i % 2);
+	e.rec.hook = i % 7 == 0 ? DL_HOOK_SOCKET_BIND : DL_HOOK_SOCKET_CONNECT;
+	e.rec.u.net.port = (__u16)(440 + i % 4);
+	r_ts[r_n] = ts;
+	r_verdict[r_n++] = e.rec.verdict;
+	return e;
+}
+
+/* Events 0..599 at t0 + i * 1.1 s (minutes 0..10) are committed and the store
+ * closed, which rolls them all up; then the store is reopened and events
+ * 600..899 at t0 + 300 s + (i - 600) * 1.5 s (minutes 5..12, overlapping
+ * rolled-up minutes) are committed and stay after the mark. *stp stays open. */
+static int build_rollup_db(struct dl_store **stp)
+{
+	struct dl_store *st;
+	int64_t b, p, p2;
+	struct dl_store_rule rules[] = {
+		{ 0, "metadata", DL_FAMILY_NET, DL_ACTION_DENY, "deny connect 169.254.169.254" },
+		{ 1, "web", DL_FAMILY_NET, DL_ACTION_ALLOW, "allow connect any port 443" },
+	};
+	int r = dl_store_open(db2, 0, &st);
+	if (r < 0)
+		return r;
+	dl_store_boot(st, "rboot", 0, &b);
+	dl_store_policy(st, "base", "r5ha", "policy text", rules, 2, &p);
+	dl_store_policy(st, "base", "r5hb", "policy text 2", rules, 2, &p2);
+	dl_store_policy_load(st, b, 1, p, 0);
+	uint64_t seq = 1;
+	for (int batch = 0; batch < 6 && r == 0; batch++) {
+		dl_store_begin(st);
+		for (int i = batch * 100; i < batch * 100 + 100; i++) {
+			struct dl_event e = rev(b, seq++, i < 300 ? p : p2, i, r_t0 + i * 1100);
+			dl_store_event(st, &e);
+		}
+		r = dl_store_commit(st);
+	}
+	dl_store_close(st);
+	if (r < 0 || (r = dl_store_open(db2, 0, &st)) < 0)
+		return r;
+	dl_store_boot(st, "rboot", 0, &b);
+	dl_store_begin(st);
+	for (int i = 600; i < 900; i++) {
+		struct dl_event e = rev(b, seq++, p2, i, r_t0 + 300000 + (i - 600) * 1500);
+		dl_store_event(st, &e);
+	}
+	r = dl_store_commit(st);
+	*stp = st;
+	return r;
+}
+
+static char out_rollup[1 << 16];
+
+static void print_commented(const char *t)
+{
+	for (const char *nl; *t; t = nl + 1) {
+		if (!(nl = strchr(t, '\n')))
+			nl = t + strlen(t) - 1;
+		printf("# %.*s\n", (int)(nl - t), t);
+	}
+}
+
+/* Run args with the rollups allowed and with DRYLOCK_QUERY_NO_ROLLUPS=1;
+ * 1 if both succeed with the same non-empty output. */
+static int same_both_ways(char *const *args)
+{
+	unsetenv("DRYLOCK_QUERY_NO_ROLLUPS");
+	int r1 = runv(args);
+	if (out_len >= sizeof(out_rollup))
+		return 0;
+	memcpy(out_rollup, out, out_len + 1);
+	setenv("DRYLOCK_QUERY_NO_ROLLUPS", "1", 1);
+	int r2 = runv(args);
+	unsetenv("DRYLOCK_QUERY_NO_ROLLUPS");
+	if (r1 != 0 || r2 != 0 || strcmp(out_rollup, out) != 0) {
+		printf("# rollups (exit %d):\n", r1);
+		print_commented(out_rollup);
+		printf("# scan (exit %d):\n", r2);
+		print_commented(out);
+		return 0;
+	}
+	return out_len > 0;
+}
+
+/* Sum of "count": N in the JSON output. */
+static long json_count_sum(void)
+{
+	long sum = 0;
+	for (const char *p = out; (p = strstr(p, "\"count\": ")); p += 9)
+		sum += strtol(p + 9, NULL, 10);
+	return sum;
+}
+
+static long truth(int64_t since, int64_t until, bool denied_only)
+{
+	long n = 0;
+	for (int i = 0; i < r_n; i++)
+		n += r_ts[i] >= since && r_ts[i] < until && (!denied_only || r_verdict[i] != 0);
+	return n;
+}
+
+static void test_rollups(void)
+{
+	struct dl_store *st = NULL;
+	snprintf(db2, sizeof(db2), "%s/r.db", dir);
+	r_t0 = ((int64_t)time(NULL) - 2 * 86400) / 60 * 60 * 1000;
+	int r = build_rollup_db(&st);
+	TAP_OK(r == 0, "rollup test database built (%s)", r ? dl_store_errmsg(st) : "ok");
+	sqlite3 *sq = dl_store_sqlite(st);
+	sqlite3_stmt *s;
+	int64_t mark = 0, max_id = 0, rolled = 0;
+	if (sqlite3_prepare_v2(sq, "SELECT (SELECT max(through_id) FROM rollup_marks),"
+			       " (SELECT max(id) FROM events), (SELECT sum(n) FROM rollup_rules)",
+			       -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+		mark = sqlite3_column_int64(s, 0);
+		max_id = sqlite3_column_int64(s, 1);
+		rolled = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	TAP_OK(rolled == 600 && max_id - mark == 300,
+	       "600 events rolled up, 300 after the mark (%lld, %lld)", (long long)rolled,
+	       (long long)(max_id - mark));
+
+	char a_mid[32], a_mid_end[32], a_min[32], a_min_end[32], a_sec[32], a_late[32];
+	/* mid-minute window: minute 2 + 30.5 s .. minute 9 + 15 s */
+	snprintf(a_mid, sizeof(a_mid), "%lld", (long long)(r_t0 / 1000 + 150));
+	snprintf(a_mid_end, sizeof(a_mid_end), "%lld", (long long)(r_t0 / 1000 + 555));
+	snprintf(a_min, sizeof(a_min), "%lld", (long long)(r_t0 / 1000 + 180));
+	snprintf(a_min_end, sizeof(a_min_end), "%lld", (long long)(r_t0 / 1000 + 480));
+	snprintf(a_sec, sizeof(a_sec), "%lld", (long long)(r_t0 / 1000 + 333));
+	snprintf(a_late, sizeof(a_late), "%lld", (long long)(r_t0 / 1000 + 690));
+	char *const windows[][5] = {
+		{ NULL },
+		{ "--since", a_mid, "--until", a_mid_end, NULL },
+		{ "--since", a_min, "--until", a_min_end, NULL },
+		{ "--since", a_mid, NULL },
+		{ "--until", a_mid_end, NULL },
+		{ "--since", a_sec, "--until", a_late, NULL },
+		{ "--since", a_mid, "--verdict", "deny", NULL },
+		{ "--policy", "base", "--until", a_sec, NULL },
+		{ "--rule", "web", "--since", a_mid, NULL },
+		{ "--family", "net", "--verdict", "allow", NULL },
+	};
+	static const char *const cmds[][3] = {
+		{ "summary" }, { "top" }, { "top", "--by", "rules" }, { "top", "--by", "objects" },
+		{ "top", "--limit", "2" },
+	};
+	for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
+		for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+			for (int json = 0; json < 2; json++) {
+				char *args[16];
+				int n = 0;
+				args[n++] = "--db";
+				args[n++] = db2;
+				if (json)
+					args[n++] = "--json";
+				for (int i = 0; i < 3 && cmds[k][i]; i++)
+					args[n++] = (char *)cmds[k][i];
+				for (int i = 0; windows[w][i]; i++)
+					args[n++] = windows[w][i];
+				args[n] = NULL;
+				TAP_OK(same_both_ways(args), "rollups = scan: %s%s %s %s %s %s %s",
+				       json ? "--json " : "", cmds[k][0], cmds[k][1] ? cmds[k][2] : "",
+				       windows[w][0] ? windows[w][0] : "(all)",
+				       windows[w][0] && windows[w][1] ? windows[w][1] : "",
+				       windows[w][0] && windows[w][1] && windows[w][2] ? windows[w][2] : "",
+				       windows[w][0] && windows[w][1] && windows[w][2] && windows[w][3] ?
+					       windows[w][3] : "");
+			}
+		}
+	}
+	/* Counts against the ground truth, rollup path. */
+	int64_t mid = r_t0 + 150000, mid_end = r_t0 + 555000;
+	TAP_OK(RUN("--db", db2, "--json", "summary") == 0 && json_count_sum() == 900,
+	       "summary counts all 900 (%ld)", json_count_sum());
+	TAP_OK(RUN("--db", db2, "--json", "summary", "--since", a_mid, "--until", a_mid_end) == 0 &&
+		       json_count_sum() == truth(mid, mid_end, false),
+	       "mid-minute window summary: %ld = %ld", json_count_sum(), truth(mid, mid_end, false));
+	TAP_OK(RUN("--db", db2, "--json", "top", "--limit", "0", "--since", a_mid, "--until", a_mid_end) == 0 &&
+		       json_count_sum() == truth(mid, mid_end, true),
+	       "mid-minute window top: %ld = %ld", json_count_sum(), truth(mid, mid_end, true));
+
+	/* The rollup path is really taken: skew the rollups, outputs differ. */
+	sqlite3_exec(sq, "UPDATE rollup_rules SET n = n + 1000; UPDATE rollup_subjects SET n = n + 1000",
+		     NULL, NULL, NULL);
+	char *const sum_args[] = { "--db", db2, "summary", NULL };
+	char *const top_args[] = { "--db", db2, "top", NULL };
+	char *const comm_args[] = { "--db", db2, "summary", "--comm", "curl", NULL };
+	TAP_OK(!same_both_ways(sum_args), "summary reads the rollups (skewed rollups show)");
+	TAP_OK(!same_both_ways(top_args), "top reads the rollups (skewed rollups show)");
+	TAP_OK(same_both_ways(comm_args), "--comm scans events (skewed rollups do not show)");
+	sqlite3_exec(sq, "UPDATE rollup_rules SET n = n - 1000; UPDATE rollup_subjects SET n = n - 1000",
+		     NULL, NULL, NULL);
+	TAP_OK(same_both_ways(sum_args), "rollups restored");
+	dl_store_close(st);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -340,6 +556,8 @@ int main(int argc, char **argv)
 	dl_store_commit(st);
 	TAP_OK(JCOUNT(8, "--limit", "0"), "committed event visible afterwards");
 	dl_store_close(st);
+
+	test_rollups();
 
 	/* Errors. */
 	char missing[400];

@@ -23,24 +23,9 @@ trap cleanup EXIT
 # Decisions go to the Linux audit log too. Where no audit daemon runs (the
 # throwaway VM), start a private one whose log is in $work.
 if command -v auditd >/dev/null && ! auditctl -s 2>/dev/null | grep -q '^pid [1-9]'; then
-	mkdir -p "$work/audit/plugins.d"
-	cat > "$work/audit/auditd.conf" <<-CONF
-	log_file = $work/audit/audit.log
-	log_format = ENRICHED
-	flush = DATA
-	max_log_file = 64
-	max_log_file_action = IGNORE
-	space_left = 2
-	space_left_action = IGNORE
-	admin_space_left = 1
-	admin_space_left_action = IGNORE
-	disk_full_action = IGNORE
-	disk_error_action = IGNORE
-	plugin_dir = $work/audit/plugins.d
-	CONF
-	auditd -n -c "$work/audit" >"$work/audit/auditd.out" 2>&1 &
-	auditd_pid=$!
-	for _ in $(seq 50); do auditctl -s 2>/dev/null | grep -q "^pid $auditd_pid\$" && break; sleep 0.1; done
+	. "$(dirname "$0")/private-auditd.sh"
+	private_auditd_start "$work/audit" || echo "demo: the private auditd did not start" >&2
+	auditd_pid=$PRIVATE_AUDITD_PID
 	audit_log=$work/audit/audit.log
 else
 	audit_log=/var/log/audit/audit.log

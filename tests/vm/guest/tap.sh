@@ -62,43 +62,17 @@ poll() {
 }
 
 # A private auditd whose log is $1/audit.log (AUDIT.md, Testing): started by
-# audit_start DIR, stopped by audit_stop. auditd refuses to start unless
-# space_left > admin_space_left.
+# audit_start DIR, stopped by audit_stop (tools/private-auditd.sh).
+# shellcheck source=../../../tools/private-auditd.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../tools" && pwd)/private-auditd.sh"
 AUDITD_PID=
 audit_start() {
-	local d=$1
-	mkdir -p "$d/plugins.d"
-	cat > "$d/auditd.conf" <<-EOF
-	local_events = yes
-	write_logs = yes
-	log_file = $d/audit.log
-	log_format = ENRICHED
-	flush = DATA
-	max_log_file = 64
-	max_log_file_action = IGNORE
-	num_logs = 0
-	priority_boost = 0
-	name_format = NONE
-	space_left = 2
-	space_left_action = IGNORE
-	admin_space_left = 1
-	admin_space_left_action = IGNORE
-	disk_full_action = IGNORE
-	disk_error_action = IGNORE
-	use_libwrap = no
-	q_depth = 4000
-	overflow_action = IGNORE
-	plugin_dir = $d/plugins.d
-	end_of_event_timeout = 2
-	EOF
-	auditd -n -c "$d" > "$d/auditd.out" 2>&1 &
-	AUDITD_PID=$!
-	# up when the kernel names it as the audit daemon
-	poll 20 sh -c "auditctl -s 2>/dev/null | grep -q '^pid $AUDITD_PID\$'"
+	private_auditd_start "$1"
+	local rc=$?
+	AUDITD_PID=$PRIVATE_AUDITD_PID
+	return $rc
 }
 audit_stop() {
-	[ -n "$AUDITD_PID" ] || return 0
-	kill "$AUDITD_PID" 2>/dev/null
-	wait "$AUDITD_PID" 2>/dev/null
+	private_auditd_stop
 	AUDITD_PID=
 }

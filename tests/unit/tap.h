@@ -18,6 +18,30 @@ static int tap_n, tap_failed;
 	fflush(stdout);                                                     \
 } while (0)
 
+/* A fresh directory for a test's files: TMPDIR (or /tmp)/dl-test-NAME-XXXXXX.
+ * Returns 0, or -1 after printing why. */
+static inline int tap_tmpdir(char *dir, size_t len, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, len, "%s/dl-test-%s-XXXXXX", tmp ? tmp : "/tmp", name);
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove it again, unless DL_KEEP is set (to look at what a test left). */
+static inline void tap_tmpdir_remove(const char *dir)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (!getenv("DL_KEEP") && system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
+}
+
 static inline int tap_done(void)
 {
 	printf("1..%d\n", tap_n);

@@ -422,11 +422,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bin = argv[1];
-	snprintf(dir, sizeof(dir), "%s/dl-test-query-XXXXXX", getenv("TMPDIR") ?: "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (tap_tmpdir(dir, sizeof(dir), "query"))
 		return 1;
-	}
 	snprintf(db, sizeof(db), "%s/q.db", dir);
 	old_s = (time(NULL) - 10 * 86400) / 60 * 60;
 	struct dl_store *st = NULL;
@@ -578,9 +575,6 @@ int main(int argc, char **argv)
 	TAP_OK(RUN("summary") == 1, "DRYLOCK_DB is used");
 	TAP_OK(RUN("--db", db, "summary") == 0, "--db overrides DRYLOCK_DB");
 
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (!getenv("DL_KEEP") && system(cmd) != 0)
-		printf("# could not remove %s\n", dir);
+	tap_tmpdir_remove(dir);
 	return tap_done();
 }

@@ -379,11 +379,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bin = argv[1];
-	snprintf(dir, sizeof(dir), "%s/dl-test-reports-XXXXXX", getenv("TMPDIR") ?: "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (tap_tmpdir(dir, sizeof(dir), "reports"))
 		return 1;
-	}
 	snprintf(db, sizeof(db), "%s/r.db", dir);
 	t0_ms = ((int64_t)time(NULL) - 3 * 86400) / 3600 * 3600 * 1000;
 	int r = build_db();
@@ -602,10 +599,7 @@ int main(int argc, char **argv)
 	TAP_OK(RUN("what-if") == 2, "what-if without --candidate: exit 2");
 	TAP_OK(RUN("summary", "--candidate", cand) == 2, "--candidate on another command: exit 2");
 
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (!getenv("DL_KEEP") && system(cmd) != 0)
-		printf("# could not remove %s\n", dir);
+	tap_tmpdir_remove(dir);
 	dl_replay_free(&pol);
 	return tap_done();
 }

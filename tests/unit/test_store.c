@@ -411,17 +411,11 @@ static void test_size(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "%s/dl-test-store-XXXXXX", getenv("TMPDIR") ?: "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (tap_tmpdir(dir, sizeof(dir), "store"))
 		return 1;
-	}
 	test_basic();
 	test_errors();
 	test_size();
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (!getenv("DL_KEEP") && system(cmd) != 0)
-		printf("# could not remove %s\n", dir);
+	tap_tmpdir_remove(dir);
 	return tap_done();
 }

@@ -216,17 +216,11 @@ static void test_corrupt(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "%s/dl-test-faults-XXXXXX", getenv("TMPDIR") ?: "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (tap_tmpdir(dir, sizeof(dir), "faults"))
 		return 1;
-	}
 	test_full();
 	test_locked();
 	test_corrupt();
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (!getenv("DL_KEEP") && system(cmd) != 0)
-		printf("# could not remove %s\n", dir);
+	tap_tmpdir_remove(dir);
 	return tap_done();
 }

@@ -338,16 +338,10 @@ static void test_rollups(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "%s/dl-test-migrate-XXXXXX", getenv("TMPDIR") ?: "/tmp");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (tap_tmpdir(dir, sizeof(dir), "migrate"))
 		return 1;
-	}
 	test_v1();
 	test_rollups();
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (!getenv("DL_KEEP") && system(cmd) != 0)
-		printf("# could not remove %s\n", dir);
+	tap_tmpdir_remove(dir);
 	return tap_done();
 }

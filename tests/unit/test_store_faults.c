@@ -21,20 +21,9 @@
 
 #include "store/store.h"
 #include "tap.h"
+#include "sqlq.h"
 
 static char dir[256];
-
-static long long qi(sqlite3 *h, const char *sql)
-{
-	sqlite3_stmt *s;
-	long long v = -1;
-	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK)
-		return -2;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
-}
 
 /* Every event has its own destination and exe, so a batch needs new pages
  * in events, objects, strings and subjects. */

@@ -23,6 +23,7 @@
 
 #include "store/store.h"
 #include "tap.h"
+#include "sqlq.h"
 
 #ifndef FIXTURE_DIR
 #error FIXTURE_DIR must point at tests/unit/fixtures
@@ -74,18 +75,6 @@ static char *rows(sqlite3 *h, const char *sql)
 	}
 	sqlite3_finalize(s);
 	return out;
-}
-
-static long long qi(sqlite3 *h, const char *sql)
-{
-	sqlite3_stmt *s;
-	long long v = -1;
-	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK)
-		return -2;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
 }
 
 /* The rollup views against the same aggregation computed from events. */

@@ -18,20 +18,9 @@
 
 #include "store/store.h"
 #include "tap.h"
+#include "sqlq.h"
 
 static char dir[256];
-
-static long long qi(sqlite3 *h, const char *sql)
-{
-	sqlite3_stmt *s;
-	long long v = -1;
-	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK)
-		return -2;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
-}
 
 #define T0_MS INT64_C(1795000000000) /* a minute boundary: 1795000000000 % 60000 == 20000 */
 static int64_t t0_ms(void)

@@ -104,7 +104,9 @@ static void usage(FILE *f)
 		"  mode [permissive|enforce] [--family F]\n"
 		"                       show, or switch at runtime (audited)\n"
 		"  status [--json]      what is loaded, modes and counters\n"
-		"  unload               detach all programs and remove the pins\n"
+		"  unload [--db PATH] [--discard-pending] [--yes]\n"
+		"                       stop the collector, store pending decisions, detach\n"
+		"                       every program and remove the pins\n"
 		"  default-policy       print the built-in default policy\n"
 		"\n"
 		"Options:\n"
@@ -203,7 +205,7 @@ static int cmd_check(void)
 		bool fresh;
 
 		snprintf(dir, sizeof(dir), "/sys/fs/bpf/drylock-check-%d", getpid());
-		err = dl_load(dir, p, -1, 1u << 16, &pin, &gen, &fresh);
+		err = dl_load(dir, p, -1, 1u << 16, 0, &pin, &gen, &fresh);
 		dl_pinned_close(&pin);
 		dl_unload(dir);
 		dl_policy_free(p);
@@ -477,16 +479,8 @@ int main(int argc, char **argv)
 		return cmd_mode(pin_dir, argc - 1, argv + 1);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(pin_dir, argc > 1 && !strcmp(argv[1], "--json"));
-	if (!strcmp(cmd, "unload")) {
-		int err = dl_unload(pin_dir);
-
-		if (err) {
-			dl_log("unload: %s: %s", pin_dir, strerror(-err));
-			return EXIT_FAILURE;
-		}
-		printf("unloaded: %s removed, programs detached\n", pin_dir);
-		return EXIT_SUCCESS;
-	}
+	if (!strcmp(cmd, "unload"))
+		return dl_cmd_unload(pin_dir, argc, argv);
 	if (!strcmp(cmd, "default-policy")) {
 		fputs(dl_default_policy, stdout);
 		return EXIT_SUCCESS;

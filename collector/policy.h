@@ -12,6 +12,8 @@
  *                                     space) includes matches in sorted order;
  *                                     an include that matches nothing is an error
  *                                     unless it contains a glob character
+ *                                     (limits and the once-per-policy rule:
+ *                                     DL_POLICY_* below, docs)
  *   - rules:  <family> <action> <id> [key=value ...]
  *       family  one of DL_FAMILIES keywords ("net")
  *       action  "allow" or "deny"
@@ -40,6 +42,12 @@
 
 #define DL_RULE_ID_MAX 32
 #define DL_POLICY_NAME_MAX 64
+
+/* Bounds on loading one policy (docs/policy-format.md, "Limits"). */
+#define DL_POLICY_FILE_MAX (1u << 20)      /* bytes in one policy file (1 MiB) */
+#define DL_POLICY_TEXT_MAX (4u << 20)      /* bytes of policy text in all, headers included (4 MiB) */
+#define DL_POLICY_FILES_MAX 256            /* files read for one policy, the top file included */
+#define DL_POLICY_INCLUDE_DEPTH_MAX 16     /* files in one include chain, the top file included */
 
 struct dl_net_match {
 	__u8 addr[DL_ADDR_LEN];  /* network order, IPv4 v4-mapped, host bits zeroed */
@@ -84,8 +92,10 @@ struct dl_diags {
 };
 
 /* Parse a policy file and everything it includes. Returns 0 and sets *out when
- * there were no errors; otherwise -EINVAL (or -errno for I/O on the top file)
- * with every problem in *diags. *diags is appended to, never reset. */
+ * there were no errors; otherwise -EINVAL (or, for the top file, -errno of
+ * the I/O error, -EISDIR or -EINVAL when it is not a regular file, -EFBIG
+ * when it is too large) with every problem in *diags. *diags is appended to,
+ * never reset. Never blocks on a FIFO or device; bounded by DL_POLICY_*. */
 int dl_policy_parse_file(const char *path, struct dl_policy **out, struct dl_diags *diags);
 /* Same, from memory; 'name' is used as the file name in diagnostics and for
  * includes relative to the current directory. */

@@ -7,7 +7,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -712,6 +714,199 @@ static void test_compile(void)
 	}
 }
 
+/* ---------------------------------------------------------------------- */
+/* bounded loading: only regular files, size caps, include limits, rule limit */
+
+/* Parse tpath(top); true if it failed with every diagnostic at the top file's
+ * line:col (col 0: any) and the first containing sub. */
+static bool fails_at(const char *top, unsigned line, unsigned col, const char *sub, size_t *n)
+{
+	struct dl_diags d = { 0 };
+	struct dl_policy *p = NULL;
+	int r = dl_policy_parse_file(tpath(top), &p, &d);
+	bool ok = r < 0 && p == NULL && d.n >= 1 && strstr(d.v[0].msg, sub);
+
+	for (size_t i = 0; ok && i < d.n; i++)
+		ok = !strcmp(d.v[i].file, tpath(top)) && d.v[i].line == line && (!col || d.v[i].col == col);
+	if (n)
+		*n = d.n;
+	if (!ok)
+		dump(&d);
+	dl_diags_free(&d);
+	dl_policy_free(p);
+	return ok;
+}
+
+static void write_big(const char *rel, size_t size, char fill)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	/* comment lines of 64 bytes */
+	for (size_t i = 0; i < size; i++)
+		fputc(i % 64 == 0 ? '#' : i % 64 == 63 ? '\n' : fill, f);
+	fclose(f);
+}
+
+static void test_bounds(void)
+{
+	struct dl_diags d = { 0 };
+	struct dl_policy *p = NULL;
+	char buf[512], *big;
+	size_t n, off;
+	int r;
+
+	/* size caps: one file, and the text in all */
+	write_big("huge.policy", DL_POLICY_FILE_MAX + 1, 'x');
+	write_file("bs1.policy", "include huge.policy\n");
+	TAP_OK(fails_at("bs1.policy", 1, 9, "larger than 1048576 bytes", &n) && n == 1,
+	       "a file over 1 MiB is refused at the include");
+	r = dl_policy_parse_file(tpath("huge.policy"), &p, &d);
+	TAP_OK(r < 0 && !p && d.n == 1 && strstr(d.v[0].msg, "larger than 1048576 bytes"), "and as the top file");
+	dl_diags_free(&d);
+	write_big("max.policy", DL_POLICY_FILE_MAX, 'y');
+	write_file("bs2.policy", "include max.policy\n");
+	r = dl_policy_parse_file(tpath("bs2.policy"), &p, &d);
+	TAP_OK(r == 0 && p && d.n == 0, "a file of exactly 1 MiB is fine");
+	dl_policy_free(p);
+	p = NULL;
+	dl_diags_free(&d);
+	for (int i = 0; i < 5; i++) {
+		snprintf(buf, sizeof(buf), "m%d.policy", i);
+		write_big(buf, DL_POLICY_FILE_MAX - 4096, (char)('a' + i));
+	}
+	write_file("bs3.policy", "include m0.policy\ninclude m1.policy\ninclude m2.policy\n"
+				 "include m3.policy\ninclude m4.policy\n");
+	TAP_OK(fails_at("bs3.policy", 5, 9, "more than 4194304 bytes of policy text", &n) && n == 1,
+	       "the fifth file of nearly 1 MiB passes 4 MiB in all: error at its include");
+	big = malloc(DL_POLICY_FILE_MAX + 2);
+	memset(big, '#', DL_POLICY_FILE_MAX + 1);
+	big[DL_POLICY_FILE_MAX + 1] = '\0';
+	r = dl_policy_parse_string("s.policy", big, &p, &d);
+	TAP_OK(r < 0 && !p && d.n == 1 && strstr(d.v[0].msg, "larger than 1048576 bytes"),
+	       "in-memory text over 1 MiB refused");
+	dl_diags_free(&d);
+	free(big);
+
+	/* the same file under another name (hard link) is the same file */
+	write_file("once.policy", "net deny once addr=any\n");
+	if (link(tpath("once.policy"), tpath("hard.policy")) < 0)
+		perror("link");
+	write_file("bo.policy", "include once.policy\ninclude hard.policy\n");
+	TAP_OK(fails_at("bo.policy", 2, 9, "already included", &n) && n == 1,
+	       "a hard link to an included file is the same file");
+	/* depth */
+	for (int i = 0; i < 20; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "n%d.policy", i);
+		snprintf(buf, sizeof(buf), "include n%d.policy\n", i + 1);
+		write_file(name, buf);
+	}
+	write_file("n20.policy", "\n");
+	r = dl_policy_parse_file(tpath("n0.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && d.n == 1 && strstr(d.v[0].msg, "nested more than 16 deep") &&
+	       !strcmp(d.v[0].file, tpath("n15.policy")), "include depth bounded at 16");
+	dump(&d);
+	dl_diags_free(&d);
+	/* number of files */
+	mkdir(tpath("many"), 0700);
+	for (int i = 0; i < DL_POLICY_FILES_MAX + 20; i++) {
+		snprintf(buf, sizeof(buf), "many/%03d.policy", i);
+		write_file(buf, "# nothing\n");
+	}
+	write_file("bm.policy", "include many/*.policy\n");
+	snprintf(buf, sizeof(buf), "too many policy files (at most %d", DL_POLICY_FILES_MAX);
+	TAP_OK(fails_at("bm.policy", 1, 9, buf, &n) && n == 1, "at most %d files, one error", DL_POLICY_FILES_MAX);
+
+	/* 100,000 rules in four files, ids repeating after 50,000: stops at the
+	 * 1,025th rule with one error, does not keep registering ids */
+	big = malloc(32 * 25000 + 1);
+	for (int f = 0; f < 4; f++) {
+		off = 0;
+		for (int i = 0; i < 25000; i++)
+			off += (size_t)sprintf(big + off, "net deny r%d addr=any\n", (f * 25000 + i) % 50000);
+		snprintf(buf, sizeof(buf), "r%d.policy", f);
+		write_file(buf, big);
+	}
+	free(big);
+	write_file("br.policy", "include r0.policy\ninclude r1.policy\ninclude r2.policy\ninclude r3.policy\n");
+	r = dl_policy_parse_file(tpath("br.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && !p && d.n == 1 && !strcmp(d.v[0].file, tpath("r0.policy")) &&
+	       d.v[0].line == 1025 && d.v[0].col == 1 && strstr(d.v[0].msg, "too many rules (at most 1024"),
+	       "100,000 rules: one error at the 1,025th (%zu diagnostics)", d.n);
+	if (d.n > 1)
+		printf("#   second: %s:%u: %s\n", d.v[1].file, d.v[1].line, d.v[1].msg);
+	dl_diags_free(&d);
+
+	/* 16 files each including the next three times: 3^15 parses before */
+	for (int i = 0; i < 16; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "x%d.policy", i);
+		if (i == 15)
+			snprintf(buf, sizeof(buf), "# last\n");
+		else
+			snprintf(buf, sizeof(buf), "include x%d.policy\ninclude x%d.policy\ninclude ./x%d.policy\n",
+				 i + 1, i + 1, i + 1);
+		write_file(name, buf);
+	}
+	r = dl_policy_parse_file(tpath("x0.policy"), &p, &d);
+	snprintf(buf, sizeof(buf), "is already included (at %s:1:9)", tpath("x0.policy"));
+	TAP_OK(r == -EINVAL && !p && d.n == 30 && !strcmp(d.v[d.n - 1].file, tpath("x0.policy")) &&
+	       d.v[d.n - 1].line == 3 && d.v[d.n - 1].col == 9 && strstr(d.v[d.n - 1].msg, buf),
+	       "3^15 include blow-up: each file once, 30 'already included' errors (%zu)", d.n);
+	if (d.n)
+		printf("#   last: %s:%u:%u: %s\n", d.v[d.n - 1].file, d.v[d.n - 1].line, d.v[d.n - 1].col,
+		       d.v[d.n - 1].msg);
+	dl_diags_free(&d);
+	/* FIFOs, devices, directories: refused without blocking */
+	if (mkfifo(tpath("fifo"), 0600) < 0)
+		perror("mkfifo");
+	write_file("bf1.policy", "net deny a addr=any\ninclude fifo\n");
+	TAP_OK(fails_at("bf1.policy", 2, 9, "not a regular file (a FIFO)", &n) && n == 1,
+	       "include of a FIFO: file:2:9, no block");
+	r = dl_policy_parse_file(tpath("fifo"), &p, &d);
+	TAP_OK(r < 0 && !p && d.n == 1 && d.v[0].line == 0 && strstr(d.v[0].msg, "not a regular file"),
+	       "a FIFO as the top file is refused");
+	dump(&d);
+	dl_diags_free(&d);
+	write_file("bf2.policy", "include /dev/zero\n");
+	TAP_OK(fails_at("bf2.policy", 1, 9, "not a regular file (a character device)", &n) && n == 1,
+	       "include /dev/zero refused at 1:9");
+	r = dl_policy_parse_file("/dev/zero", &p, &d);
+	TAP_OK(r < 0 && !p && d.n == 1 && strstr(d.v[0].msg, "not a regular file"), "/dev/zero as top refused");
+	dl_diags_free(&d);
+	/* (a regular file may be there too: /dev/stdout redirected to one) */
+	write_file("bf3.policy", "include /dev/*\n");
+	r = dl_policy_parse_file(tpath("bf3.policy"), &p, &d);
+	n = 0;
+	for (size_t i = 0; i < d.n; i++)
+		n += !strcmp(d.v[i].file, tpath("bf3.policy")) && d.v[i].line == 1 && d.v[i].col == 9 &&
+		     strstr(d.v[i].msg, "not a regular file");
+	TAP_OK(r < 0 && !p && n >= 1, "include /dev/* ends: %zu device(s) refused at 1:9", n);
+	dl_diags_free(&d);
+	mkdir(tpath("g"), 0700);
+	mkdir(tpath("g/dir"), 0700);
+	if (mkfifo(tpath("g/fifo"), 0600) < 0)
+		perror("mkfifo");
+	write_file("g/a.policy", "net deny ga addr=any\n");
+	write_file("bf4.policy", "include g/*\n");
+	r = dl_policy_parse_file(tpath("bf4.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && d.n == 2 && d.v[0].line == 1 && d.v[0].col == 9 &&
+	       strstr(d.v[0].msg, "g/dir") && strstr(d.v[0].msg, "not a regular file (a directory)") &&
+	       d.v[1].line == 1 && d.v[1].col == 9 && strstr(d.v[1].msg, "g/fifo") &&
+	       strstr(d.v[1].msg, "(a FIFO)"), "glob matching a directory and a FIFO: one error each at 1:9");
+	dump(&d);
+	dl_diags_free(&d);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/drylock-test-policy-XXXXXX";
@@ -728,6 +923,7 @@ int main(void)
 	test_canonical();
 	test_errors();
 	test_includes();
+	test_bounds();
 	test_compile();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

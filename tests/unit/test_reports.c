@@ -18,6 +18,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -562,6 +563,10 @@ int main(int argc, char **argv)
 	write_file(cand, "net deny oops addr=10.0.0.1/8\n");
 	r = RUN("what-if", "--candidate", cand);
 	TAP_OK(r == 2 && strstr(err, "host bits set"), "what-if: invalid candidate exits 2 with diagnostics");
+	snprintf(cand, sizeof(cand), "%s/cand.fifo", dir);
+	r = mkfifo(cand, 0600) == 0 ? RUN("what-if", "--candidate", cand) : -1;
+	TAP_OK(r == 2 && strstr(err, "not a regular file (a FIFO)"),
+	       "what-if --candidate FIFO: refused, does not block (%d)", r);
 	TAP_OK(RUN("what-if") == 2, "what-if without --candidate: exit 2");
 	TAP_OK(RUN("summary", "--candidate", cand) == 2, "--candidate on another command: exit 2");
 

@@ -28,6 +28,12 @@
  * the parse is linear in the number of rules, and reading rules stops at
  * DL_MAX_RULES.
  *
+ * Identity. The policy text is every file's bytes, each after a line
+ * "# drylock-file: NAME" where NAME is relative to the top file's directory
+ * (text_name), and the sha256 is of all text_len bytes of it: the same policy
+ * has the same hash however its path was typed, and a NUL byte, which would
+ * make two texts look alike to C-string code, is an error.
+ *
  * Compilation (dl_net_compile) turns net rules into LPM trie entries: one
  * per distinct prefix, holding every rule whose prefix covers that prefix,
  * most specific first. The kernel (bpf/net.bpf.c) does one longest-prefix
@@ -300,6 +306,7 @@ struct pctx {
 	bool too_many_files;
 	struct strbuf text;
 	bool string_top;            /* top file came from dl_policy_parse_string */
+	char *top_dir;              /* realpath of the top file's directory (names in text) */
 	char *name;
 	char *name_file;
 	unsigned name_line;
@@ -976,7 +983,24 @@ static void parse_buf(struct pctx *c, const char *file, const char *buf, size_t 
 	bool overflow = false;
 	unsigned line = 0;
 	const char *p = buf, *end = buf + len;
+	const char *nul = memchr(buf, '\0', len);
 
+	/* The hash covers every byte, and a NUL would let two texts that
+	 * differ only after it look alike to anything reading C strings: no
+	 * policy contains one. Reported once per file, where it is. */
+	if (nul) {
+		const char *bol = buf;
+
+		line = 1;
+		for (const char *q = buf; q < nul; q++)
+			if (*q == '\n') {
+				line++;
+				bol = q + 1;
+			}
+		perr(c, file, line, (unsigned)(nul - bol) + 1,
+		     "NUL byte in policy text (a policy file is text; NUL bytes are not allowed)");
+		line = 0;
+	}
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *le, *q;
@@ -1148,6 +1172,42 @@ static bool append_text(struct pctx *c, const char *name, const char *buf, size_
 	return true;
 }
 
+/* The name a file has in the policy text: relative to the top file's
+ * directory when it lies below it, else absolute; the directory resolved
+ * (realpath) and the last component as written, so the name, and with it
+ * the sha256, does not depend on how a path was typed ("a.policy",
+ * "./a.policy", "/etc/drylock/a.policy") nor on where the tree lies.
+ * malloc'd; NULL when out of memory. */
+static char *text_name(const struct pctx *c, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path, *rel;
+	char *dir, *rd, *out = NULL;
+	size_t n;
+
+	dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	if (!dir)
+		return NULL;
+	rd = realpath(dir, NULL);
+	free(dir);
+	if (!rd || !c->top_dir) {
+		free(rd);
+		return strdup(path);
+	}
+	n = strlen(c->top_dir);
+	if (!strcmp(rd, c->top_dir))
+		rel = "";                         /* in the top file's directory */
+	else if (n == 1)
+		rel = rd + 1;                     /* top dir is "/" */
+	else if (!strncmp(rd, c->top_dir, n) && rd[n] == '/')
+		rel = rd + n + 1;                 /* below it */
+	else
+		rel = rd;                         /* elsewhere: absolute */
+	if (asprintf(&out, "%s%s%s", rel, *rel && strcmp(rel, "/") ? "/" : "", base) < 0)
+		out = NULL;
+	free(rd);
+	return out;
+}
+
 /* Report a problem with a file: at the include statement that named it, or
  * (top file) against the file itself, remembering err as the parse result. */
 static void file_err(struct pctx *c, const char *path, const struct tok *from, const char *from_file,
@@ -1179,7 +1239,7 @@ static void file_err(struct pctx *c, const char *path, const struct tok *from, c
 static void parse_file(struct pctx *c, const char *path, const struct tok *from, const char *from_file)
 {
 	struct file_ref *f;
-	char *buf = NULL;
+	char *buf = NULL, *name = NULL;
 	size_t len = 0;
 	struct stat st;
 	int fd, r;
@@ -1252,7 +1312,12 @@ static void parse_file(struct pctx *c, const char *path, const struct tok *from,
 		goto out;
 	}
 	c->n_files++;
-	if (!append_text(c, path, buf, len)) {
+	name = text_name(c, path);
+	if (!name) {
+		file_err(c, path, from, from_file, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!append_text(c, name, buf, len)) {
 		file_err(c, path, from, from_file, -EFBIG, "more than %u bytes of policy text in all (the limit)",
 			 DL_POLICY_TEXT_MAX);
 		goto out;
@@ -1263,6 +1328,7 @@ static void parse_file(struct pctx *c, const char *path, const struct tok *from,
 out:
 	close(fd);
 	free(buf);
+	free(name);
 }
 
 static const char *base_name(const char *path)
@@ -1296,6 +1362,7 @@ static int finish(struct pctx *c, const char *top, struct dl_policy **out)
 	c->rules = NULL;
 	c->n_rules = 0;
 	p->text = c->text.s ? c->text.s : strdup("");
+	p->text_len = c->text.len;
 	c->text.s = NULL;
 	if (!p->name || !p->text) {
 		dl_policy_free(p);
@@ -1303,7 +1370,7 @@ static int finish(struct pctx *c, const char *top, struct dl_policy **out)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	dl_sha256_hex(p->text, strlen(p->text), p->sha256);
+	dl_sha256_hex(p->text, p->text_len, p->sha256);
 	for (size_t i = 0; i < p->n_rules; i++)
 		p->families |= 1u << p->rules[i].family;
 	ret = 0;
@@ -1315,6 +1382,7 @@ fail:
 		free(c->ids[i].file);
 	free(c->ids);
 	free(c->id_tab);
+	free(c->top_dir);
 	for (size_t i = 0; i < c->n_files; i++)
 		free(c->files[i].path);
 	free(c->text.s);
@@ -1327,8 +1395,14 @@ fail:
 int dl_policy_parse_file(const char *path, struct dl_policy **out, struct dl_diags *diags)
 {
 	struct pctx c = { .diags = diags };
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
 
 	*out = NULL;
+	/* NULL when the directory does not resolve: the file will not open
+	 * either, or text_name() falls back to the path as given. */
+	c.top_dir = dir ? realpath(dir, NULL) : NULL;
+	free(dir);
 	parse_file(&c, path, NULL, NULL);
 	return finish(&c, path, out);
 }
@@ -1350,6 +1424,7 @@ int dl_policy_parse_string(const char *name, const char *text, struct dl_policy 
 	if (c.nerr)
 		return finish(&c, name, out);
 	c.string_top = true;
+	c.top_dir = realpath(".", NULL);
 	c.stack[c.depth++] = (struct file_ref){ .path = (char *)name };
 	parse_buf(&c, name, text, len);
 	c.depth--;

@@ -75,8 +75,10 @@ struct dl_policy {
 	struct dl_rule *rules;   /* index in this array == rule_idx in records */
 	size_t n_rules;
 	char *text;              /* all files concatenated, each preceded by
-				  * "# drylock-file: <path>\n"; what is hashed and stored */
-	char sha256[65];         /* hex of sha256(text) */
+				  * "# drylock-file: <name>\n" (name relative to the top
+				  * file's directory); what is hashed and stored */
+	size_t text_len;         /* bytes of text (never holds a NUL: refused) */
+	char sha256[65];         /* hex of sha256 of the text_len bytes of text */
 	__u32 families;          /* bit (1 << family) for each family used */
 };
 

@@ -371,7 +371,8 @@ static void test_includes(void)
 		TAP_OK(!strcmp(p->name, "top"), "policy name");
 		TAP_OK(strstr(p->text, "# drylock-file: ") == p->text &&
 		       strstr(p->text, "\nnet deny b addr=2.2.2.2\n# drylock-file: ") &&
-		       strstr(p->text, "/conf.d/10-x.policy\nnet deny x"), "text concatenates every file with headers");
+		       strstr(p->text, "\n# drylock-file: conf.d/10-x.policy\nnet deny x"),
+		       "text concatenates every file with headers");
 	}
 	dl_policy_free(p);
 	p = NULL;
@@ -907,6 +908,135 @@ static void test_bounds(void)
 	dl_diags_free(&d);
 }
 
+/* ---------------------------------------------------------------------- */
+/* identity: every byte counts, and not how the path was typed */
+
+static char *sha_of(const char *path)
+{
+	static char out[4][65];
+	static int k;
+	struct dl_diags d = { 0 };
+	struct dl_policy *p = NULL;
+
+	k = (k + 1) % 4;
+	snprintf(out[k], sizeof(out[k]), "(failed)");
+	if (dl_policy_parse_file(path, &p, &d) == 0)
+		snprintf(out[k], sizeof(out[k]), "%s", p->sha256);
+	else
+		dump(&d);
+	dl_policy_free(p);
+	dl_diags_free(&d);
+	return out[k];
+}
+
+static void write_bytes(const char *rel, const char *b, size_t n)
+{
+	FILE *f = fopen(tpath(rel), "w");
+
+	if (!f || fwrite(b, 1, n, f) != n) {
+		perror(rel);
+		exit(1);
+	}
+	fclose(f);
+}
+
+static void test_identity(void)
+{
+	static const char a[] = "net deny lan addr=10.0.0.0/8\n";
+	static const char b[] = "net deny lan addr=10.0.0.0/8\n\0net allow all addr=any\n";
+	static const char t[] = "net deny lan addr=10.0.0.0/8 #\0 x\n";
+	struct dl_diags d = { 0 };
+	struct dl_policy *p = NULL;
+	char sha_a[65], cwd[1024], want[65];
+	int r;
+
+	/* a NUL byte is refused where it is, also inside a comment */
+	write_bytes("nul.policy", a, sizeof(a) - 1);
+	snprintf(sha_a, sizeof(sha_a), "%s", sha_of(tpath("nul.policy")));
+	write_bytes("nul.policy", b, sizeof(b) - 1);
+	r = dl_policy_parse_file(tpath("nul.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && !p && d.n == 1 && d.v[0].line == 2 && d.v[0].col == 1 &&
+	       strstr(d.v[0].msg, "NUL byte"),
+	       "text differing after a NUL: refused at 2:1, not validated with the same sha256");
+	dump(&d);
+	dl_diags_free(&d);
+	write_bytes("nul.policy", t, sizeof(t) - 1);
+	r = dl_policy_parse_file(tpath("nul.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && d.n == 1 && d.v[0].line == 1 && d.v[0].col == 31 && strstr(d.v[0].msg, "NUL byte"),
+	       "a NUL inside a comment is refused at 1:31");
+	dl_diags_free(&d);
+	write_file("inc-nul.policy", "include nul.policy\n");
+	r = dl_policy_parse_file(tpath("inc-nul.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && d.n == 1 && !strcmp(d.v[0].file, tpath("nul.policy")), "also in an included file");
+	dl_diags_free(&d);
+
+	/* the hash covers text_len bytes, which is all of the text */
+	write_bytes("nul.policy", a, sizeof(a) - 1);
+	r = dl_policy_parse_file(tpath("nul.policy"), &p, &d);
+	if (p)
+		dl_sha256_hex(p->text, p->text_len, want);
+	TAP_OK(r == 0 && p && p->text_len == strlen(p->text) && !strcmp(p->sha256, want) &&
+	       !strcmp(p->sha256, sha_a), "sha256 of text_len bytes of text");
+	dl_policy_free(p);
+	p = NULL;
+
+	/* the same tree, however the top file is named and wherever it lies */
+	mkdir(tpath("id"), 0700);
+	mkdir(tpath("id/sub"), 0700);
+	mkdir(tpath("id/conf.d"), 0700);
+	write_file("id/top.policy", "policy idt\ninclude sub/a.policy\ninclude conf.d/*.policy\n");
+	write_file("id/sub/a.policy", "net deny a addr=1.1.1.1\ninclude ../b.policy\n");
+	write_file("id/b.policy", "net deny b addr=2.2.2.2\n");
+	write_file("id/conf.d/1.policy", "net deny c addr=3.3.3.3\n");
+	if (system("cp -a \"$DL_T/id\" \"$DL_T/copy\"") != 0)
+		printf("# cp failed\n");
+	{
+		char s1[65], s2[65], s3[65], s4[65], s5[65], s6[65];
+
+		snprintf(s1, sizeof(s1), "%s", sha_of(tpath("id/top.policy")));
+		snprintf(s2, sizeof(s2), "%s", sha_of(tpath("id/sub/../top.policy")));
+		snprintf(s6, sizeof(s6), "%s", sha_of(tpath("copy/top.policy")));
+		if (!getcwd(cwd, sizeof(cwd)) || chdir(tpath("id")) < 0)
+			perror("chdir");
+		snprintf(s3, sizeof(s3), "%s", sha_of("top.policy"));
+		snprintf(s4, sizeof(s4), "%s", sha_of("./top.policy"));
+		if (chdir("sub") < 0)
+			perror("chdir");
+		snprintf(s5, sizeof(s5), "%s", sha_of("../top.policy"));
+		if (chdir(cwd) < 0)
+			perror("chdir");
+		printf("# %s %s %s %s %s %s\n", s1, s2, s3, s4, s5, s6);
+		TAP_OK(strlen(s1) == 64 && !strcmp(s1, s2) && !strcmp(s1, s3) && !strcmp(s1, s4) &&
+		       !strcmp(s1, s5) && !strcmp(s1, s6),
+		       "same sha256 for /abs/top, sub/../top, top, ./top, ../top and a copy elsewhere");
+	}
+	r = dl_policy_parse_file(tpath("id/top.policy"), &p, &d);
+	TAP_OK(r == 0 && p && !strncmp(p->text, "# drylock-file: top.policy\npolicy idt\n", 38) &&
+	       strstr(p->text, "\n# drylock-file: sub/a.policy\nnet deny a") &&
+	       strstr(p->text, "\n# drylock-file: b.policy\nnet deny b") &&
+	       strstr(p->text, "\n# drylock-file: conf.d/1.policy\nnet deny c"),
+	       "policy text names files relative to the top file's directory");
+	TAP_OK(p && !strcmp(p->rules[1].file, tpath("id/sub/../b.policy")),
+	       "diagnostics and rules keep the path as it was opened");
+	dl_policy_free(p);
+	p = NULL;
+	{
+		char *real = realpath(tmpdir, NULL), want_h[700];
+
+		write_file("ext.policy", "net deny ext addr=5.5.5.5\n");
+		write_file("id/out.policy", "include ../ext.policy\n");
+		r = dl_policy_parse_file(tpath("id/out.policy"), &p, &d);
+		snprintf(want_h, sizeof(want_h), "\n# drylock-file: %s/ext.policy\nnet deny ext", real);
+		TAP_OK(r == 0 && p && strstr(p->text, want_h), "a file outside the top directory: absolute name");
+		dl_policy_free(p);
+		p = NULL;
+		free(real);
+	}
+	write_file("id/conf.d/2.policy", "net deny d addr=4.4.4.4\n");
+	TAP_OK(strcmp(sha_of(tpath("id/top.policy")), sha_of(tpath("copy/top.policy"))) != 0,
+	       "a changed included file changes the sha256");
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/drylock-test-policy-XXXXXX";
@@ -917,6 +1047,7 @@ int main(void)
 		return 1;
 	}
 	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+	setenv("DL_T", tmpdir, 1);
 
 	test_sha256();
 	test_valid();
@@ -924,6 +1055,7 @@ int main(void)
 	test_errors();
 	test_includes();
 	test_bounds();
+	test_identity();
 	test_compile();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -306,6 +306,7 @@ struct pctx {
 	bool too_many_files;
 	struct strbuf text;
 	bool string_top;            /* top file came from dl_policy_parse_string */
+	bool stored;                /* stored text: includes are inline, never followed */
 	char *top_dir;              /* realpath of the top file's directory (names in text) */
 	char *name;
 	char *name_file;
@@ -957,7 +958,12 @@ static void parse_line(struct pctx *c, const char *file, const struct tok *tv, s
 		return;
 	}
 	if (tok_is(&tv[0], "include")) {
-		do_include(c, file, tv, nt);
+		/* In stored text the included files' text follows inline, so an
+		 * include line is only a record of what was included: the parser
+		 * skips it, however it is spelled (it is one token here, after
+		 * continuation lines, CRs and tabs were taken apart). */
+		if (!c->stored)
+			do_include(c, file, tv, nt);
 		return;
 	}
 	if (tok_copy(kw, sizeof(kw), tv[0].s, tv[0].len) && (fam = dl_family_by_name(kw)) > 0) {
@@ -1425,6 +1431,25 @@ int dl_policy_parse_string(const char *name, const char *text, struct dl_policy 
 		return finish(&c, name, out);
 	c.string_top = true;
 	c.top_dir = realpath(".", NULL);
+	c.stack[c.depth++] = (struct file_ref){ .path = (char *)name };
+	parse_buf(&c, name, text, len);
+	c.depth--;
+	return finish(&c, name, out);
+}
+
+int dl_policy_parse_stored(const char *name, const char *text, size_t len, struct dl_policy **out,
+			   struct dl_diags *diags)
+{
+	struct pctx c = { .diags = diags, .stored = true };
+
+	*out = NULL;
+	if (len > DL_POLICY_TEXT_MAX) {
+		perr(&c, name, 0, 0, "larger than %u bytes, the limit for the policy text in all",
+		     DL_POLICY_TEXT_MAX);
+		return finish(&c, name, out);
+	}
+	/* Kept as is (no header of its own): same bytes, same sha256. */
+	sb_add(&c.text, text, len);
 	c.stack[c.depth++] = (struct file_ref){ .path = (char *)name };
 	parse_buf(&c, name, text, len);
 	c.depth--;

@@ -103,6 +103,15 @@ int dl_policy_parse_file(const char *path, struct dl_policy **out, struct dl_dia
  * includes relative to the current directory. */
 int dl_policy_parse_string(const char *name, const char *text, struct dl_policy **out,
 			   struct dl_diags *diags);
+/* Parse stored policy text (a dl_policy.text as the store keeps it) for
+ * replay. The included files' text is already in it, so the parser never
+ * follows an `include` line: it skips it, however it is spelled, and opens
+ * no file. The text is kept byte for byte (no header is added), so the
+ * result's sha256 is the stored one. At most DL_POLICY_TEXT_MAX bytes; a NUL
+ * byte is an error. Diagnostics name the file 'name' with lines counted in
+ * the whole text. Returns as dl_policy_parse_file. */
+int dl_policy_parse_stored(const char *name, const char *text, size_t len, struct dl_policy **out,
+			   struct dl_diags *diags);
 void dl_policy_free(struct dl_policy *p);
 void dl_diags_free(struct dl_diags *d);
 /* Print "file:line:col: error: msg" lines to f. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tap.h"
@@ -1037,6 +1038,83 @@ static void test_identity(void)
 	       "a changed included file changes the sha256");
 }
 
+/* ---------------------------------------------------------------------- */
+/* stored text: replayed without following any include */
+
+static void test_stored(void)
+{
+	/* each of these was an include when stored text was "flattened" by
+	 * rewriting it; the parser must not follow any */
+	static const char text[] =
+		"# drylock-file: top.policy\n"
+		"policy stored\n"
+		"\\\n"
+		"include evil.policy\n"
+		"include\revil.policy\n"
+		"include\r\n"
+		"include \\\n  evil.policy\n"
+		"\t include\tevil.policy\r\n"
+		"include *\n"
+		"include ./evil.policy\n"
+		"net deny a addr=any\n"
+		"# drylock-file: b.policy\n"
+		"net deny b addr=10.0.0.0/8\n";
+	struct dl_diags d = { 0 };
+	struct dl_policy *p = NULL;
+	char dir[512], cwd[1024], want[65], ev[4096];
+	int in, wd, r;
+	ssize_t n;
+
+	snprintf(dir, sizeof(dir), "%s/cwd", tmpdir);
+	mkdir(dir, 0700);
+	write_file("cwd/evil.policy", "net allow evil addr=any\n");
+	if (!getcwd(cwd, sizeof(cwd)) || chdir(dir) < 0)
+		perror("chdir");
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	wd = in >= 0 ? inotify_add_watch(in, ".", IN_OPEN) : -1;
+	r = dl_policy_parse_stored("stored", text, sizeof(text) - 1, &p, &d);
+	n = wd >= 0 ? read(in, ev, sizeof(ev)) : 0;
+	TAP_OK(wd >= 0 && n < 0 && errno == EAGAIN, "stored text: no file in the current directory is opened (%zd)", n);
+	if (in >= 0)
+		close(in);
+	if (chdir(cwd) < 0)
+		perror("chdir");
+	TAP_OK(r == 0 && p && d.n == 0 && p->n_rules == 2 && !strcmp(p->rules[0].id, "a") &&
+	       !strcmp(p->rules[1].id, "b") && !strcmp(p->name, "stored"),
+	       "stored text parses: include lines (\\\\ continuation, CR, tab, glob) ignored, rules kept");
+	dump(&d);
+	dl_diags_free(&d);
+	dl_sha256_hex(text, sizeof(text) - 1, want);
+	TAP_OK(p && p->text_len == sizeof(text) - 1 && !memcmp(p->text, text, p->text_len) && !strcmp(p->sha256, want),
+	       "stored text kept as is: its sha256 is the stored one");
+	dl_policy_free(p);
+	p = NULL;
+
+	/* a file's stored text parses back to the same rules and sha256 */
+	mkdir(tpath("st"), 0700);
+	write_file("st/top.policy", "policy st\ninclude sub/*.policy\nnet deny t addr=1.1.1.1\n");
+	mkdir(tpath("st/sub"), 0700);
+	write_file("st/sub/a.policy", "net allow a addr=1.1.1.1 port=53\n");
+	r = dl_policy_parse_file(tpath("st/top.policy"), &p, &d);
+	if (r == 0) {
+		struct dl_policy *q = NULL;
+
+		r = dl_policy_parse_stored("x", p->text, p->text_len, &q, &d);
+		TAP_OK(r == 0 && q && q->n_rules == 2 && !strcmp(q->sha256, p->sha256) && !strcmp(q->name, "st"),
+		       "a loaded policy's text reparses as stored text with the same sha256 and rules");
+		dl_policy_free(q);
+	} else {
+		TAP_OK(0, "st/top.policy parses");
+	}
+	dl_policy_free(p);
+	dl_diags_free(&d);
+
+	r = dl_policy_parse_stored("s", "net deny a addr=any\n\0net allow b addr=any\n", 42, &p, &d);
+	TAP_OK(r == -EINVAL && !p && d.n == 1 && d.v[0].line == 2 && strstr(d.v[0].msg, "NUL byte"),
+	       "stored text with a NUL is refused");
+	dl_diags_free(&d);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/drylock-test-policy-XXXXXX";
@@ -1056,6 +1134,7 @@ int main(void)
 	test_includes();
 	test_bounds();
 	test_identity();
+	test_stored();
 	test_compile();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -1284,15 +1284,12 @@ static void parse_file(struct pctx *c, const char *path, const struct tok *from,
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < c->n_files; i++) {
+	/* (The top file is on the stack for the whole parse: a cycle above.) */
+	for (size_t i = 1; i < c->n_files; i++) {
 		f = &c->files[i];
 		if (f->dev == st.st_dev && f->ino == st.st_ino) {
-			if (f->line)
-				TERR(c, from_file, from, "'%s' is already included (at %s:%u:%u); a file is included at most once per policy",
-				     path, f->path, f->line, f->col);
-			else
-				TERR(c, from_file, from, "'%s' is the top file; a file is included at most once per policy",
-				     path);
+			TERR(c, from_file, from, "'%s' is already included (at %s:%u:%u); a file is included at most once per policy",
+			     path, f->path, f->line, f->col);
 			goto out;
 		}
 	}

@@ -539,16 +539,11 @@ int cmd_suggest(struct ctx *c)
 	const char **tmp = NULL;
 	size_t ng = 0, nobs = 0, nsg = 0, verified = 0;
 	uint64_t denied = 0, allowed_now = 0, skipped = 0;
-	char *flat = NULL;
 	int r;
 
 	if ((r = select_policy(c, &sp)) < 0)
 		goto out;
-	if (!(flat = dl_policy_text_flatten(sp.text))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if ((r = dl_replay_init(&base, sp.name, flat, &dg)) < 0) {
+	if ((r = dl_replay_init(&base, sp.name, sp.text, &dg)) < 0) {
 		errorf("suggest: the stored text of policy '%s' (%.12s) does not parse: %s:%u: %s", sp.name,
 		       sp.sha256, dg.n ? dg.v[0].file : "?", dg.n ? dg.v[0].line : 0,
 		       dg.n ? dg.v[0].msg : strerror(-r));
@@ -592,7 +587,7 @@ int cmd_suggest(struct ctx *c)
 		o->verdicts = 1u << (g[i].verdict < 32 ? g[i].verdict : 0);
 		o->deny_rule = rule;
 	}
-	if ((r = dl_suggest(&base, flat, obs, nobs,
+	if ((r = dl_suggest(&base, sp.text, obs, nobs,
 			    &(struct dl_suggest_opts){ .max_ports = c->max_ports }, &sg, &nsg)) < 0) {
 		errorf("suggest: %s", strerror(-r));
 		goto out;
@@ -632,7 +627,6 @@ out:
 	grps_free(g, ng);
 	dl_replay_free(&base);
 	dl_diags_free(&dg);
-	free(flat);
 	free(sp.name);
 	free(sp.sha256);
 	free(sp.text);

@@ -31,6 +31,7 @@
 #include "collector.h"
 #include "auditfmt.h"
 #include "names.h"
+#include "numparse.h"
 
 #ifndef DL_VERSION
 #define DL_VERSION "0.1.0"
@@ -326,20 +327,12 @@ static int cmd_status(const char *pin_dir, bool json)
 	return EXIT_SUCCESS;
 }
 
-/* "30d" with units "smhdw" -> ns; "2G" with units "KMGT" -> bytes. */
-static int parse_scaled(const char *s, const char *units, int64_t *out)
+/* A numeric option's value, or exit 2 naming option and value (the callers
+ * return what this returns when it is not 0). */
+static int bad_number(const char *cmd, const char *opt, const char *val, int err, const char *want)
 {
-	static const int64_t time_mult[] = { 1000000000LL, 60000000000LL, 3600000000000LL,
-					     86400000000000LL, 604800000000000LL };
-	static const int64_t size_mult[] = { 1LL << 10, 1LL << 20, 1LL << 30, 1LL << 40 };
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	const char *u;
-
-	if (end == s || v <= 0 || !*end || end[1] || !(u = strchr(units, *end)))
-		return -EINVAL;
-	*out = v * (units[0] == 's' ? time_mult[u - units] : size_mult[u - units]);
-	return 0;
+	dl_log("%s: %s '%s': %s (%s)", cmd, opt, val, dl_parse_strerror(err), want);
+	return 2;
 }
 
 static int cmd_run(const char *pin_dir, int argc, char **argv)
@@ -366,7 +359,7 @@ static int cmd_run(const char *pin_dir, int argc, char **argv)
 	const char *policy_path = NULL, *env = getenv("BPF_LSM_POLICY_ENFORCE");
 	struct dl_policy *p = NULL;
 	char why[256];
-	int c, rc;
+	int c, r, rc;
 
 	if (env && strcmp(env, "1") == 0)
 		o.mode = DL_MODE_ENFORCE;
@@ -382,34 +375,40 @@ static int cmd_run(const char *pin_dir, int argc, char **argv)
 		case 'S': o.sync_full = true; break;
 		case 'I': o.exit_when_idle = true; break;
 		case 'R': {
-			unsigned long v = strtoul(optarg, NULL, 0);
+			uint64_t v;
 
-			if (v < 4096 || (v & (v - 1))) {
-				dl_log("run: --ringbuf-size must be a power of two >= 4096, not '%s'", optarg);
-				return 2;
-			}
-			o.ringbuf_size = v;
+			/* the kernel wants a power of two of at least a page, in a __u32 */
+			r = dl_parse_size(optarg, 4096, UINT32_MAX, &v);
+			if (!r && (v & (v - 1)))
+				r = -ERANGE;
+			if (r)
+				return bad_number("run", "--ringbuf-size", optarg, r,
+						  "a power of two from 4096 to 2G, in bytes or with K, M, G");
+			o.ringbuf_size = (__u32)v;
 			break;
 		}
 		case 'M':
-			if (parse_scaled(optarg, "smhdw", &o.max_age_ns) < 0) {
-				dl_log("run: --max-age takes a duration like 90m, 12h, 30d or 2w, not '%s'", optarg);
-				return 2;
-			}
+			if ((r = dl_parse_duration_ns(optarg, &o.max_age_ns)))
+				return bad_number("run", "--max-age", optarg, r,
+						  "a duration like 90m, 12h, 30d or 2w, at most 15250w");
 			break;
-		case 'Z':
-			if (parse_scaled(optarg, "KMGT", &o.max_bytes) < 0) {
-				dl_log("run: --max-db-size takes a size like 500M or 2G, not '%s'", optarg);
-				return 2;
-			}
+		case 'Z': {
+			uint64_t v;
+
+			if ((r = dl_parse_size(optarg, 1, INT64_MAX, &v)))
+				return bad_number("run", "--max-db-size", optarg, r,
+						  "a size like 500M or 2G, or bytes");
+			o.max_bytes = (int64_t)v;
 			break;
-		case 'b':
-			o.batch = strtoul(optarg, NULL, 0);
-			if (o.batch < 1 || o.batch > 65536) {
-				dl_log("run: --batch must be 1..65536");
-				return 2;
-			}
+		}
+		case 'b': {
+			uint64_t v;
+
+			if ((r = dl_parse_uint(optarg, 1, 65536, &v)))
+				return bad_number("run", "--batch", optarg, r, "a number from 1 to 65536");
+			o.batch = (unsigned)v;
 			break;
+		}
 		default:
 			return 2;
 		}

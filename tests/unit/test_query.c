@@ -534,6 +534,59 @@ int main(int argc, char **argv)
 	TAP_OK(RUN("events", "--since", "yesterday") == 2, "bad time: exit 2");
 	TAP_OK(RUN("events", "--port", "70000") == 2, "bad port: exit 2");
 	TAP_OK(RUN("-o", "xml", "events") == 2, "bad format: exit 2");
+
+	/* Numbers cannot wrap: every numeric option and filter is checked
+	 * whole, in range, and refused with exit 2 naming option and value. */
+	{
+		static const struct {
+			const char *cmd, *opt, *val;
+		} bad[] = {
+			{ "events", "--port", "4294967318" }, /* was port 22 */
+			{ "events", "--port", "65536" },
+			{ "events", "--port", "-1" },
+			{ "events", "--port", "+22" },
+			{ "events", "--port", " 22" },
+			{ "events", "--port", "22x" },
+			{ "events", "--port", "0x16" },
+			{ "events", "--dest", "1.2.3.4/-0" },
+			{ "events", "--dest", "1.2.3.4/ 8" },
+			{ "events", "--dest", "1.2.3.4/+8" },
+			{ "events", "--dest", "1.2.3.4/" },
+			{ "events", "--dest", "1.2.3.4/4294967304" },
+			{ "events", "--dest", "2001:db8::/129" },
+			{ "events", "--dest", "2001:db8::/0x20" },
+			{ "events", "--since", "9223372036854775807" },
+			{ "events", "--since", "253402300800" },
+			{ "events", "--until", "99999999999999999999" },
+			{ "timeline", "--since", "106751991166d" },
+			{ "events", "--since", "99999999999999w" },
+			{ "events", "--since", "18446744074s" },
+			{ "events", "--since", "-5d" },
+			{ "events", "--since", "0d" },
+			{ "events", "--limit", "10x" },
+			{ "events", "--limit", "-1" },
+			{ "events", "--limit", "9223372036854775808" },
+			{ "events", "--limit", "99999999999999999999" },
+			{ "suggest", "--max-ports", "0" },
+			{ "suggest", "--max-ports", "65537" },
+			{ "suggest", "--max-ports", "4294967304" },
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			r = RUN((char *)bad[i].cmd, (char *)bad[i].opt, (char *)bad[i].val);
+			TAP_OK(r == 2 && strstr(err, bad[i].opt) && strstr(err, bad[i].val) && !out[0],
+			       "%s %s '%s': exit 2 naming both (got %d: %.200s)", bad[i].cmd, bad[i].opt,
+			       bad[i].val, r, err);
+		}
+	}
+	/* (8 events by now: the one added during the write transaction is
+	 * recent, to 10.0.0.5 port 443.) */
+	TAP_OK(JCOUNT(3, "--since", "1w", "--limit", "0"), "--since 1w (weeks, as --max-age takes)");
+	TAP_OK(JCOUNT(8, "--since", "100w", "--limit", "0"), "--since 100w");
+	TAP_OK(JCOUNT(8, "--since", "0", "--limit", "0"), "--since 0 (unix seconds)");
+	TAP_OK(JCOUNT(8, "--since", "0000", "--limit", "0"), "--since 0000 (decimal, leading zeros)");
+	TAP_OK(JCOUNT(1, "--port", "053"), "--port 053 is decimal 53");
+	TAP_OK(JCOUNT(8, "--dest", "::/0", "--limit", "0"), "--dest ::/0");
+	TAP_OK(JCOUNT(6, "--dest", "10.0.0.5/032", "--limit", "0"), "--dest /032 is /32");
 	TAP_OK(runv((char *const[]){ NULL }) == 2, "no command: exit 2");
 	setenv("DRYLOCK_DB", missing, 1);
 	TAP_OK(RUN("summary") == 1, "DRYLOCK_DB is used");

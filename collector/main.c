@@ -323,11 +323,16 @@ static int cmd_validate(int argc, char **argv)
 		}
 		if (err) {
 			dl_diags_print(&d, stderr);
-			if (!d.n)
-				fprintf(stderr, "%s: error: %s\n", argv[i], strerror(-err));
+			if (!d.n) {
+				dl_term_str(stderr, argv[i], strlen(argv[i]));
+				fprintf(stderr, ": error: %s\n", strerror(-err));
+			}
 			bad = 1;
 		} else {
-			printf("%s: ok: policy %s, %zu rules, sha256 %s\n", argv[i], p->name, p->n_rules, p->sha256);
+			dl_term_str(stdout, argv[i], strlen(argv[i]));
+			fputs(": ok: policy ", stdout);
+			dl_term_str(stdout, p->name, strlen(p->name));
+			printf(", %zu rules, sha256 %s\n", p->n_rules, p->sha256);
 		}
 		dl_diags_free(&d);
 		dl_policy_free(p);

@@ -9,8 +9,10 @@
  * parameter: the SQL text is assembled only from constant fragments chosen
  * by which filters are present, never from their values. Strings in the
  * database are untrusted (a process chooses its own comm, and its exe path):
- * the table printer replaces control characters and invalid UTF-8 with '?',
- * JSON escapes them (invalid bytes as \u00XX), CSV quotes per RFC 4180.
+ * the table printer shows control and bidi characters and invalid UTF-8 as
+ * visible escapes (\x1b, \u202e), JSON escapes them (invalid bytes as
+ * \u00XX), CSV quotes per RFC 4180 and defuses formulas (' before a cell
+ * that starts with =, +, -, @, tab or CR).
  *
  * Time windows. events has no index on its timestamp; the minutes table maps
  * a window to a range of event ids (see store/schema.sql), so --since/--until
@@ -43,6 +45,7 @@
 #include <arpa/inet.h>
 #include <sqlite3.h>
 
+#include "collector/escape.h"
 #include "collector/names.h"
 #include "collector/numparse.h"
 #include "qtool.h"
@@ -400,72 +403,21 @@ static const char *const ev_table_cols[] = { "time", "verdict", "policy", "rule"
 
 /* ---- output ---------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes available) and its code
- * point, or 0 if the bytes there are not valid UTF-8 (overlong forms,
- * surrogates and values above U+10FFFF are invalid). */
-static int utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	int len;
-	uint32_t v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		len = 2, v = c & 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3, v = c & 0x0f, min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if ((size_t)len > n)
-		return 0;
-	for (int i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
+/* JSON strings: the one writer in collector/escape.c. */
 void json_str(FILE *o, const unsigned char *s, size_t n)
 {
-	fputc('"', o);
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		int len = utf8_seq(s + i, n - i, &cp);
-		if (len == 0) {
-			fprintf(o, "\\u%04x", s[i]); /* invalid byte: as U+00XX */
-			i++;
-			continue;
-		}
-		if (cp == '"')
-			fputs("\\\"", o);
-		else if (cp == '\\')
-			fputs("\\\\", o);
-		else if (cp == '\n')
-			fputs("\\n", o);
-		else if (cp == '\t')
-			fputs("\\t", o);
-		else if (cp == '\r')
-			fputs("\\r", o);
-		else if (cp < 0x20 || cp == 0x7f)
-			fprintf(o, "\\u%04x", cp);
-		else
-			fwrite(s + i, 1, (size_t)len, o);
-		i += (size_t)len;
-	}
-	fputc('"', o);
+	dl_json_str(o, (const char *)s, n);
 }
 
+/* A CSV text cell (RFC 4180: quoted when it holds a quote, comma, CR or
+ * LF, quotes doubled). A cell that starts with =, +, -, @, tab or CR gets a
+ * leading ' and quotes (OWASP "CSV injection"): a spreadsheet would run it
+ * as a formula. Numbers are not text cells (print_rows writes them itself),
+ * so -1 stays a number. */
 void csv_str(FILE *o, const unsigned char *s, size_t n)
 {
-	bool quote = false;
+	bool formula = n > 0 && s[0] && strchr("=+-@\t\r", s[0]);
+	bool quote = formula;
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = s[i] == '"' || s[i] == ',' || s[i] == '\n' || s[i] == '\r';
 	if (!quote) {
@@ -473,6 +425,8 @@ void csv_str(FILE *o, const unsigned char *s, size_t n)
 		return;
 	}
 	fputc('"', o);
+	if (formula)
+		fputc('\'', o);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '"')
 			fputc('"', o);
@@ -481,30 +435,16 @@ void csv_str(FILE *o, const unsigned char *s, size_t n)
 	fputc('"', o);
 }
 
-/* Copy for a terminal: control characters (C0, DEL, C1) and invalid UTF-8
- * become '?'. Returns a malloc'd string; *width is its code point count. */
+/* Copy for a terminal (collector/escape.c): C0, DEL, C1 and bidi controls
+ * and invalid UTF-8 as visible escapes. Returns a malloc'd string; *width
+ * is its code point count. */
 char *table_str(const unsigned char *s, size_t n, size_t *width)
 {
-	char *out = malloc(n + 1), *p = out;
+	char *out = dl_term_strdup((const char *)s, n, width);
 	if (!out) {
 		errorf("out of memory");
 		exit(EXIT_FAILURE);
 	}
-	*width = 0;
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		int len = utf8_seq(s + i, n - i, &cp);
-		if (len == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
-			*p++ = '?';
-			i += len ? (size_t)len : 1;
-		} else {
-			memcpy(p, s + i, (size_t)len);
-			p += len;
-			i += (size_t)len;
-		}
-		(*width)++;
-	}
-	*p = 0;
 	return out;
 }
 
@@ -599,9 +539,12 @@ long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *o
 			t.rows++;
 		} else if (fmt == FMT_CSV) {
 			for (int c = 0; c < n; c++) {
+				int type = sqlite3_column_type(s, c);
 				if (c)
 					fputc(',', o);
-				if (cell_text(s, c, num, sizeof(num), &txt, &len))
+				if (type == SQLITE_INTEGER || type == SQLITE_FLOAT)
+					fputs((const char *)sqlite3_column_text(s, c), o);
+				else if (cell_text(s, c, num, sizeof(num), &txt, &len))
 					csv_str(o, txt, len);
 			}
 			fputs("\r\n", o);

@@ -182,6 +182,17 @@ int main(int argc, char **argv)
 		TAP_OK(r == 2 && strstr(err, "extra"), "run with an argument: exit 2 (%d)", r);
 	}
 
+	/* validate prints no control bytes from a policy file. */
+	snprintf(policy, sizeof(policy), "%s/evil\x1b[1m.policy", dir);
+	write_file(policy, "policy ev\x1b[2Jil\n"
+			   "net deny r1 addr=1.2.3.4\x1b]0;pwned\x07 op=connect\n"
+			   "net deny r2\xe2\x80\xae addr=1.2.3.5 op=connect\n"
+			   "net deny r3 addr=1.2.3.6 op=conn\xc2\x9b" "ect\n");
+	r = RUN("validate", policy);
+	TAP_OK(r == 1 && err[0] && !has_ctl(err) && !strstr(err, "\xe2\x80\xae") && !strstr(err, "\xc2\x9b"),
+	       "validate: no raw control, C1 or bidi characters in diagnostics (%d)", r);
+	TAP_OK(strstr(err, "\\x1b") != NULL, "validate: ESC shown as \\x1b");
+	printf("# %s", err);
 	snprintf(policy, sizeof(policy), "%s/ok.policy", dir);
 	write_file(policy, "policy ok\nnet deny r1 addr=1.2.3.4 op=connect\n");
 	r = RUN("validate", policy);

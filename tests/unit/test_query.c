@@ -379,6 +379,68 @@ static void test_rollups(void)
 	dl_store_close(st);
 }
 
+/* ---- output that cannot attack its reader --------------------------- */
+
+/* One event whose strings are a spreadsheet formula (exe), a formula-like
+ * cgroup, a comm starting with '-', and bidi/C1 controls, in its own
+ * database; then CSV defuses the formulas, the table shows the controls as
+ * escapes, and JSON carries the text exactly. */
+static void test_hostile_output(void)
+{
+	char db3[340];
+	struct dl_store *st;
+	int64_t b, p;
+	int r;
+
+	snprintf(db3, sizeof(db3), "%s/hostile.db", dir);
+	r = dl_store_open(db3, 0, &st);
+	TAP_OK(r == 0, "hostile database opened");
+	if (r)
+		return;
+	dl_store_boot(st, "hboot", 0, &b);
+	dl_store_policy(st, "base", "5hb", "policy text", NULL, 0, &p);
+	dl_store_begin(st);
+	struct dl_event e = ev(b, 1, (int64_t)time(NULL) * 1000, p);
+	memset(e.rec.comm, 0, sizeof(e.rec.comm));
+	memcpy(e.rec.comm, "-2+3\xe2\x80\xae" "gpj.exe", 14);
+	e.exe = "=cmd|' /C calc'!A0";
+	e.cgroup_path = "@SUM(1+1)\xc2\x9b" "2J\xe2\x81\xa6x";
+	dl_store_event(st, &e);
+	e = ev(b, 2, (int64_t)time(NULL) * 1000, p);
+	memset(e.rec.comm, 0, sizeof(e.rec.comm));
+	memcpy(e.rec.comm, "\tx", 2);
+	e.exe = "+1,\"2\"";
+	e.cgroup_path = "\rcg";
+	dl_store_event(st, &e);
+	r = dl_store_commit(st);
+	dl_store_close(st);
+	TAP_OK(r == 0, "hostile events stored");
+
+	r = RUN("--db", db3, "-o", "csv", "events", "--limit", "0");
+	TAP_OK(r == 0 && strstr(out, ",\"'=cmd|' /C calc'!A0\",") && !strstr(out, ",=cmd"),
+	       "csv: a cell starting with = gets a ' and quotes");
+	TAP_OK(strstr(out, ",\"'@SUM(1+1)\xc2\x9b" "2J\xe2\x81\xa6x\",") != NULL, "csv: @ cell defused");
+	TAP_OK(strstr(out, ",\"'-2+3\xe2\x80\xae" "gpj.exe\",") != NULL, "csv: - cell defused");
+	TAP_OK(strstr(out, ",\"'\tx\",") && strstr(out, ",\"'\rcg\",") && strstr(out, ",\"'+1,\"\"2\"\"\","),
+	       "csv: tab, CR and + cells defused, quotes doubled");
+	TAP_OK(strstr(out, ",443,tcp\r\n") != NULL, "csv: numbers are not prefixed");
+	r = RUN("--db", db3, "export", "--format", "csv");
+	TAP_OK(r == 0 && strstr(out, ",\"'=cmd|' /C calc'!A0\","), "export csv defuses formulas too");
+
+	r = RUN("--db", db3, "events", "--limit", "0");
+	TAP_OK(r == 0 && strstr(out, "-2+3\\u202egpj.exe") && strstr(out, "@SUM(1+1)\\u009b2J\\u2066x") &&
+		       strstr(out, "\\tx") && strstr(out, "\\rcg"),
+	       "table: bidi and C1 controls shown as \\uXXXX, tab and CR as \\t, \\r");
+	TAP_OK(!strstr(out, "\xe2\x80\xae") && !strstr(out, "\xe2\x81\xa6") && !strstr(out, "\xc2\x9b") &&
+		       !strchr(out, '\t') && !strchr(out, '\r'),
+	       "table: no raw bidi, C1, tab or CR");
+	r = RUN("--db", db3, "--json", "events", "--limit", "0");
+	TAP_OK(r == 0 && jrows() == 2 && strstr(out, "\"-2+3\xe2\x80\xae" "gpj.exe\"") &&
+		       strstr(out, "\"=cmd|' /C calc'!A0\"") && strstr(out, "\"\\tx\"") &&
+		       strstr(out, "\"\\rcg\""),
+	       "json: text exact (bidi raw, formulas unprefixed), controls as JSON escapes");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -470,8 +532,8 @@ int main(int argc, char **argv)
 	       "csv quotes the field and doubles the quote (RFC 4180)");
 	TAP_OK(out_len > 2 && !memcmp(out + out_len - 2, "\r\n", 2), "csv records end in CRLF");
 	TAP_OK(RUN("events", "--verdict", "would-deny") == 0 && count_lines() == 2 &&
-		       strstr(out, "a\"b?'c=d?[2J?,;") && !strchr(out, '\x1b') && !strchr(out, '\xff'),
-	       "table replaces control bytes and invalid UTF-8 with '?'");
+		       strstr(out, "a\"b\\n'c=d\\x1b[2J\\xff,;") && !strchr(out, '\x1b') && !strchr(out, '\xff'),
+	       "table shows control bytes and invalid UTF-8 as \\n, \\x1b, \\xff");
 	TAP_OK(RUN("export") == 0 && count_lines() == 7 && strstr(out, "\\u001b"),
 	       "export jsonl: one escaped object per line");
 	TAP_OK(RUN("export", "--format", "csv") == 0 && strncmp(out, "boot_id,seq,time,", 17) == 0,
@@ -519,6 +581,7 @@ int main(int argc, char **argv)
 	dl_store_close(st);
 
 	test_rollups();
+	test_hostile_output();
 
 	/* Errors. */
 	char missing[400];

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <sqlite3.h>
 
 #include "ingest.h"
 
@@ -127,6 +128,31 @@ static int64_t policy_key_for(struct dl_ingest *in, __u32 gen)
 	return in->other_key;
 }
 
+/* The rule id of a record decided by a generation other than the loaded
+ * one (an older policy, or any policy when `unload` drains the ring): read
+ * from the store's rules table, remembered per (policy, idx). */
+static const char *foreign_rule_id(struct dl_ingest *in, int64_t policy_key, __u32 idx)
+{
+	unsigned h = ((unsigned)policy_key * 31u + idx) % DL_RULE_CACHE;
+	sqlite3_stmt *q;
+
+	if (in->rules[h].policy == policy_key && in->rules[h].idx == idx && in->rules[h].id[0])
+		return in->rules[h].id;
+	if (sqlite3_prepare_v2(dl_store_sqlite(in->st),
+			       "SELECT rule_id FROM rules WHERE policy = ?1 AND idx = ?2", -1, &q, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(q, 1, policy_key);
+	sqlite3_bind_int64(q, 2, idx);
+	in->rules[h].id[0] = 0;
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
+		snprintf(in->rules[h].id, sizeof(in->rules[h].id), "%s", (const char *)sqlite3_column_text(q, 0));
+		in->rules[h].policy = policy_key;
+		in->rules[h].idx = idx;
+	}
+	sqlite3_finalize(q);
+	return in->rules[h].id[0] ? in->rules[h].id : NULL;
+}
+
 static const char *copy_into(char *dst, size_t n, const char *src)
 {
 	size_t l;
@@ -160,6 +186,9 @@ int dl_ingest_add(struct dl_ingest *in, const void *data, __u32 len)
 	    r->rule_idx < in->policy->n_rules) {
 		memcpy(p->rule_id, in->policy->rules[r->rule_idx].id, sizeof(p->rule_id));
 		p->ev.rule_id = p->rule_id;
+	} else if (r->rule_idx != DL_RULE_NONE && p->ev.policy_key) {
+		p->ev.rule_id = copy_into(p->rule_id, sizeof(p->rule_id),
+					  foreign_rule_id(in, p->ev.policy_key, r->rule_idx));
 	}
 	p->ev.exe = copy_into(p->exe, sizeof(p->exe), exe_lookup(in, r));
 	p->ev.cgroup_path = copy_into(p->cgroup, sizeof(p->cgroup), cgroup_lookup(in, r->cgroup_id));

@@ -106,7 +106,9 @@ static void usage(FILE *f)
 		"  mode [permissive|enforce] [--family F]\n"
 		"                       show, or switch at runtime (audited)\n"
 		"  status [--json]      what is loaded, modes and counters\n"
-		"  unload               detach all programs and remove the pins\n"
+		"  unload [--db PATH] [--discard-pending] [--yes]\n"
+		"                       stop the collector, store pending decisions, detach\n"
+		"                       every program and remove the pins\n"
 		"  default-policy       print the built-in default policy\n"
 		"  help [COMMAND]       this help, or COMMAND's (as COMMAND --help)\n"
 		"\n"
@@ -206,10 +208,6 @@ static const struct {
 	  "\n"
 	  "Options:\n"
 	  "      --json               one JSON object\n" },
-	{ "unload",
-	  "Usage: drylock unload [OPTIONS]\n"
-	  "\n"
-	  "Detach every program and remove the pins.\n" },
 	{ "default-policy",
 	  "Usage: drylock default-policy [OPTIONS]\n"
 	  "\n"
@@ -271,6 +269,31 @@ static int plain_opts(const char *cmd, int argc, char **argv, int max_args)
 		dl_log("%s: unexpected argument '%s'", cmd, argv[optind + max_args]);
 		fprintf(stderr, "Try 'drylock %s --help'.\n", cmd);
 		return 2;
+	}
+	return -1;
+}
+
+/* unload parses its own options (unload.c); the common ones that may
+ * follow the command (--pin-dir DIR, --pin-dir=DIR, -V/--version) are taken
+ * out of argv here first. Returns -1 to go on, else the exit status. */
+static int unload_common_opts(int *argc, char **argv)
+{
+	for (int i = 1; i < *argc; i++) {
+		int n = 0;
+
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version"))
+			return common_opt("unload", 'V');
+		if (!strcmp(argv[i], "--pin-dir") && i + 1 < *argc)
+			pin_dir = argv[i + 1], n = 2;
+		else if (!strncmp(argv[i], "--pin-dir=", 10))
+			pin_dir = argv[i] + 10, n = 1;
+		if (n) {
+			memmove(&argv[i], &argv[i + n], (size_t)(*argc - i - n + 1) * sizeof(*argv));
+			*argc -= n;
+			i--;
+		}
 	}
 	return -1;
 }
@@ -364,7 +387,7 @@ static int cmd_check(int argc, char **argv)
 		bool fresh;
 
 		snprintf(dir, sizeof(dir), "/sys/fs/bpf/drylock-check-%d", getpid());
-		err = dl_load(dir, p, -1, 1u << 16, &pin, &gen, &fresh);
+		err = dl_load(dir, p, -1, 1u << 16, 0, &pin, &gen, &fresh);
 		dl_pinned_close(&pin);
 		dl_unload(dir);
 		dl_policy_free(p);
@@ -670,17 +693,11 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "status"))
 		return cmd_status(argc, argv);
 	if (!strcmp(cmd, "unload")) {
-		int err = plain_opts("unload", argc, argv, 0);
+		int r = unload_common_opts(&argc, argv);
 
-		if (err >= 0)
-			return err;
-		err = dl_unload(pin_dir);
-		if (err) {
-			dl_log("unload: %s: %s", pin_dir, strerror(-err));
-			return EXIT_FAILURE;
-		}
-		printf("unloaded: %s removed, programs detached\n", pin_dir);
-		return EXIT_SUCCESS;
+		if (r >= 0)
+			return r;
+		return dl_cmd_unload(pin_dir, argc, argv);
 	}
 	if (!strcmp(cmd, "default-policy")) {
 		int r = plain_opts("default-policy", argc, argv, 0);
@@ -692,6 +709,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "help")) {
 		/* `drylock help COMMAND` is `drylock COMMAND --help` */
+		if (argc > 1 && !strcmp(argv[1], "unload"))
+			return dl_cmd_unload(pin_dir, 2, (char *[]){ argv[0], "--help", NULL });
 		if (argc > 1 && cmd_usage(argv[1], stdout) == 0)
 			return EXIT_SUCCESS;
 		usage(argc > 1 ? stderr : stdout);

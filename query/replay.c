@@ -177,13 +177,6 @@ void dl_prefix_format(char *out, size_t n, const __u8 a[DL_ADDR_LEN], unsigned p
 	}
 }
 
-__u8 dl_hook_op(unsigned hook)
-{
-	return hook == DL_HOOK_SOCKET_CONNECT ? DL_NET_OP_CONNECT
-	       : hook == DL_HOOK_SOCKET_BIND  ? DL_NET_OP_BIND
-					      : 0;
-}
-
 static int compile(struct dl_replay *rp, int r, struct dl_diags *diags)
 {
 	if (r < 0)

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "collector/names.h"
 #include "collector/policy.h"
 
 #define DL_CG_LEVEL_MAX 255
@@ -45,8 +46,6 @@ int dl_addr_parse(const char *text, __u8 out[DL_ADDR_LEN]);
  * (IPv4-mapped prefixes >= 96 are written as IPv4). */
 void dl_prefix_format(char *out, size_t n, const __u8 addr[DL_ADDR_LEN], unsigned plen);
 
-/* DL_NET_OP_* for a hook, 0 if the hook is not a net hook. */
-__u8 dl_hook_op(unsigned hook);
 
 struct dl_replay {
 	struct dl_policy *policy;

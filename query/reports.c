@@ -163,12 +163,32 @@ int cmd_timeline(struct ctx *c)
 
 /* ---- denials --------------------------------------------------------- */
 
+static const char *op_name(unsigned hook);
+
+/* " CASE e.hook WHEN <hook> THEN '<operation>' ... ELSE h.name END", from
+ * the hooks' X-macro: no hook number is written into SQL by hand. */
+static const char *op_case_sql(void)
+{
+	static char sql[64 * 32];
+	size_t n = 0;
+
+	if (sql[0])
+		return sql;
+	n += snprintf(sql + n, sizeof(sql) - n, " CASE e.hook");
+#define OPW(nm, v, s, f, op) \
+	n += snprintf(sql + n, sizeof(sql) - n, " WHEN %d THEN '%s'", v, op_name(v));
+	DL_HOOKS(OPW)
+#undef OPW
+	snprintf(sql + n, sizeof(sql) - n, " ELSE h.name END");
+	return sql;
+}
+
 int cmd_denials(struct ctx *c)
 {
 	struct query q = { 0 };
-	add(&q, "SELECT count(*) AS count, group_concat(DISTINCT v.name) AS verdict,"
-		" CASE e.hook WHEN 1 THEN 'connect' WHEN 2 THEN 'bind' ELSE h.name END AS op,"
-		" cm.s AS comm, ex.s AS exe, cg.s AS cgroup, s.uid AS uid, o.addr AS addr,"
+	add(&q, "SELECT count(*) AS count, group_concat(DISTINCT v.name) AS verdict,");
+	add(&q, op_case_sql());
+	add(&q, " AS op, cm.s AS comm, ex.s AS exe, cg.s AS cgroup, s.uid AS uid, o.addr AS addr,"
 		" o.port AS port,"
 		" CASE o.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE o.proto END AS proto,"
 		" p.name AS policy, coalesce(r.rule_id, '#' || e.rule) AS rule, "

@@ -717,14 +717,14 @@ static int fill_names(struct dl_store *st, const char *table, const struct name_
 }
 
 #define NAME3(n, v, s) { v, s, 0 },
-#define NAME4(n, v, s, f) { v, s, DL_FAMILY_##f },
+#define NAME5(n, v, s, f, op) { v, s, DL_FAMILY_##f },
 static const struct name_row family_rows[] = { DL_FAMILIES(NAME3) };
-static const struct name_row hook_rows[] = { DL_HOOKS(NAME4) };
+static const struct name_row hook_rows[] = { DL_HOOKS(NAME5) };
 static const struct name_row verdict_rows[] = { DL_VERDICTS(NAME3) };
 static const struct name_row action_rows[] = { DL_ACTIONS(NAME3) };
 static const struct name_row mode_rows[] = { DL_MODES(NAME3) };
 #undef NAME3
-#undef NAME4
+#undef NAME5
 #define NROWS(a) (sizeof(a) / sizeof((a)[0]))
 
 static int setup_schema(struct dl_store *st, const char *path)
@@ -1093,6 +1093,31 @@ int dl_store_policy_for_gen(struct dl_store *st, int64_t boot_key, __u32 gen, in
 	return r < 0 ? r : 0;
 }
 
+int dl_store_max_seq(struct dl_store *st, int64_t boot_key, uint64_t *seq)
+{
+	/* Events, and the rollup mark (which stays when retention has deleted
+	 * every event of the boot): a sequence number at or below either must
+	 * never be handed out again on this boot. */
+	static const char sql[] =
+		"SELECT max(coalesce((SELECT max(id) FROM events WHERE id > (?1 << 40) AND id < ((?1 + 1) << 40)), 0),"
+		" coalesce((SELECT through_id FROM rollup_marks WHERE boot = ?1), 0))";
+	sqlite3_stmt *q;
+	int64_t v = 0;
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
+
+	if (rc != SQLITE_OK)
+		return fail(st, rc, "max seq");
+	sqlite3_bind_int64(q, 1, boot_key);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return fail(st, rc, "max seq");
+	*seq = v > (boot_key << 40) ? (uint64_t)(v - (boot_key << 40)) : 0;
+	return 0;
+}
+
 int dl_store_mode(struct dl_store *st, int64_t boot_key, __u16 family, __u32 mode, int64_t ts_ns)
 {
 	PREP(st, S_MODE, p);
@@ -1378,7 +1403,7 @@ static int minute_flush(struct dl_store *st)
 
 static int hook_family(unsigned hook)
 {
-#define HF(n, v, s, f) case v: return DL_FAMILY_##f;
+#define HF(n, v, s, f, op) case v: return DL_FAMILY_##f;
 	switch (hook) { DL_HOOKS(HF) }
 #undef HF
 	return 0;

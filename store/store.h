@@ -64,6 +64,10 @@ int dl_store_policy_load(struct dl_store *st, int64_t boot_key, __u32 gen, int64
 			 int64_t ts_ns);
 /* Look up the policy key for (boot, gen); -ENOENT if unknown. */
 int dl_store_policy_for_gen(struct dl_store *st, int64_t boot_key, __u32 gen, int64_t *policy_key);
+/* The highest sequence number of boot_key that the store has seen (0 if
+ * none): a collector loading the engine afresh on the same boot continues
+ * after it, so that (boot, seq) never names two decisions. */
+int dl_store_max_seq(struct dl_store *st, int64_t boot_key, uint64_t *seq);
 /* A family's mode was set (at start or by a switch). */
 int dl_store_mode(struct dl_store *st, int64_t boot_key, __u16 family, __u32 mode, int64_t ts_ns);
 /* A counter sample: kind is "kernel_drops", "audit_suppressed", "audit_dropped"

@@ -54,6 +54,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "escape.h"
 #include "names.h"
 #include "policy.h"
 
@@ -117,15 +118,20 @@ void dl_diags_print(const struct dl_diags *d, void *file)
 {
 	FILE *f = file;
 
+	/* File names and messages quote policy text: escaped for the terminal
+	 * (collector/escape.h), so a token cannot send control sequences. */
 	for (size_t i = 0; d && i < d->n; i++) {
 		const struct dl_diag *g = &d->v[i];
+		const char *name = g->file ? g->file : "?", *msg = g->msg ? g->msg : "?";
 
-		if (!g->line)
-			fprintf(f, "%s: error: %s\n", g->file, g->msg);
-		else if (!g->col)
-			fprintf(f, "%s:%u: error: %s\n", g->file, g->line, g->msg);
-		else
-			fprintf(f, "%s:%u:%u: error: %s\n", g->file, g->line, g->col, g->msg);
+		dl_term_str(f, name, strlen(name));
+		if (g->line)
+			fprintf(f, ":%u", g->line);
+		if (g->line && g->col)
+			fprintf(f, ":%u", g->col);
+		fputs(": error: ", f);
+		dl_term_str(f, msg, strlen(msg));
+		fputc('\n', f);
 	}
 }
 

@@ -60,6 +60,7 @@
  * After a failure inside a transaction the caller must dl_store_rollback().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -787,6 +788,65 @@ static int pragma_check(struct dl_store *st, const char *sql, const char *want)
 	return 0;
 }
 
+/* Create a new, empty drylock database file at path, mode 0600 whatever the
+ * umask. SQLite creates -wal and -shm with the mode (and, as root, the
+ * owner) of the database file, so this decides all three. The file is made
+ * under a temporary name in the same directory (PATH.new-XXXXXX), SQLite
+ * writes its first page there (auto_vacuum, WAL: both must precede the first
+ * table), and it is renamed into place only if nothing exists at path: a
+ * crash never leaves an empty file at path, and nothing is ever created
+ * through a symlink at path. -EEXIST if something appeared at path meanwhile
+ * (the caller then opens that). */
+static int create_new(struct dl_store *st, const char *path)
+{
+	char tmp[PATH_MAX];
+	sqlite3 *db = NULL;
+	int e, rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new-XXXXXX", path) >= (int)sizeof(tmp))
+		return seterr(st, -ENAMETOOLONG, "store: cannot create database %s: name too long",
+			      path);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		return seterr(st, -e, "store: cannot create database %s: %s: %s", path, tmp,
+			      strerror(e));
+	}
+	e = fchmod(fd, 0600) < 0 ? errno : 0;
+	close(fd);
+	if (e) {
+		unlink(tmp);
+		return seterr(st, -e, "store: cannot create database %s: chmod %s: %s", path, tmp,
+			      strerror(e));
+	}
+	rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL",
+				  NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		int r = seterr(st, errno_of(rc), "store: cannot create database %s: %s: %s", path,
+			       tmp, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		unlink(tmp);
+		return r;
+	}
+	sqlite3_close(db); /* the last connection: removes tmp-wal and tmp-shm */
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 0;
+	e = errno;
+	if (e == EINVAL || e == ENOSYS || e == EOPNOTSUPP) { /* file system without it */
+		e = link(tmp, path) == 0 ? 0 : errno;
+		unlink(tmp);
+		if (!e)
+			return 0;
+	} else {
+		unlink(tmp);
+	}
+	if (e == EEXIST)
+		return -EEXIST;
+	return seterr(st, -e, "store: cannot create database %s: %s", path, strerror(e));
+}
+
 /* Check what can be checked before SQLite turns it into "unable to open
  * database file": a read-only open needs the file, a write open needs the
  * file or a writable directory to create it in. */
@@ -817,7 +877,7 @@ static int precheck(struct dl_store *st, const char *path, int rdonly)
 		return seterr(st, -e, "store: cannot create database %s: directory %s: %s", path, dir,
 			      strerror(e));
 	}
-	return 0;
+	return create_new(st, path);
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -881,7 +941,9 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 		r = seterr(st, -ENOMEM, "store: open %s: out of memory", path);
 		goto fail;
 	}
-	if ((r = precheck(st, path, rdonly)) < 0 || (r = check_header(st, path)) < 0)
+	if ((r = precheck(st, path, rdonly)) == -EEXIST) /* created meanwhile by another */
+		r = precheck(st, path, rdonly);
+	if (r < 0 || (r = check_header(st, path)) < 0)
 		goto fail;
 	rc = sqlite3_open_v2(path, &st->db,
 			     (rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |

@@ -847,16 +847,45 @@ static int create_new(struct dl_store *st, const char *path)
 	return seterr(st, -e, "store: cannot create database %s: %s", path, strerror(e));
 }
 
+static const char *file_type(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFIFO: return "a FIFO";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	case S_IFLNK: return "a symbolic link";
+	default: return "not a file";
+	}
+}
+
+/* Only a regular file can be a database: SQLite would block opening a FIFO
+ * (waiting for a writer) or read a device. */
+static int check_regular(struct dl_store *st, const char *path, const struct stat *sb)
+{
+	if (S_ISREG(sb->st_mode))
+		return 0;
+	if (S_ISDIR(sb->st_mode))
+		return seterr(st, -EISDIR, "store: database %s is a directory", path);
+	return seterr(st, -EINVAL, "store: database %s is not a regular file (%s)", path,
+		      file_type(sb->st_mode));
+}
+
 /* Check what can be checked before SQLite turns it into "unable to open
- * database file": a read-only open needs the file, a write open needs the
- * file or a writable directory to create it in. */
+ * database file" or blocks: what path names must be a regular file (looked
+ * at through an O_PATH descriptor, which neither blocks on a FIFO nor opens
+ * a device); a read-only open needs it to exist, a write open needs it or a
+ * writable directory to create it in (then creates it: create_new()). */
 static int precheck(struct dl_store *st, const char *path, int rdonly)
 {
 	struct stat sb;
-	if (stat(path, &sb) == 0) {
-		if (S_ISDIR(sb.st_mode))
-			return seterr(st, -EISDIR, "store: database %s is a directory", path);
-		return 0;
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd >= 0) {
+		int e = fstat(fd, &sb) < 0 ? errno : 0;
+		close(fd);
+		if (e)
+			return seterr(st, -e, "store: database %s: %s", path, strerror(e));
+		return check_regular(st, path, &sb);
 	}
 	int e = errno;
 	if (rdonly || e != ENOENT) {
@@ -897,14 +926,31 @@ static int check_header(struct dl_store *st, const char *path)
 	uint8_t h[100];
 	struct stat sb, wb;
 	char wal[PATH_MAX];
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0; /* does not exist yet, or unreadable: SQLite will say */
-	size_t n = fread(h, 1, sizeof(h), f);
-	int e = fstat(fileno(f), &sb) < 0 ? errno : 0;
-	fclose(f);
-	if (e)
-		return seterr(st, -e, "store: database %s: %s", path, strerror(e));
+	/* O_NONBLOCK: if path was swapped for a FIFO since precheck(), the
+	 * open returns and fstat says so. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* unreadable: SQLite will say */
+	int e = fstat(fd, &sb) < 0 ? errno : 0;
+	if (e || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		if (e)
+			return seterr(st, -e, "store: database %s: %s", path, strerror(e));
+		return check_regular(st, path, &sb);
+	}
+	ssize_t got;
+	size_t n = 0;
+	while (n < sizeof(h) && (got = read(fd, h + n, sizeof(h) - n)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			e = errno;
+			close(fd);
+			return seterr(st, -e, "store: database %s: %s", path, strerror(e));
+		}
+		n += (size_t)got;
+	}
+	close(fd);
 	if (n == 0)
 		return 0; /* empty file: a new database */
 	if (n < sizeof(h) || memcmp(h, "SQLite format 3", 16) != 0)

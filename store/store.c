@@ -517,6 +517,8 @@ struct dl_store {
 	size_t kcap;
 	char *path;
 	uint64_t retained; /* events deleted by retention since open */
+	int snap_fd;           /* read-only snapshot open: the file, else -1 */
+	struct stat snap;      /* ... and its fstat at open */
 	char err[512];
 };
 
@@ -972,6 +974,115 @@ static int check_header(struct dl_store *st, const char *path)
 	return 0;
 }
 
+/* "file:" URI for path: bytes other than [A-Za-z0-9._~/-] percent-encoded,
+ * and a leading "//" too (it would read as an authority), then query. */
+static char *file_uri(const char *path, const char *query)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(path);
+	char *u = malloc(3 * n + strlen(query) + 8), *o = u;
+	if (!u)
+		return NULL;
+	o += sprintf(o, "file:");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)path[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("._~-", c) || (c == '/' && !(i == 0 && path[1] == '/'))) {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	sprintf(o, "?%s", query);
+	return u;
+}
+
+/* How a reader opens the database, without ever creating or writing a file.
+ * A WAL database is read through its -wal and its -shm (the index of the
+ * -wal that SQLite shares between connections); a read-only connection
+ * would create both if missing (and, as it may not checkpoint, leave them
+ * behind), or fail where it cannot ("attempt to write a readonly database",
+ * "unable to open database file"). So:
+ *  - -wal and -shm both exist (a collector is running, or crashed, or this is
+ *    a copy of all three files): an ordinary read-only open with
+ *    readonly_shm=1, so that the -shm is never written either. With a live
+ *    collector SQLite reads its index; without one (or read-only files) it
+ *    rebuilds the index in private memory from the -wal (SQLite >= 3.22).
+ *  - a -wal with frames but no -shm: refused. The -wal may hold committed
+ *    transactions that are not in the database file; reading them needs a
+ *    -shm, which a reader does not create (and immutable=1 would silently
+ *    ignore them).
+ *  - otherwise (no -wal, or an empty one): every committed transaction is in
+ *    the database file (the last writer checkpointed and removed its -wal),
+ *    so it is read as immutable=1: no locks, no -wal, no -shm. That is only
+ *    wrong if a writer starts and checkpoints while we read, since we hold no
+ *    lock it would respect: the file's fstat is kept (snap_fd, snap) and
+ *    dl_store_check_snapshot() tells the reader if it changed.
+ * Returns the URI (malloc'ed) or NULL with the error set. */
+static char *reader_uri(struct dl_store *st, const char *path, int *err)
+{
+	char side[PATH_MAX + 8];
+	struct stat wal, shm;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		*err = seterr(st, -e, "store: open %s: %s", path, strerror(e));
+		return NULL;
+	}
+	if (fstat(fd, &st->snap) < 0) {
+		int e = errno;
+		close(fd);
+		*err = seterr(st, -e, "store: %s: %s", path, strerror(e));
+		return NULL;
+	}
+	if ((*err = check_regular(st, path, &st->snap)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	snprintf(side, sizeof(side), "%s-wal", path);
+	int has_wal = stat(side, &wal) == 0;
+	snprintf(side, sizeof(side), "%s-shm", path);
+	int has_shm = stat(side, &shm) == 0;
+	char *uri;
+	if (has_wal && has_shm) {
+		close(fd);
+		uri = file_uri(path, "mode=ro&readonly_shm=1");
+	} else if (has_wal && wal.st_size > 32) {
+		close(fd);
+		*err = seterr(st, -EROFS,
+			      "store: %s-wal holds transactions that may not be in %s yet and %s"
+			      " does not exist; a read-only open never creates it. Start the"
+			      " collector (it merges the -wal when it stops), or copy %s and %s-wal"
+			      " to a directory you can write and read the copy",
+			      path, path, side, path, path);
+		return NULL;
+	} else {
+		st->snap_fd = fd;
+		uri = file_uri(path, "immutable=1");
+	}
+	if (!uri)
+		*err = seterr(st, -ENOMEM, "store: open %s: out of memory", path);
+	return uri;
+}
+
+int dl_store_check_snapshot(struct dl_store *st)
+{
+	struct stat now;
+	if (!st || st->snap_fd < 0)
+		return 0;
+	if (fstat(st->snap_fd, &now) < 0)
+		return seterr(st, -errno, "store: %s: %s", st->path, strerror(errno));
+	if (now.st_size != st->snap.st_size || now.st_mtim.tv_sec != st->snap.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != st->snap.st_mtim.tv_nsec)
+		return seterr(st, -ESTALE,
+			      "store: %s changed while it was read (a collector started and wrote"
+			      " to it): the results may mix old and new data; run again",
+			      st->path);
+	return 0;
+}
+
 int dl_store_open(const char *path, int flags, struct dl_store **out)
 {
 	int rdonly = !!(flags & DL_STORE_RDONLY);
@@ -983,6 +1094,7 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 		return -ENOMEM;
 	}
 	st->flags = flags;
+	st->snap_fd = -1;
 	if (!(st->path = strdup(path))) {
 		r = seterr(st, -ENOMEM, "store: open %s: out of memory", path);
 		goto fail;
@@ -991,10 +1103,18 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 		r = precheck(st, path, rdonly);
 	if (r < 0 || (r = check_header(st, path)) < 0)
 		goto fail;
-	rc = sqlite3_open_v2(path, &st->db,
-			     (rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-				     SQLITE_OPEN_NOMUTEX,
-			     NULL);
+	if (rdonly) {
+		char *uri = reader_uri(st, path, &r);
+		if (!uri)
+			goto fail;
+		rc = sqlite3_open_v2(uri, &st->db,
+				     SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+		free(uri);
+	} else {
+		rc = sqlite3_open_v2(path, &st->db,
+				     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				     NULL);
+	}
 	if (rc != SQLITE_OK) {
 		if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
 			r = fail(st, rc, "open");
@@ -1085,6 +1205,8 @@ void dl_store_close(struct dl_store *st)
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		sqlite3_close(st->db);
 	}
+	if (st->snap_fd >= 0)
+		close(st->snap_fd);
 	cache_free(&st->cache);
 	front_free(&st->front);
 	free(st->kbuf);

@@ -890,6 +890,17 @@ static int precheck(struct dl_store *st, const char *path, int rdonly)
 		return check_regular(st, path, &sb);
 	}
 	int e = errno;
+	if (e == ENOENT && lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+		/* Creating the database would put it where the link points, a
+		 * place the user did not name (and may not have meant). */
+		char to[PATH_MAX];
+		ssize_t n = readlink(path, to, sizeof(to) - 1);
+		to[n > 0 ? n : 0] = 0;
+		return seterr(st, -ENOENT,
+			      "store: database %s is a dangling symbolic link to %s: not creating"
+			      " a database there (name that path, or remove the link)",
+			      path, to);
+	}
 	if (rdonly || e != ENOENT) {
 		if (e == ENOENT)
 			return seterr(st, -ENOENT, "store: database %s does not exist", path);
@@ -923,14 +934,14 @@ static uint32_t be32(const uint8_t *p)
  * The in-header size is trusted only when valid (bytes 92..95 equal the
  * change counter at 24..27, as SQLite itself checks) and when no WAL with
  * frames exists: uncheckpointed frames may legitimately extend the file. */
-static int check_header(struct dl_store *st, const char *path)
+static int check_header(struct dl_store *st, const char *path, const char *real)
 {
 	uint8_t h[100];
 	struct stat sb, wb;
 	char wal[PATH_MAX];
 	/* O_NONBLOCK: if path was swapped for a FIFO since precheck(), the
 	 * open returns and fstat says so. */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return 0; /* unreadable: SQLite will say */
 	int e = fstat(fd, &sb) < 0 ? errno : 0;
@@ -953,8 +964,11 @@ static int check_header(struct dl_store *st, const char *path)
 		n += (size_t)got;
 	}
 	close(fd);
-	if (n == 0)
-		return 0; /* empty file: a new database */
+	if (n == 0) /* never one of ours: create_new() writes the first page first */
+		return seterr(st, -EBADMSG,
+			      "store: database %s is an empty file, not a drylock database"
+			      " (remove it to have a new database created there)",
+			      path);
 	if (n < sizeof(h) || memcmp(h, "SQLite format 3", 16) != 0)
 		return seterr(st, -EBADMSG,
 			      "store: %s is not a drylock database or is corrupt: no SQLite header",
@@ -963,7 +977,7 @@ static int check_header(struct dl_store *st, const char *path)
 	if (psz == 1)
 		psz = 65536;
 	uint32_t pages = be32(h + 28);
-	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(wal, sizeof(wal), "%s-wal", real);
 	int wal_frames = stat(wal, &wb) == 0 && wb.st_size > 32;
 	if (!wal_frames && be32(h + 24) == be32(h + 92) && pages &&
 	    (int64_t)pages * psz > (int64_t)sb.st_size)
@@ -1021,11 +1035,11 @@ static char *file_uri(const char *path, const char *query)
  *    lock it would respect: the file's fstat is kept (snap_fd, snap) and
  *    dl_store_check_snapshot() tells the reader if it changed.
  * Returns the URI (malloc'ed) or NULL with the error set. */
-static char *reader_uri(struct dl_store *st, const char *path, int *err)
+static char *reader_uri(struct dl_store *st, const char *path, const char *real, int *err)
 {
 	char side[PATH_MAX + 8];
 	struct stat wal, shm;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 		*err = seterr(st, -e, "store: open %s: %s", path, strerror(e));
@@ -1041,14 +1055,14 @@ static char *reader_uri(struct dl_store *st, const char *path, int *err)
 		close(fd);
 		return NULL;
 	}
-	snprintf(side, sizeof(side), "%s-wal", path);
+	snprintf(side, sizeof(side), "%s-wal", real);
 	int has_wal = stat(side, &wal) == 0;
-	snprintf(side, sizeof(side), "%s-shm", path);
+	snprintf(side, sizeof(side), "%s-shm", real);
 	int has_shm = stat(side, &shm) == 0;
 	char *uri;
 	if (has_wal && has_shm) {
 		close(fd);
-		uri = file_uri(path, "mode=ro&readonly_shm=1");
+		uri = file_uri(real, "mode=ro&readonly_shm=1");
 	} else if (has_wal && wal.st_size > 32) {
 		close(fd);
 		*err = seterr(st, -EROFS,
@@ -1056,11 +1070,11 @@ static char *reader_uri(struct dl_store *st, const char *path, int *err)
 			      " does not exist; a read-only open never creates it. Start the"
 			      " collector (it merges the -wal when it stops), or copy %s and %s-wal"
 			      " to a directory you can write and read the copy",
-			      path, path, side, path, path);
+			      real, real, side, real, real);
 		return NULL;
 	} else {
 		st->snap_fd = fd;
-		uri = file_uri(path, "immutable=1");
+		uri = file_uri(real, "immutable=1");
 	}
 	if (!uri)
 		*err = seterr(st, -ENOMEM, "store: open %s: out of memory", path);
@@ -1086,6 +1100,7 @@ int dl_store_check_snapshot(struct dl_store *st)
 int dl_store_open(const char *path, int flags, struct dl_store **out)
 {
 	int rdonly = !!(flags & DL_STORE_RDONLY);
+	char *real = NULL;
 	int r, rc;
 	*out = NULL;
 	struct dl_store *st = calloc(1, sizeof(*st));
@@ -1101,10 +1116,18 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 	}
 	if ((r = precheck(st, path, rdonly)) == -EEXIST) /* created meanwhile by another */
 		r = precheck(st, path, rdonly);
-	if (r < 0 || (r = check_header(st, path)) < 0)
+	if (r < 0)
+		goto fail;
+	/* SQLite names -wal and -shm after the path with symlinks resolved:
+	 * look for them there. */
+	if (!(real = realpath(path, NULL))) {
+		r = seterr(st, -errno, "store: database %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if ((r = check_header(st, path, real)) < 0)
 		goto fail;
 	if (rdonly) {
-		char *uri = reader_uri(st, path, &r);
+		char *uri = reader_uri(st, path, real, &r);
 		if (!uri)
 			goto fail;
 		rc = sqlite3_open_v2(uri, &st->db,
@@ -1149,6 +1172,7 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 				   path, v, DL_SCHEMA_VERSION);
 			goto fail;
 		}
+		free(real);
 		*out = st;
 		return 0;
 	}
@@ -1168,9 +1192,11 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 		seterr(st, r, "store: open %s: out of memory", path);
 		goto fail;
 	}
+	free(real);
 	*out = st;
 	return 0;
 fail:
+	free(real);
 	snprintf(open_err, sizeof(open_err), "%s", st->err);
 	dl_store_close(st);
 	return r;

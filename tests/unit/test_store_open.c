@@ -225,16 +225,18 @@ static struct dl_store *make_db(const char *db, mode_t mode, int keep)
 
 /* The names in d, sorted, space-separated. */
 static const char *listing(const char *d)
-{
-	static char buf[1024];
+{ /* two buffers: two listings may be printed together */
+	static char bufs[2][1024];
+	static int k;
+	char *buf = bufs[k++ & 1];
 	struct dirent **ents;
 	int n = scandir(d, &ents, NULL, alphasort);
 	buf[0] = 0;
 	for (int i = 0; i < n; i++) {
 		if (strcmp(ents[i]->d_name, ".") && strcmp(ents[i]->d_name, "..")) {
 			if (buf[0])
-				strncat(buf, " ", sizeof(buf) - strlen(buf) - 1);
-			strncat(buf, ents[i]->d_name, sizeof(buf) - strlen(buf) - 1);
+				strncat(buf, " ", 1024 - strlen(buf) - 1);
+			strncat(buf, ents[i]->d_name, 1024 - strlen(buf) - 1);
 		}
 		free(ents[i]);
 	}
@@ -357,7 +359,7 @@ static void readers(const char *what, const char *d, const char *db, int n, cons
 
 static void copy(const char *from, const char *to, mode_t mode)
 {
-	char cmd[800];
+	char cmd[1400];
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod %o '%s'", from, to, (unsigned)mode, to);
 	if (system(cmd) != 0)
 		printf("# %s failed\n", cmd);
@@ -453,6 +455,72 @@ static void test_readonly(void)
 	dl_store_close(w);
 }
 
+/* ---- symlinks and empty files ------------------------------------------ */
+
+static void test_links(void)
+{
+	char d[300], link[320], target[320], empty[320], msg[1200], want[700];
+	snprintf(d, sizeof(d), "%s/links", dir);
+	mkdir(d, 0755);
+	snprintf(link, sizeof(link), "%s/dangling.db", d);
+	snprintf(target, sizeof(target), "%s/elsewhere.db", d);
+	if (symlink(target, link) < 0)
+		perror("symlink");
+	snprintf(want, sizeof(want), "database %s is a dangling symbolic link to %s", link, target);
+	int r = open_in_child(link, 0, want, msg, sizeof(msg));
+	TAP_OK(r == 0, "writer through a dangling symlink: refused (%s)", msg);
+	TAP_OK(!strcmp(listing(d), "dangling.db"), "... and nothing created (%s)", listing(d));
+	r = open_in_child(link, DL_STORE_RDONLY, want, msg, sizeof(msg));
+	TAP_OK(r == 0, "reader through a dangling symlink: refused (%s)", msg);
+	unlink(link);
+
+	snprintf(empty, sizeof(empty), "%s/empty.db", d);
+	close(open(empty, O_WRONLY | O_CREAT, 0600));
+	snprintf(want, sizeof(want), "database %s is an empty file", empty);
+	r = open_in_child(empty, 0, want, msg, sizeof(msg));
+	TAP_OK(r == 0, "writer on an empty file: refused (%s)", msg);
+	struct stat sb;
+	TAP_OK(stat(empty, &sb) == 0 && sb.st_size == 0 && !strcmp(listing(d), "empty.db"),
+	       "... and it is left as it was (%s)", listing(d));
+	r = open_in_child(empty, DL_STORE_RDONLY, want, msg, sizeof(msg));
+	TAP_OK(r == 0, "reader on an empty file: refused (%s)", msg);
+	snprintf(link, sizeof(link), "%s/to-empty.db", d);
+	if (symlink(empty, link) < 0)
+		perror("symlink");
+	snprintf(want, sizeof(want), "database %s is an empty file", link);
+	r = open_in_child(link, 0, want, msg, sizeof(msg));
+	TAP_OK(r == 0, "writer through a symlink to an empty file: refused (%s)", msg);
+	unlink(link);
+	unlink(empty);
+
+	/* A symlink to an existing database, in another directory: SQLite's
+	 * -wal and -shm are next to the target, and that is where the reader
+	 * must look for them (else it would read a snapshot without the -wal). */
+	char d2[300], real[320];
+	snprintf(d2, sizeof(d2), "%s/links-target", dir);
+	mkdir(d2, 0755);
+	snprintf(real, sizeof(real), "%s/real.db", d2);
+	snprintf(link, sizeof(link), "%s/link.db", d);
+	make_db(real, 0600, 0);
+	if (symlink(real, link) < 0)
+		perror("symlink");
+	struct dl_store *w = writer(link);
+	int64_t b;
+	TAP_OK(w && dl_store_boot(w, "boot-open", 0, &b) == 0 && store_events(w, b, 100) == 0,
+	       "writer through a symlink to an existing database: opens and stores (%s)",
+	       w ? dl_store_errmsg(w) : dl_store_errmsg(NULL));
+	TAP_OK(!strcmp(listing(d2), "real.db real.db-shm real.db-wal") && !strcmp(listing(d), "link.db"),
+	       "... with -wal and -shm next to the target (%s | %s)", listing(d2), listing(d));
+	r = api_read(link, 0, 2 * N_EV, msg, sizeof(msg));
+	TAP_OK(r == 0, "reader through the symlink sees the events in the target's -wal (%s)", msg);
+	r = bin_read(link, 0, 2 * N_EV, msg, sizeof(msg));
+	TAP_OK(r == 0, "drylock-query through the symlink too (%s)", msg);
+	if (w)
+		dl_store_close(w);
+	TAP_OK(!strcmp(listing(d2), "real.db") && !strcmp(listing(d), "link.db"),
+	       "nothing left after the writer closes (%s | %s)", listing(d2), listing(d));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -465,6 +533,7 @@ int main(int argc, char **argv)
 	test_modes();
 	test_not_regular();
 	test_readonly(); /* as root, also as nobody */
+	test_links();
 	tap_tmpdir_remove(dir);
 	return tap_done();
 }

@@ -833,20 +833,24 @@ static int create_new(struct dl_store *st, const char *path)
 		return r;
 	}
 	sqlite3_close(db); /* the last connection: removes tmp-wal and tmp-shm */
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
-		return 0;
-	e = errno;
-	if (e == EINVAL || e == ENOSYS || e == EOPNOTSUPP) { /* file system without it */
+	e = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0 ? 0 : errno;
+	if (e == EINVAL || e == ENOSYS || e == EOPNOTSUPP) /* file system without it */
 		e = link(tmp, path) == 0 ? 0 : errno;
-		unlink(tmp);
-		if (!e)
-			return 0;
-	} else {
-		unlink(tmp);
-	}
+	unlink(tmp); /* gone after a rename; after a link (or a failure) still there */
 	if (e == EEXIST)
 		return -EEXIST;
-	return seterr(st, -e, "store: cannot create database %s: %s", path, strerror(e));
+	if (e)
+		return seterr(st, -e, "store: cannot create database %s: %s", path, strerror(e));
+	/* Make the new name durable before events are written to it. */
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
 }
 
 static const char *file_type(mode_t m)

@@ -47,6 +47,12 @@ struct dl_store_rule {
 	const char *text;
 };
 
+/* path must name a regular file holding a drylock database, or (writer)
+ * a name that does not exist yet in an existing directory: the writer then
+ * creates the database there, mode 0600. FIFOs, devices, empty files and
+ * dangling symlinks are refused without blocking. A DL_STORE_RDONLY open
+ * never creates or writes a file (not even -wal or -shm). docs/store.md,
+ * "Files and permissions", has the reasons. */
 int dl_store_open(const char *path, int flags, struct dl_store **out);
 /* Message for the last failure on st, or for a failed open when st is NULL. */
 const char *dl_store_errmsg(const struct dl_store *st);

@@ -51,6 +51,14 @@
  * is refused before anything is written. A read-only open never writes, so it
  * refuses a file that still needs a migration.
  *
+ * Files. The writer creates a new database itself, 0600, under a temporary
+ * name renamed into place (create_new()); SQLite gives -wal and -shm the
+ * same mode. Only regular files are opened (FIFOs, devices, empty files and
+ * dangling symlinks are refused). A read-only open never creates or writes
+ * a file: it reads through existing -wal/-shm, or the file alone as an
+ * immutable snapshot when there is no -wal (reader_uri()). docs/store.md,
+ * "Files and permissions".
+ *
  * Threads. A dl_store is used by one thread at a time (the collector's
  * ingest loop), so the connection is opened SQLITE_OPEN_NOMUTEX: SQLite's
  * per-call mutex was a measurable share of the ingest path.
@@ -1120,6 +1128,9 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 	}
 	if ((r = precheck(st, path, rdonly)) == -EEXIST) /* created meanwhile by another */
 		r = precheck(st, path, rdonly);
+	if (r == -EEXIST)
+		r = seterr(st, r, "store: cannot create database %s: it keeps appearing and vanishing",
+			   path);
 	if (r < 0)
 		goto fail;
 	/* SQLite names -wal and -shm after the path with symlinks resolved:
@@ -1138,9 +1149,8 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 				     SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
 		free(uri);
 	} else {
-		rc = sqlite3_open_v2(path, &st->db,
-				     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				     NULL);
+		/* No SQLITE_OPEN_CREATE: precheck() made the file (0600) if needed. */
+		rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	}
 	if (rc != SQLITE_OK) {
 		if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)

@@ -3,9 +3,10 @@
  * drylock-query: reports over the drylock store, for people (tables) and for
  * programs (JSON, CSV, JSON lines).
  *
- * Safety. The database is opened read-only (SQLITE_OPEN_READONLY through
- * dl_store_open), so a report can never write and, thanks to WAL, never
- * blocks the collector. Every filter value reaches SQLite as a bound
+ * Safety. The database is opened read-only (through dl_store_open, which
+ * never creates or writes a file, not even -wal or -shm: see docs/store.md),
+ * so a report can never write and, thanks to WAL, never blocks the
+ * collector. Every filter value reaches SQLite as a bound
  * parameter: the SQL text is assembled only from constant fragments chosen
  * by which filters are present, never from their values. Strings in the
  * database are untrusted (a process chooses its own comm, and its exe path):
@@ -1216,6 +1217,10 @@ int main(int argc, char **argv)
 	case C_SUGGEST: r = cmd_suggest(&c); break;
 	case C_WHATIF: r = cmd_whatif(&c); break;
 	default: r = cmd_ready(&c); break;
+	}
+	if (dl_store_check_snapshot(st) < 0) { /* a collector wrote under a snapshot read */
+		errorf("%s", dl_store_errmsg(st));
+		r = 1;
 	}
 	dl_store_close(st);
 	free(c.f.cgroup);

@@ -303,6 +303,8 @@ int dl_collect(const struct dl_collect_opts *o)
 			dl_log("collect: cannot write ready file %s: %s", o->ready_file, strerror(errno));
 		}
 	}
+	if (dl_sd_notify("READY=1") < 0)
+		dl_log("collect: cannot tell systemd we are ready ($NOTIFY_SOCKET): %s", strerror(errno));
 	dl_log("collect: draining into %s", o->db_path);
 
 	while (!stop) {

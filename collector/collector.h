@@ -19,6 +19,10 @@
 /* Every message from the collector goes through here: "drylock: <component>: ...". */
 void dl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* sdnotify.c: send state ("READY=1") to systemd's $NOTIFY_SOCKET. 1 sent,
+ * 0 no socket to tell (not a Type=notify service), -errno (errno set too). */
+int dl_sd_notify(const char *state);
+
 /* ---- loader.c: load, attach, pin, configure ---- */
 struct dl_pinned {
 	char pin_dir[256];

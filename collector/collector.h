@@ -111,6 +111,17 @@ struct dl_collect_opts {
 };
 int dl_collect(const struct dl_collect_opts *o);
 
+/* ---- links.c: the kernel's BPF LSM links ---- */
+struct dl_lsm_link {
+	__u32 link_id, prog_id;
+	char prog_name[16];     /* BPF_OBJ_NAME_LEN */
+	char hook[64];          /* LSM hook, "?" if unknown */
+};
+/* Every BPF_LSM_MAC link the kernel lists (malloc'd array). */
+int dl_lsm_links(struct dl_lsm_link **out, size_t *n);
+/* Is the link's program one of drylock's (named dl_*)? */
+bool dl_lsm_link_is_ours(const struct dl_lsm_link *l);
+
 /* ---- unload.c: state kept across collectors, `drylock unload` ---- */
 /* Take the one-collector-per-engine lock: the fd to keep open, or -EBUSY
  * with *holder set to the running collector's pid (0 if unknown). */

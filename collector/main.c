@@ -528,6 +528,8 @@ static int cmd_status(int argc, char **argv)
 	struct dl_pinned pin;
 	struct dl_config cfg;
 	uint64_t drops = 0, unmatched = 0, seq = 0;
+	struct dl_lsm_link *links = NULL;
+	size_t n_links = 0;
 	int ncpu, c, err;
 	__u64 *pc;
 	__u32 zero = 0, fam = DL_FAMILY_NET;
@@ -572,13 +574,34 @@ static int cmd_status(int argc, char **argv)
 	if (pc && bpf_map_lookup_elem(pin.unmatched_fd, &fam, pc) == 0)
 		for (int i = 0; i < ncpu; i++)
 			unmatched += pc[i];
+	/* Other BPF LSM programs on the hooks drylock uses: they run before
+	 * drylock's (newest first) and can refuse what drylock allows. */
+	if (dl_lsm_links(&links, &n_links) < 0)
+		n_links = 0;
+	for (size_t i = 0; i < n_links; i++)
+		for (size_t j = 0; j < n_links && dl_lsm_link_is_ours(&links[i]); j++)
+			if (!dl_lsm_link_is_ours(&links[j]) && !strcmp(links[i].hook, links[j].hook))
+				links[j].link_id |= 0x80000000u; /* mark: shares a drylock hook */
 	if (json) {
+		bool first = true;
+
 		fputs("{\"loaded\":true,\"pin_dir\":", stdout);
 		dl_json_str(stdout, pin_dir, strlen(pin_dir));
 		printf(",\"generation\":%u,\"net_mode\":\"%s\","
-		       "\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu}\n",
+		       "\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu,\"other_lsm_programs\":[",
 		       cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
 		       (unsigned long long)drops, (unsigned long long)unmatched);
+		for (size_t i = 0; i < n_links; i++) {
+			if (!(links[i].link_id & 0x80000000u))
+				continue;
+			printf("%s{\"hook\":", first ? "" : ",");
+			dl_json_str(stdout, links[i].hook, strlen(links[i].hook));
+			printf(",\"prog_id\":%u,\"prog_name\":", links[i].prog_id);
+			dl_json_str(stdout, links[i].prog_name, strnlen(links[i].prog_name, sizeof(links[i].prog_name)));
+			fputs("}", stdout);
+			first = false;
+		}
+		fputs("]}\n", stdout);
 	} else {
 		fputs("loaded: ", stdout);
 		dl_term_str(stdout, pin_dir, strlen(pin_dir));
@@ -586,7 +609,15 @@ static int cmd_status(int argc, char **argv)
 		       "records dropped by the kernel: %llu\nunmatched operations (allowed): %llu\n",
 		       cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
 		       (unsigned long long)drops, (unsigned long long)unmatched);
+		for (size_t i = 0; i < n_links; i++) {
+			if (!(links[i].link_id & 0x80000000u))
+				continue;
+			printf("other LSM program on hook %s: id %u, name ", links[i].hook, links[i].prog_id);
+			dl_term_str(stdout, links[i].prog_name, strnlen(links[i].prog_name, sizeof(links[i].prog_name)));
+			fputs(" (runs before drylock's and can deny what drylock allows)\n", stdout);
+		}
 	}
+	free(links);
 	dl_pinned_close(&pin);
 	free(pc);
 	return EXIT_SUCCESS;

@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <syslog.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <libaudit.h>
@@ -50,15 +52,54 @@ const char dl_default_policy[] =
 	"# Cleartext remote shells.\n"
 	"net deny telnet-out addr=any port=23 proto=tcp op=connect\n";
 
-void dl_log(const char *fmt, ...)
+/* Is stderr the journal? systemd sets JOURNAL_STREAM=<dev>:<ino> of the
+ * stream it connects to stderr (and stdout); a process whose stderr was
+ * redirected since (or that inherited the variable) must not match. */
+static bool stderr_is_journal(void)
 {
+	static int cached = -1;
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (cached < 0)
+		cached = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 &&
+			 fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+	return cached;
+}
+
+/* One line, written with one call (the audit thread logs too). On the
+ * journal it starts with the sd-daemon(3) level prefix, "<3>" for LOG_ERR. */
+void dl_log_level(int level, const char *fmt, ...)
+{
+	char msg[8192]; /* a message names at most a few paths */
 	va_list ap;
 
-	fputs("drylock: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (stderr_is_journal())
+		fprintf(stderr, "<%d>drylock: %s\n", level, msg);
+	else
+		fprintf(stderr, "drylock: %s\n", msg);
+}
+
+/* Errors in a policy (file:line:col lines): on the journal, at LOG_ERR. */
+static void print_diags(const struct dl_diags *d)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!stderr_is_journal() || !(f = open_memstream(&buf, &len))) {
+		dl_diags_print(d, stderr);
+		return;
+	}
+	dl_diags_print(d, f);
+	fclose(f);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		fprintf(stderr, "<%d>%s\n", LOG_ERR, line);
+	free(buf);
 }
 
 int64_t dl_now_ns(void)
@@ -310,9 +351,9 @@ static int load_policy(const char *path, struct dl_policy **p)
 	else
 		err = dl_policy_parse_string("<built-in default policy>", dl_default_policy, p, &d);
 	if (err) {
-		dl_diags_print(&d, stderr);
+		print_diags(&d);
 		if (!d.n)
-			dl_log("policy %s: %s", path ? path : DL_POLICY_DEFAULT, strerror(-err));
+			dl_err("policy %s: %s", path ? path : DL_POLICY_DEFAULT, strerror(-err));
 	}
 	dl_diags_free(&d);
 	return err;
@@ -435,7 +476,7 @@ static int cmd_mode(int argc, char **argv)
 	}
 	err = dl_pinned_open(pin_dir, &pin);
 	if (err) {
-		dl_log("mode: nothing is loaded (%s: %s); start `drylock run` first", pin_dir, strerror(-err));
+		dl_err("mode: nothing is loaded (%s: %s); start `drylock run` first", pin_dir, strerror(-err));
 		return EXIT_FAILURE;
 	}
 	err = dl_config_read(&pin, &cfg);
@@ -584,7 +625,7 @@ static int cmd_status(int argc, char **argv)
 
 static int bad_number(const char *cmd, const char *opt, const char *val, int err, const char *want)
 {
-	dl_log("%s: %s '%s': %s (%s)", cmd, opt, val, dl_parse_strerror(err), want);
+	dl_err("%s: %s '%s': %s (%s)", cmd, opt, val, dl_parse_strerror(err), want);
 	return 2;
 }
 
@@ -671,13 +712,13 @@ static int cmd_run(int argc, char **argv)
 	}
 	o.pin_dir = pin_dir;
 	if (optind < argc) {
-		dl_log("run: unexpected argument '%s'", argv[optind]);
+		dl_err("run: unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
 	if (load_policy(policy_path, &p))
 		return EXIT_FAILURE;
 	if (dl_bpf_lsm_check(why, sizeof(why))) {
-		dl_log("run: %s", why);
+		dl_err("run: %s", why);
 		dl_policy_free(p);
 		return EXIT_FAILURE;
 	}

@@ -785,6 +785,8 @@ int main(int argc, char **argv)
 			return dl_cmd_unload(pin_dir, 2, (char *[]){ argv[0], "--help", NULL });
 		if (argc > 1 && cmd_usage(argv[1], stdout) == 0)
 			return EXIT_SUCCESS;
+		if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")))
+			argc = 1; /* `drylock help --help` is help too */
 		usage(argc > 1 ? stderr : stdout);
 		return argc > 1 ? 2 : EXIT_SUCCESS;
 	}

@@ -12,22 +12,29 @@
 #   empty     empty programs on socket_connect and socket_sendmsg (the floor)
 #   unmatched drylock loaded, its rules cover other destinations (the lookup
 #             finds nothing: "not policed")
+#   recorded  drylock loaded, an allow rule covers 127.0.0.0/8: every
+#             decided operation is recorded and stored in SQLite by the
+#             collector (allow: no audit record)
 # Usage: guest.sh BUILDDIR [N] [ROUNDS]
 set -u
 B=$1 N=${2:-20000} R=${3:-7}
 DL=$B/collector/drylock
 L=$B/bench/hook/hookloop
 T=$(mktemp -d /tmp/hookbench.XXXXXX)
-cat > "$T/policy" <<'P'
+cat > "$T/unmatched.policy" <<'P'
 policy bench
 net deny elsewhere addr=192.0.2.0/24 op=connect
+P
+cat > "$T/recorded.policy" <<'P'
+policy bench
+net allow lo addr=127.0.0.0/8 op=connect
 P
 
 cfg_on() {
 	case $1 in
 	empty) "$B/tests/vm/bpfattach" "$B/bench/hook/empty.bpf.o" /sys/fs/bpf/empty > /dev/null ;;
-	unmatched)
-		"$DL" run --policy "$T/policy" --db "$T/db" --no-audit --ready-file "$T/ready" > "$T/c.log" 2>&1 &
+	unmatched|recorded)
+		"$DL" run --policy "$T/$1.policy" --db "$T/db" --no-audit --ready-file "$T/ready" > "$T/c.log" 2>&1 &
 		echo $! > "$T/pid"
 		for _ in $(seq 300); do [ -e "$T/ready" ] && break; sleep 0.1; done ;;
 	esac
@@ -35,7 +42,7 @@ cfg_on() {
 cfg_off() {
 	case $1 in
 	empty) rm -rf /sys/fs/bpf/empty ;;
-	unmatched)
+	unmatched|recorded)
 		kill -TERM "$(cat "$T/pid")"; wait "$(cat "$T/pid")" 2>/dev/null
 		rm -f "$T/ready"
 		"$DL" unload --db "$T/db" > /dev/null 2>&1 ;;
@@ -43,7 +50,7 @@ cfg_off() {
 	sleep 0.5 # links are released after an RCU grace period
 }
 
-configs=(none empty unmatched)
+configs=(none empty unmatched recorded)
 modes=(send-conn sendto connect)
 for r in $(seq "$R"); do
 	for c in "${configs[@]}"; do
@@ -62,12 +69,12 @@ med = {}
 for m, c, v in rows:
     med.setdefault((m, c), []).append(float(v))
 print(f"# kernel {kernel}, {n} operations x {r} rounds, configurations alternated; median ns/op")
-print(f"{'operation':10} {'none':>8} {'empty':>8} {'drylock':>8} {'+empty':>8} {'+drylock':>9} {'ratio':>6}")
+print(f"{'operation':10} {'none':>8} {'empty':>8} {'drylock':>8} {'record':>8} {'+empty':>8} {'+drylock':>9} {'ratio':>6} {'+record':>8}")
 for m in ('send-conn', 'sendto', 'connect'):
-    a, e, d = (st.median(med[(m, c)]) for c in ('none', 'empty', 'unmatched'))
-    fe, fd = e - a, d - a
+    a, e, d, rc = (st.median(med[(m, c)]) for c in ('none', 'empty', 'unmatched', 'recorded'))
+    fe, fd, fr = e - a, d - a, rc - a
     ratio = fd / fe if fe > 0 else float('nan')
-    print(f"{m:10} {a:8.0f} {e:8.0f} {d:8.0f} {fe:+8.0f} {fd:+9.0f} {ratio:6.2f}")
-    print(f"result {kernel} {m} none={a:.0f} empty={e:.0f} drylock={d:.0f} ratio={ratio:.2f}")
+    print(f"{m:10} {a:8.0f} {e:8.0f} {d:8.0f} {rc:8.0f} {fe:+8.0f} {fd:+9.0f} {ratio:6.2f} {fr:+8.0f}")
+    print(f"result {kernel} {m} none={a:.0f} empty={e:.0f} drylock={d:.0f} recorded={rc:.0f} ratio={ratio:.2f}")
 PY
 rm -rf "$T"

@@ -23,7 +23,8 @@ enum fmt { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_JSONL };
 struct filters {
 	bool has_since, has_until, has_dest;
 	int64_t since_ms, until_ms; /* [since, until) */
-	const char *policy, *rule, *comm, *exe;
+	const char *policy, *rule, *comm, *exe; /* policy: a name (every version of it) */
+	int64_t policy_id;          /* one version (policies.id); 0: any */
 	char *cgroup;               /* trailing '/' removed */
 	int family, verdict, port;  /* -1: any */
 	uint8_t dest[16];           /* v4 as ::ffff:a.b.c.d */
@@ -45,8 +46,18 @@ struct query {
 	bool overflow;
 };
 
+/* A stored policy version (policies row). */
+struct pversion {
+	int64_t id;                 /* 0: none */
+	char *name, *sha256, *text;
+};
+
 struct ctx {
 	sqlite3 *db;
+	/* The version ready, denials and suggest decide as of: --policy, else
+	 * the currently loaded one (latest load). Events logged under another
+	 * version are replayed against it. */
+	struct pversion ver;
 	struct filters f;
 	enum fmt fmt;
 	long limit;     /* -1: command default */
@@ -65,6 +76,14 @@ struct ctx {
 extern const char ev_joins[];
 
 void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* --policy SPEC (NULL: none) to c->ver and the filters: "current" (the
+ * version of the latest load), a policy name (its latest loaded version;
+ * events of every version of the name), or a sha256 prefix of at least 8
+ * hex digits (that version; an ambiguous prefix is a usage error). With
+ * exact, a sha256 prefix or "current" also restricts events to that version
+ * (f.policy_id); without (tuning reports) events of the whole name are kept
+ * and replayed. 0, or < 0 after a message. */
+int resolve_policy(struct ctx *c, const char *spec, bool exact);
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void add(struct query *q, const char *frag);
 void add_int(struct query *q, const char *frag, int64_t v);
@@ -81,6 +100,9 @@ char *table_str(const unsigned char *s, size_t n, size_t *width);
 /* Every row of s in fmt; returns the row count or < 0. */
 long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *only);
 
+/* ready: 0 when nothing would be denied as of c->ver, else lists it and
+ * returns 1. */
+int cmd_ready(struct ctx *c);
 int cmd_timeline(struct ctx *c);
 int cmd_denials(struct ctx *c);
 int cmd_suggest(struct ctx *c);

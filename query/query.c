@@ -308,6 +308,113 @@ static int scalar(sqlite3 *db, const char *sql, int64_t arg, int64_t *v, bool *n
 	return 0;
 }
 
+/* One policies row from a statement whose columns are id, name, sha256,
+ * text; 1 found, 0 none, < 0 error. */
+static int version_row(sqlite3 *db, sqlite3_stmt *s, struct pversion *v)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW) {
+		errorf("query: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	v->id = sqlite3_column_int64(s, 0);
+	v->name = strdup((const char *)sqlite3_column_text(s, 1));
+	v->sha256 = strdup((const char *)sqlite3_column_text(s, 2));
+	v->text = strdup((const char *)sqlite3_column_text(s, 3));
+	if (!v->name || !v->sha256 || !v->text) {
+		errorf("out of memory");
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+static int version_query(sqlite3 *db, const char *sql, const char *arg, struct pversion *v)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		errorf("query: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	if (arg)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	r = version_row(db, s, v);
+	sqlite3_finalize(s);
+	return r;
+}
+
+int resolve_policy(struct ctx *c, const char *spec, bool exact)
+{
+	/* The latest load wins; a version never loaded (stored by hand) ranks
+	 * after every loaded one, newest first. */
+	static const char current[] =
+		"SELECT p.id, p.name, p.sha256, p.text FROM policies p"
+		" ORDER BY (SELECT max(l.ts) FROM loads l WHERE l.policy = p.id) DESC NULLS LAST,"
+		" p.id DESC LIMIT 1";
+	static const char by_name[] =
+		"SELECT p.id, p.name, p.sha256, p.text FROM policies p WHERE p.name = ?1"
+		" ORDER BY (SELECT max(l.ts) FROM loads l WHERE l.policy = p.id) DESC NULLS LAST,"
+		" p.id DESC LIMIT 1";
+	static const char by_sha[] =
+		"SELECT p.id, p.name, p.sha256, p.text FROM policies p"
+		" WHERE substr(p.sha256, 1, length(?1)) = lower(?1) ORDER BY p.sha256 LIMIT 3";
+	size_t n = spec ? strlen(spec) : 0;
+	int r;
+
+	if (!spec || !strcmp(spec, "current")) {
+		if ((r = version_query(c->db, current, NULL, &c->ver)) < 0)
+			return r;
+		if (!spec)
+			return 0;
+		if (r == 0) {
+			errorf("--policy current: no policy version is stored in this database");
+			return -ENOENT;
+		}
+		c->f.policy = c->ver.name;
+		if (exact)
+			c->f.policy_id = c->ver.id;
+		return 0;
+	}
+	c->f.policy = spec;
+	if ((r = version_query(c->db, by_name, spec, &c->ver)) != 0)
+		return r < 0 ? r : 0;
+	if (n >= 8 && n <= 64 && strspn(spec, "0123456789abcdefABCDEF") == n) {
+		struct pversion v[3] = { 0 };
+		sqlite3_stmt *s;
+		int k = 0;
+
+		if (sqlite3_prepare_v2(c->db, by_sha, -1, &s, NULL) != SQLITE_OK) {
+			errorf("query: %s", sqlite3_errmsg(c->db));
+			return -EIO;
+		}
+		sqlite3_bind_text(s, 1, spec, -1, SQLITE_STATIC);
+		while (k < 3 && (r = version_row(c->db, s, &v[k])) > 0)
+			k++;
+		sqlite3_finalize(s);
+		if (r < 0)
+			return r;
+		if (k > 1) {
+			fprintf(stderr, PROG ": --policy '%s': ambiguous sha256 prefix, %s stored versions"
+				" match:", spec, k > 2 ? "3 or more" : "2");
+			for (int i = 0; i < k; i++)
+				fprintf(stderr, " %.16s (%s)", v[i].sha256, v[i].name);
+			fputs("; give more digits\n", stderr);
+			exit(EXIT_USAGE);
+		}
+		if (k == 1) {
+			c->ver = v[0];
+			c->f.policy = c->ver.name;
+			if (exact)
+				c->f.policy_id = c->ver.id;
+		}
+	}
+	return 0;
+}
+
 /* Append " AND ..." conditions on events alias e for every filter. The time
  * window is narrowed to an id range through the minutes table first. */
 int add_where(sqlite3 *db, struct query *q, const struct filters *f)
@@ -341,6 +448,8 @@ int add_where(sqlite3 *db, struct query *q, const struct filters *f)
 		add_int(q, " AND e.hook IN (SELECT id FROM hook_names WHERE family = ?)", f->family);
 	if (f->policy)
 		add_text(q, " AND e.policy IN (SELECT id FROM policies WHERE name = ?)", f->policy);
+	if (f->policy_id)
+		add_int(q, " AND e.policy = ?", f->policy_id);
 	if (f->rule)
 		add_text(q, " AND (e.policy, e.rule) IN (SELECT policy, idx FROM rules WHERE rule_id = ?)",
 			 f->rule);
@@ -657,7 +766,7 @@ static bool rollups_usable(struct ctx *c, bool rules_cols, struct rwin *w)
 		return false;
 	if (f->comm || f->exe || f->cgroup || f->has_dest || f->port >= 0)
 		return false;
-	if (!rules_cols && (f->policy || f->rule || f->family >= 0))
+	if (!rules_cols && (f->policy || f->policy_id || f->rule || f->family >= 0))
 		return false;
 	*w = (struct rwin){ 0 };
 	if (f->has_since) {
@@ -702,6 +811,8 @@ static void rollup_where(struct query *q, const struct filters *f, bool rules_co
 		add_int(q, " AND u.hook IN (SELECT id FROM hook_names WHERE family = ?)", f->family);
 	if (f->policy)
 		add_text(q, " AND u.policy IN (SELECT id FROM policies WHERE name = ?)", f->policy);
+	if (f->policy_id)
+		add_int(q, " AND u.policy = ?", f->policy_id);
 	if (f->rule)
 		add_text(q, " AND (u.policy, u.rule) IN (SELECT policy, idx FROM rules WHERE rule_id = ?)",
 			 f->rule);
@@ -775,7 +886,7 @@ static int add_rollup_source(struct ctx *c, struct query *q, const struct rwin *
 }
 
 static const char summary_cols[] =
-	"SELECT p.name AS policy, fn.name AS family,"
+	"SELECT p.name AS policy, substr(p.sha256, 1, 12) AS version, fn.name AS family,"
 	" coalesce(r.rule_id, '#' || g.rule) AS rule, v.name AS verdict,"
 	" g.n AS count, " TIME("g.first") " AS first_seen, " TIME("g.last") " AS last_seen FROM (";
 static const char summary_tail[] =
@@ -922,49 +1033,6 @@ static int cmd_top(struct ctx *c)
 	return run(c, &q, NULL, NULL);
 }
 
-/* ready: 0 when nothing in the window would have been denied (or was);
- * otherwise lists what would, grouped like would_deny_v, and returns 1. */
-static int cmd_ready(struct ctx *c)
-{
-	struct query q = { 0 };
-	add(&q, "SELECT p.name AS policy, r.rule_id AS rule, v.name AS verdict, cm.s AS comm,"
-		" ex.s AS exe, cg.s AS cgroup, o.addr AS addr, o.port AS port, count(*) AS count, "
-		TIME("min(e.ts)") " AS first_seen, " TIME("max(e.ts)") " AS last_seen FROM events e");
-	add(&q, ev_joins);
-	add(&q, " WHERE e.verdict IN (1, 2)");
-	int r = add_where(c->db, &q, &c->f);
-	if (r < 0)
-		return r;
-	add(&q, " GROUP BY e.policy, e.rule, e.verdict, s.comm, s.exe, s.cgroup, e.object"
-		" ORDER BY count DESC");
-	sqlite3_stmt *s;
-	if ((r = prepare(c->db, &q, &s)) < 0)
-		return r;
-	/* Look before printing so that "ready" prints no empty table. */
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(s);
-		if (c->fmt == FMT_JSON)
-			puts("[]");
-		else if (c->fmt == FMT_TABLE)
-			puts("ready: no would-deny or deny decisions match");
-		return 0;
-	}
-	if (rc != SQLITE_ROW) {
-		errorf("query: %s", sqlite3_errmsg(c->db));
-		sqlite3_finalize(s);
-		return -EIO;
-	}
-	sqlite3_reset(s);
-	long n = print_rows(c->db, s, c->fmt, NULL);
-	sqlite3_finalize(s);
-	if (n < 0)
-		return (int)n;
-	if (c->fmt == FMT_TABLE)
-		printf("not ready: %ld group(s) of decisions would be denied\n", n);
-	return 1;
-}
-
 /* ---- main ------------------------------------------------------------ */
 
 static void help(void)
@@ -1009,7 +1077,11 @@ static void help(void)
 "Filters (every command):\n"
 "  --since T, --until T    window [since, until); T is unix seconds, YYYY-MM-DD,\n"
 "                          YYYY-MM-DDTHH:MM[:SS] (UTC), or 30s, 15m, 2h, 7d, 2w ago\n"
-"  --policy NAME           policy name\n"
+"  --policy P              policy NAME (every version of it), `current` (the\n"
+"                          loaded version) or a sha256 prefix (8+ hex digits: that\n"
+"                          version). ready, denials and suggest decide as of that\n"
+"                          version (default: the loaded one), replaying events\n"
+"                          logged under other versions\n"
 "  --family F              policy family (net)\n"
 "  --rule ID               rule id from the policy file\n"
 "  --verdict V             allow, would-deny or deny\n"
@@ -1076,7 +1148,7 @@ int main(int argc, char **argv)
 	bool max_ports_set = false;
 	c.f.family = c.f.verdict = c.f.port = -1;
 	const char *db = getenv("DRYLOCK_DB");
-	const char *format = NULL;
+	const char *format = NULL, *policy_spec = NULL;
 	int opt;
 
 	if (!db || !*db)
@@ -1108,7 +1180,7 @@ int main(int argc, char **argv)
 			*(opt == O_SINCE ? &c.f.has_since : &c.f.has_until) = true;
 			break;
 		}
-		case O_POLICY: c.f.policy = optarg; break;
+		case O_POLICY: policy_spec = optarg; break;
 		case O_FAMILY:
 			if ((c.f.family = dl_family_by_name(optarg)) < 0)
 				die_usage("unknown family '%s'", optarg);
@@ -1206,7 +1278,10 @@ int main(int argc, char **argv)
 	c.db = dl_store_sqlite(st);
 	sqlite3_create_function_v2(c.db, "dl_addr_in", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 				   sql_addr_in, NULL, NULL, NULL);
-	int r;
+	int r = resolve_policy(&c, policy_spec, which != C_READY && which != C_DENIALS &&
+						       which != C_SUGGEST);
+	if (r < 0)
+		goto done;
 	switch (which) {
 	case C_SUMMARY: r = cmd_summary(&c); break;
 	case C_EVENTS: r = cmd_events(&c, false); break;
@@ -1218,12 +1293,16 @@ int main(int argc, char **argv)
 	case C_WHATIF: r = cmd_whatif(&c); break;
 	default: r = cmd_ready(&c); break;
 	}
+done:
 	if (dl_store_check_snapshot(st) < 0) { /* a collector wrote under a snapshot read */
 		errorf("%s", dl_store_errmsg(st));
 		r = 1;
 	}
 	dl_store_close(st);
 	free(c.f.cgroup);
+	free(c.ver.name);
+	free(c.ver.sha256);
+	free(c.ver.text);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		errorf("write error on standard output");
 		return EXIT_FAILURE;

@@ -105,9 +105,10 @@ static const struct spec specs[] = {
 #define SCAN_PORTS 12
 
 static int n_events_total, n_denied_events;
+static bool force_deny; /* store a denial as deny (enforce) instead of would-deny */
 
-static int add_event(struct dl_store *st, int64_t boot, int64_t polkey, uint64_t *seq,
-		     const struct spec *s, unsigned port, int64_t ts_ms)
+static int add_event_rp(struct dl_store *st, const struct dl_replay *rp, int64_t boot,
+			int64_t polkey, uint64_t *seq, const struct spec *s, unsigned port, int64_t ts_ms)
 {
 	struct dl_event e = { 0 };
 	struct dl_replay_in in = { .hook = s->hook, .addr = s->addr, .port = port, .proto = s->proto,
@@ -130,11 +131,13 @@ static int add_event(struct dl_store *st, int64_t boot, int64_t polkey, uint64_t
 	dl_addr_parse(s->addr, e.rec.u.net.addr);
 	e.rec.u.net.port = (__u16)port;
 	e.rec.u.net.protocol = (__u8)s->proto;
-	if (dl_replay_decide(&pol, &in, &act, &rule, &unk) < 0)
+	if (dl_replay_decide(rp, &in, &act, &rule, &unk) < 0)
 		return -EINVAL;
-	e.rec.verdict = act == DL_ACTION_DENY ? DL_VERDICT_WOULD_DENY : DL_VERDICT_ALLOW;
+	e.rec.verdict = act != DL_ACTION_DENY ? DL_VERDICT_ALLOW
+			: force_deny		 ? DL_VERDICT_DENY
+						 : DL_VERDICT_WOULD_DENY;
 	e.rec.rule_idx = rule;
-	e.rule_id = rule == DL_RULE_NONE ? NULL : pol.policy->rules[rule].id;
+	e.rule_id = rule == DL_RULE_NONE ? NULL : rp->policy->rules[rule].id;
 	e.ts_ns = ts_ms * 1000000;
 	e.boot_key = boot;
 	e.policy_key = polkey;
@@ -143,6 +146,12 @@ static int add_event(struct dl_store *st, int64_t boot, int64_t polkey, uint64_t
 	n_events_total++;
 	n_denied_events += act == DL_ACTION_DENY;
 	return dl_store_event(st, &e);
+}
+
+static int add_event(struct dl_store *st, int64_t boot, int64_t polkey, uint64_t *seq,
+		     const struct spec *s, unsigned port, int64_t ts_ms)
+{
+	return add_event_rp(st, &pol, boot, polkey, seq, s, port, ts_ms);
 }
 
 static int build_db(void)
@@ -349,6 +358,126 @@ static void test_library(void)
 	dl_diags_free(&dg);
 }
 
+/* Issue 9 s3: "web" v1 denies 10.9.0.0/16:5432, v2 (loaded later under the
+ * same name) allows it and denies port 25, which v1 allowed. Reports decide
+ * as of one version: its own events as logged, the others replayed. */
+static const char web_v1[] = "policy web\nnet deny lan addr=10.0.0.0/8\n";
+static const char web_v2[] = "policy web\nnet deny lan addr=10.0.0.0/8\n"
+			     "net allow db addr=10.9.0.0/16 port=5432 proto=tcp\n"
+			     "net deny smtp addr=any port=25 proto=tcp\n";
+
+static int store_version(struct dl_store *st, const struct dl_replay *rp, int64_t *pk)
+{
+	struct dl_store_rule rules[8];
+
+	for (size_t i = 0; i < rp->policy->n_rules; i++)
+		rules[i] = (struct dl_store_rule){ (__u32)i, rp->policy->rules[i].id, DL_FAMILY_NET,
+						   rp->policy->rules[i].action, rp->policy->rules[i].text };
+	return dl_store_policy(st, rp->policy->name, rp->policy->sha256, rp->policy->text, rules,
+			       rp->policy->n_rules, pk);
+}
+
+static void test_versions(void)
+{
+	char vdb[340], v1s[13], v2s[13], pfx[16];
+	struct dl_replay v1, v2;
+	struct dl_diags dg = { 0 };
+	struct dl_store *st;
+	int64_t boot, k1, k2, kf;
+	uint64_t seq = 0;
+	int64_t t = t0_ms;
+	int r = 0;
+	static const struct spec db = { "app", "/opt/app", "/system.slice/app.service", "10.9.0.1", 5432, 6, 1, 1, 0 };
+	static const struct spec lan = { "app", "/opt/app", "/system.slice/app.service", "10.8.0.1", 80, 6, 1, 1, 0 };
+	static const struct spec lan2 = { "app", "/opt/app", "/system.slice/app.service", "10.8.0.2", 80, 6, 1, 1, 0 };
+	static const struct spec mail = { "mta", "/usr/sbin/mta", "/system.slice/mta.service", "192.0.2.25", 25, 6, 1, 1, 0 };
+
+	snprintf(vdb, sizeof(vdb), "%s/versions.db", dir);
+	if (dl_replay_init(&v1, "web.policy", web_v1, &dg) < 0 || dl_replay_init(&v2, "web.policy", web_v2, &dg) < 0) {
+		TAP_OK(0, "versions: policies parse (%s)", dg.n ? dg.v[0].msg : "?");
+		return;
+	}
+	snprintf(v1s, sizeof(v1s), "%.12s", v1.policy->sha256);
+	snprintf(v2s, sizeof(v2s), "%.12s", v2.policy->sha256);
+	r |= dl_store_open(vdb, 0, &st);
+	r |= dl_store_boot(st, "vboot", 0, &boot);
+	r |= store_version(st, &v1, &k1);
+	r |= dl_store_policy_load(st, boot, 1, k1, t * 1000000);
+	r |= dl_store_begin(st);
+	for (int i = 0; i < 3; i++)
+		r |= add_event_rp(st, &v1, boot, k1, &seq, &db, db.port, t + 1000 + i);
+	r |= add_event_rp(st, &v1, boot, k1, &seq, &mail, 25, t + 2000);
+	r |= dl_store_commit(st);
+	r |= store_version(st, &v2, &k2);
+	r |= dl_store_policy_load(st, boot, 2, k2, (t + 60000) * 1000000);
+	r |= dl_store_begin(st);
+	/* would-deny first, then deny; and the other way round */
+	r |= add_event_rp(st, &v2, boot, k2, &seq, &lan, 80, t + 63000);
+	force_deny = true;
+	r |= add_event_rp(st, &v2, boot, k2, &seq, &lan, 80, t + 63001);
+	r |= add_event_rp(st, &v2, boot, k2, &seq, &lan2, 80, t + 63002);
+	force_deny = false;
+	r |= add_event_rp(st, &v2, boot, k2, &seq, &lan2, 80, t + 63003);
+	for (int i = 0; i < 2; i++)
+		r |= add_event_rp(st, &v2, boot, k2, &seq, &db, db.port, t + 61000 + i);
+	r |= dl_store_commit(st);
+	/* two stored versions whose sha256 share 10 hex digits */
+	r |= dl_store_policy(st, "fake", "abcdef0123aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "policy fake\n",
+			     NULL, 0, &kf);
+	r |= dl_store_policy(st, "fake", "abcdef0123bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "policy fake\n",
+			     NULL, 0, &kf);
+	dl_store_close(st);
+	TAP_OK(r == 0, "versions: database with web v1, reload as v2");
+
+	r = RUN("--db", vdb, "ready", "--policy", "web", "--dest", "10.9.0.0/16");
+	TAP_OK(r == 0 && strstr(out, "ready:"),
+	       "ready --policy web: v1's denials of what v2 allows do not fail it (%d: %.200s)", r, out);
+	r = RUN("--db", vdb, "ready", "--dest", "10.9.0.0/16");
+	TAP_OK(r == 0, "ready defaults to the current version (%d)", r);
+	r = RUN("--db", vdb, "ready", "--policy", "current", "--dest", "10.9.0.0/16");
+	TAP_OK(r == 0, "ready --policy current (%d)", r);
+	r = RUN("--db", vdb, "ready", "--policy", v1s, "--dest", "10.9.0.0/16");
+	TAP_OK(r == 1 && strstr(out, "10.9.0.1") && strstr(out, v1s),
+	       "ready --policy <v1 sha256 prefix>: v2's events replayed against v1 are denied (%d)", r);
+	r = RUN("--db", vdb, "-o", "json", "denials", "--policy", "web", "--port", "25");
+	TAP_OK(r == 0 && json_rows(out) == 1 && strstr(out, "\"addr\": \"192.0.2.25\"") &&
+		       strstr(out, "\"rule\": \"smtp\"") && strstr(out, "\"replayed\": 1") &&
+		       strstr(out, v2s),
+	       "denials: what v1 allowed and v2 denies shows, decided by v2 by replay");
+	r = RUN("--db", vdb, "-o", "json", "denials", "--policy", "web");
+	TAP_OK(r == 0 && !strstr(out, "10.9.0.1"), "denials --policy web: nothing v2 allows");
+	{
+		int both = 0, wrong = 0;
+		for (const char *p = out; (p = strstr(p, "\"verdict\": \"")); p++) {
+			both += !strncmp(p + 12, "would-deny,deny\"", 16);
+			wrong += !strncmp(p + 12, "deny,would-deny\"", 16);
+		}
+		TAP_OK(both == 2 && wrong == 0, "denials: verdicts listed in verdict order on every row (%d, %d)",
+		       both, wrong);
+	}
+	r = RUN("--db", vdb, "-o", "json", "summary");
+	TAP_OK(r == 0 && strstr(out, v1s) && strstr(out, v2s) && strstr(out, "\"version\": "),
+	       "summary: a version column tells v1 from v2");
+	r = RUN("--db", vdb, "-o", "json", "summary", "--policy", v1s);
+	TAP_OK(r == 0 && strstr(out, v1s) && !strstr(out, v2s), "summary --policy <sha256 prefix>: that version only");
+	snprintf(pfx, sizeof(pfx), "%.8s", v2.policy->sha256);
+	r = RUN("--db", vdb, "-o", "json", "events", "--policy", pfx);
+	TAP_OK(r == 0 && json_rows(out) == 6, "events --policy <8-digit prefix>: v2's 6 events (%d)", json_rows(out));
+	r = RUN("--db", vdb, "summary", "--policy", "abcdef01");
+	TAP_OK(r == 2 && strstr(err, "ambiguous") && strstr(err, "abcdef0123a"),
+	       "--policy with an ambiguous sha256 prefix: a clear error (%d: %s)", r, err);
+	r = RUN("--db", vdb, "summary", "--policy", "abcdef0123b");
+	TAP_OK(r == 0, "--policy with a longer prefix picks one version");
+	r = RUN("--db", vdb, "suggest", "--policy", "web");
+	TAP_OK(r == 0 && strstr(out, v2s) && !strstr(out, "addr=10.9.0.1/32"),
+	       "suggest --policy web: the latest version, nothing for what it allows");
+	TAP_OK(strstr(out, "addr=192.0.2.25/32 port=25 proto=tcp op=connect cgroup=/system.slice/mta.service\n"),
+	       "suggest: an event v1 allowed and v2 denies gets a rule (replayed)");
+	dl_replay_free(&v1);
+	dl_replay_free(&v2);
+	dl_diags_free(&dg);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -365,6 +494,7 @@ int main(int argc, char **argv)
 	setenv("DRYLOCK_DB", db, 1);
 
 	test_library();
+	test_versions();
 
 	/* ---- timeline ---- */
 	char since[32], until[32], path[400];

@@ -60,11 +60,12 @@ struct ctx {
 	struct pversion ver;
 	struct filters f;
 	enum fmt fmt;
-	long limit;     /* -1: command default */
+	long limit;     /* -1: command default, 0: all (--all) */
 	const char *by; /* top; timeline: "rule" */
 	int64_t bucket_ms;      /* timeline: 0 = from the window */
 	const char *chart;      /* timeline: FILE.svg or FILE.html */
 	unsigned max_ports;     /* suggest */
+	unsigned max_rules;     /* suggest: budget, 0 = none (--all) */
 	const char *candidate;  /* what-if */
 };
 
@@ -99,6 +100,14 @@ void csv_str(FILE *o, const unsigned char *s, size_t n);
 char *table_str(const unsigned char *s, size_t n, size_t *width);
 /* Every row of s in fmt; returns the row count or < 0. */
 long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *only);
+/* The first limit rows (< 0: all), the count of all into *total. */
+long print_rows_lim(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *only, long limit,
+		    long *total);
+/* The row limit: --limit N, --all (-1: no limit), else def. */
+long limit_of(const struct ctx *c, long def);
+/* "showing N of M WHAT" when rows were left out: a line after a table, a
+ * line on stderr for JSON and CSV (whose output stays exact). */
+void note_shown(const struct ctx *c, long shown, long total, const char *what);
 
 /* ready: 0 when nothing would be denied as of c->ver, else lists it and
  * returns 1. */

@@ -143,15 +143,31 @@ int cmd_timeline(struct ctx *c)
 		return r;
 	if (!c->bucket_ms)
 		c->bucket_ms = hi - lo > 6 * 3600000LL ? 3600000 : 60000;
+	/* The last --limit rows (default 500): count them first. */
+	long limit = limit_of(c, 500), total = 0;
+	sqlite3_stmt *s;
+	if (limit >= 0) {
+		add(&q, "SELECT count(*) FROM (");
+		if ((r = timeline_query(c, &q, c->by != NULL, false)) < 0)
+			return r;
+		add(&q, ")");
+		if ((r = prepare(c->db, &q, &s)) < 0)
+			return r;
+		total = sqlite3_step(s) == SQLITE_ROW ? (long)sqlite3_column_int64(s, 0) : 0;
+		sqlite3_finalize(s);
+		q = (struct query){ 0 };
+	}
 	if ((r = timeline_query(c, &q, c->by != NULL, false)) < 0)
 		return r;
-	sqlite3_stmt *s;
+	if (limit >= 0 && total > limit)
+		add_int(&q, " LIMIT -1 OFFSET ?", total - limit);
 	if ((r = prepare(c->db, &q, &s)) < 0)
 		return r;
 	long n = print_rows(c->db, s, c->fmt, NULL);
 	sqlite3_finalize(s);
 	if (n < 0)
 		return (int)n;
+	note_shown(c, n, total, "buckets");
 	if (c->chart) {
 		if (!any && !c->f.has_since && !c->f.has_until)
 			lo = hi = (int64_t)time(NULL) * 1000;
@@ -338,7 +354,7 @@ static void decided_notes(struct ctx *c, const struct decided *dd)
 		       " hook or no address) and are shown as logged\n", dd->kept);
 }
 
-static int decided_print(struct ctx *c, struct decided *dd, const char *sql, long *rows)
+static int decided_print(struct ctx *c, struct decided *dd, const char *sql, long *rows, long *total)
 {
 	sqlite3_stmt *s;
 	int r;
@@ -347,8 +363,7 @@ static int decided_print(struct ctx *c, struct decided *dd, const char *sql, lon
 		errorf("query: %s", sqlite3_errmsg(dd->mem));
 		return -EIO;
 	}
-	sqlite3_bind_int64(s, 1, c->limit > 0 ? c->limit : -1);
-	*rows = print_rows(dd->mem, s, c->fmt, NULL);
+	*rows = print_rows_lim(dd->mem, s, c->fmt, NULL, limit_of(c, 50), total);
 	r = *rows < 0 ? (int)*rows : 0;
 	sqlite3_finalize(s);
 	return r;
@@ -364,15 +379,16 @@ int cmd_denials(struct ctx *c)
 		 " sum(d.replayed) AS replayed FROM d GROUP BY d.op, d.comm, d.exe, d.cgroup, d.uid,"
 		 " d.addr, d.port, d.proto, d.policy, d.version, d.rule"
 		 " ORDER BY count DESC, max(d.last) DESC, d.op, d.comm, d.exe, d.cgroup, d.uid, d.addr,"
-		 " d.port, d.proto, d.policy, d.version, d.rule LIMIT ?1";
+		 " d.port, d.proto, d.policy, d.version, d.rule";
 	struct decided dd;
-	long n;
+	long n, total;
 	int r;
 
 	if ((r = decided_load(c, &dd)) < 0)
 		goto out;
-	if ((r = decided_print(c, &dd, sql, &n)) < 0)
+	if ((r = decided_print(c, &dd, sql, &n, &total)) < 0)
 		goto out;
+	note_shown(c, n, total, "groups");
 	decided_notes(c, &dd);
 out:
 	decided_free(&dd);
@@ -384,7 +400,7 @@ int cmd_ready(struct ctx *c)
 	struct decided dd;
 	sqlite3_stmt *s;
 	bool any;
-	long n;
+	long n, total;
 	int r;
 
 	if ((r = decided_load(c, &dd)) < 0)
@@ -414,12 +430,13 @@ int cmd_ready(struct ctx *c)
 		 " sum(d.n) AS count, " TIME("min(d.first)") " AS first_seen, " TIME("max(d.last)")
 		 " AS last_seen FROM d GROUP BY d.policy, d.version, d.rule, d.comm, d.exe, d.cgroup,"
 		 " d.op, d.addr, d.port, d.proto ORDER BY count DESC, max(d.last) DESC, d.policy,"
-		 " d.version, d.rule, d.comm, d.exe, d.cgroup, d.op, d.addr, d.port, d.proto LIMIT ?1";
-	if ((r = decided_print(c, &dd, sql, &n)) < 0)
+		 " d.version, d.rule, d.comm, d.exe, d.cgroup, d.op, d.addr, d.port, d.proto";
+	if ((r = decided_print(c, &dd, sql, &n, &total)) < 0)
 		goto out;
+	note_shown(c, n, total, "groups");
 	decided_notes(c, &dd);
 	if (c->fmt == FMT_TABLE)
-		printf("not ready: %ld group(s) of decisions would be denied\n", n);
+		printf("not ready: %ld group(s) of decisions would be denied\n", total);
 	r = 1;
 out:
 	decided_free(&dd);
@@ -714,6 +731,8 @@ int cmd_suggest(struct ctx *c)
 	const char **tmp = NULL;
 	size_t ng = 0, nobs = 0, nsg = 0, verified = 0;
 	uint64_t denied = 0, allowed_now = 0, skipped = 0;
+	struct dl_suggest_info info;
+	char cov[512];
 	int r;
 
 	if (!sp->id) {
@@ -767,12 +786,36 @@ int cmd_suggest(struct ctx *c)
 		o->deny_rule = rule;
 	}
 	if ((r = dl_suggest(&base, sp->text, obs, nobs,
-			    &(struct dl_suggest_opts){ .max_ports = c->max_ports }, &sg, &nsg)) < 0) {
+			    &(struct dl_suggest_opts){ .max_ports = c->max_ports, .max_rules = c->max_rules },
+			    &sg, &nsg, &info)) < 0) {
 		errorf("suggest: %s", strerror(-r));
 		goto out;
 	}
 	for (size_t i = 0; i < nsg; i++)
 		verified += sg[i].verified;
+	/* What the budget cost, in one line: in the table's header, on stderr
+	 * for JSON and CSV (which stay exact). */
+	cov[0] = 0;
+	if (info.widened || info.covered < info.events) {
+		size_t n = 0;
+
+		n += (size_t)snprintf(cov + n, sizeof(cov) - n, "covers %" PRIu64 " of %" PRIu64
+				      " event(s) to allow with %zu rule(s)", info.covered, info.events, nsg);
+		if (c->max_rules)
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, " (--max-rules %u)", c->max_rules);
+		if (info.widened)
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; widened to at most /%u (IPv4), /%u (IPv6)%s",
+					      info.v4_plen, info.v6_plen,
+					      info.ports_merged ? ", ports of a prefix merged into a range" : "");
+		if (info.dropped_events)
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; gave up %" PRIu64 " event(s) in %zu"
+					      " least frequent group(s)", info.dropped_events, info.dropped_groups);
+		if (info.covered + info.dropped_events < info.events)
+			snprintf(cov + n, sizeof(cov) - n, "; %" PRIu64 " event(s) in unverified rules",
+				 info.events - info.covered - info.dropped_events);
+		if (c->fmt != FMT_TABLE)
+			fprintf(stderr, PROG ": suggest: %s\n", cov);
+	}
 
 	if (c->fmt == FMT_TABLE) {
 		printf("# drylock-query suggest: policy ");
@@ -785,6 +828,8 @@ int cmd_suggest(struct ctx *c)
 		if (skipped)
 			printf("# %" PRIu64 " event(s) could not be replayed (no address or unknown hook)\n",
 			       skipped);
+		if (cov[0])
+			printf("# %s\n", cov);
 		for (size_t i = 0; i < nsg; i++)
 			print_suggestion_text(stdout, &sg[i], obs, base.policy);
 	} else if (c->fmt == FMT_JSON) {
@@ -912,9 +957,14 @@ int cmd_whatif(struct ctx *c)
 		fputs("{\"changes\": ", stdout);
 	if (c->fmt == FMT_TABLE && newly_denied + newly_allowed + rule_changes == 0)
 		puts("what-if: no decision would change");
-	else if (print_rows(mem, sel, c->fmt, NULL) < 0) {
-		r = -EIO;
-		goto out;
+	else {
+		long total, n = print_rows_lim(mem, sel, c->fmt, NULL, limit_of(c, 50), &total);
+
+		if (n < 0) {
+			r = -EIO;
+			goto out;
+		}
+		note_shown(c, n, total, "changes");
 	}
 	if (c->fmt == FMT_JSON) {
 		printf(", \"totals\": {\"events\": %" PRIu64 ", \"unchanged\": %" PRIu64

@@ -80,13 +80,39 @@ static int timeline_query(struct ctx *c, struct query *q, bool by_rule, bool raw
 	return 0;
 }
 
+struct chart_row {
+	int64_t b;
+	char *rule;
+	uint64_t v[DL_VERDICT_MAX], total;
+};
+
+struct rule_total {
+	char *rule;
+	uint64_t n;
+};
+
+static int rt_cmp(const void *pa, const void *pb)
+{
+	const struct rule_total *a = pa, *b = pb;
+
+	if (a->n != b->n)
+		return a->n > b->n ? -1 : 1;
+	return strcmp(a->rule, b->rule);
+}
+
+/* The chart's series: verdicts, or (--by rule) the decisions of each rule,
+ * the 8 most frequent by name and the rest as "other". */
 static int write_chart(struct ctx *c, int64_t lo, int64_t hi)
 {
 	struct query q = { 0 };
 	sqlite3_stmt *s;
 	int64_t t0 = lo / c->bucket_ms * c->bucket_ms, t1 = hi / c->bucket_ms * c->bucket_ms;
-	size_t n = (size_t)((t1 - t0) / c->bucket_ms) + 1;
-	uint64_t (*counts)[DL_VERDICT_MAX];
+	size_t n = (size_t)((t1 - t0) / c->bucket_ms) + 1, nrows = 0, cap = 0, nrt = 0, ns;
+	bool by_rule = c->by != NULL;
+	struct chart_row *rows = NULL;
+	struct rule_total *rt = NULL;
+	const char *names[DL_CHART_SERIES_MAX];
+	uint64_t *counts = NULL;
 	const char *dot = strrchr(c->chart, '.');
 	char title[256];
 	FILE *f;
@@ -97,37 +123,106 @@ static int write_chart(struct ctx *c, int64_t lo, int64_t hi)
 		       n);
 		return -E2BIG;
 	}
-	if ((r = timeline_query(c, &q, false, true)) < 0 || (r = prepare(c->db, &q, &s)) < 0)
+	if ((r = timeline_query(c, &q, by_rule, true)) < 0 || (r = prepare(c->db, &q, &s)) < 0)
 		return r;
-	if (!(counts = calloc(n, sizeof(*counts)))) {
-		sqlite3_finalize(s);
-		return -ENOMEM;
-	}
+	r = -ENOMEM;
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		int64_t b = sqlite3_column_int64(s, 0);
+		struct chart_row *row;
+		int col = 1;
 
-		if (b < t0 || b > t1)
-			continue;
+		if (nrows == cap) {
+			struct chart_row *nr = realloc(rows, (cap = cap ? cap * 2 : 256) * sizeof(*rows));
+
+			if (!nr)
+				goto out;
+			rows = nr;
+		}
+		row = &rows[nrows];
+		*row = (struct chart_row){ .b = sqlite3_column_int64(s, 0) };
+		if (by_rule) {
+			const unsigned char *t = sqlite3_column_text(s, col++);
+
+			if (!(row->rule = strdup(t ? (const char *)t : "-")))
+				goto out;
+		}
 		for (int v = 0; v < DL_VERDICT_MAX; v++)
-			counts[(b - t0) / c->bucket_ms][v] = (uint64_t)sqlite3_column_int64(s, 1 + v);
+			row->v[v] = (uint64_t)sqlite3_column_int64(s, col + v);
+		row->total = (uint64_t)sqlite3_column_int64(s, col + DL_VERDICT_MAX);
+		nrows++;
 	}
 	sqlite3_finalize(s);
-	snprintf(title, sizeof(title), "drylock decisions per %s%s%s",
-		 c->bucket_ms >= 3600000 ? "hour" : "minute", c->f.policy ? ", policy " : "",
-		 c->f.policy ? c->f.policy : "");
+	s = NULL;
+	if (by_rule) {
+		/* totals per rule, largest first */
+		if (!(rt = calloc(nrows ? nrows : 1, sizeof(*rt))))
+			goto out;
+		for (size_t i = 0; i < nrows; i++) {
+			size_t k;
+
+			for (k = 0; k < nrt && strcmp(rt[k].rule, rows[i].rule); k++)
+				;
+			if (k == nrt)
+				rt[nrt++].rule = rows[i].rule;
+			rt[k].n += rows[i].total;
+		}
+		qsort(rt, nrt, sizeof(*rt), rt_cmp);
+		ns = nrt <= DL_CHART_SERIES_MAX ? nrt : DL_CHART_SERIES_MAX;
+		for (size_t k = 0; k < ns; k++)
+			names[k] = k + 1 == DL_CHART_SERIES_MAX && nrt > ns ? "other" : rt[k].rule;
+		if (!ns) {
+			names[0] = "-";
+			ns = 1;
+		}
+	} else {
+		ns = DL_VERDICT_MAX;
+	}
+	if (!(counts = calloc(n * ns, sizeof(*counts))))
+		goto out;
+	for (size_t i = 0; i < nrows; i++) {
+		size_t bi;
+
+		if (rows[i].b < t0 || rows[i].b > t1)
+			continue;
+		bi = (size_t)((rows[i].b - t0) / c->bucket_ms);
+		if (!by_rule) {
+			for (int v = 0; v < DL_VERDICT_MAX; v++)
+				counts[bi * ns + (size_t)v] = rows[i].v[v];
+			continue;
+		}
+		size_t k;
+		for (k = 0; k + 1 < ns && strcmp(names[k], rows[i].rule); k++)
+			;
+		if (strcmp(names[k], rows[i].rule) && strcmp(names[k], "other"))
+			continue; /* cannot happen: the last series is the rule or "other" */
+		counts[bi * ns + k] += rows[i].total;
+	}
+	snprintf(title, sizeof(title), "drylock decisions per %s%s%s%s",
+		 c->bucket_ms >= 3600000 ? "hour" : "minute", by_rule ? " and rule" : "",
+		 c->f.policy ? ", policy " : "", c->f.policy ? c->f.policy : "");
 	if (!(f = fopen(c->chart, "we"))) {
+		r = -errno;
 		errorf("timeline: cannot write %s: %s", c->chart, strerror(errno));
-		free(counts);
-		return -errno;
+		goto out;
 	}
 	r = dl_chart_write(f, &(struct dl_chart){ .t0_ms = t0, .bucket_ms = c->bucket_ms, .n = n,
-						   .counts = (const uint64_t (*)[DL_VERDICT_MAX])counts,
-						   .title = title },
+						   .n_series = ns, .names = by_rule ? names : NULL,
+						   .counts = counts, .title = title },
 			   strcmp(dot, ".svg") != 0);
 	if (fclose(f) != 0 && r == 0)
 		r = -EIO;
 	if (r < 0)
 		errorf("timeline: writing %s failed", c->chart);
+	else
+		fprintf(stderr, "wrote %s (%zu %s buckets%s)\n", c->chart, n,
+			c->bucket_ms >= 3600000 ? "hour" : "minute", by_rule ? ", one series per rule" : "");
+out:
+	if (r == -ENOMEM)
+		errorf("timeline: out of memory");
+	sqlite3_finalize(s);
+	for (size_t i = 0; i < nrows; i++)
+		free(rows[i].rule);
+	free(rows);
+	free(rt);
 	free(counts);
 	return r;
 }

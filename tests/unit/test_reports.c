@@ -25,6 +25,7 @@
 #include "store/store.h"
 #include "query/replay.h"
 #include "query/suggest.h"
+#include "query/chart.h"
 #include "tap.h"
 
 #include "runbin.h"
@@ -729,6 +730,40 @@ int main(int argc, char **argv)
 			commas += *q == ',';
 		TAP_OK(commas == 120, "chart: every minute of the window is a point, zeros included (%d)",
 		       commas);
+	}
+	TAP_OK(strstr(err, "wrote ") && strstr(err, "t.svg"), "chart: 'wrote FILE' on stderr (%s)", err);
+	/* --by rule: one series per rule, not per verdict */
+	snprintf(path, sizeof(path), "%s/r.svg", dir);
+	r = RUN("timeline", "--bucket", "hour", "--by", "rule", "--chart", path);
+	svg = read_file(path, NULL);
+	TAP_OK(r == 0 && svg && strstr(svg, "id=\"series-lan\"") && strstr(svg, "id=\"series-dns9\"") &&
+		       strstr(svg, "lan (") && !strstr(svg, "id=\"series-would-deny\"") &&
+		       xml_balanced(svg) > 20 && strstr(svg, "per hour and rule"),
+	       "chart --by rule: one series per rule (lan, dns9, ...), not per verdict");
+	/* the legend fits: the image is wide enough for "would-deny (254943)" */
+	{
+		uint64_t counts[2 * DL_VERDICT_MAX] = { 1, 254943, 3, 4, 5, 6 };
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *m = open_memstream(&buf, &blen);
+		int width = 0;
+		double x = 0;
+		const char *lt;
+
+		dl_chart_write(m, &(struct dl_chart){ .t0_ms = 0, .bucket_ms = 60000, .n = 2,
+						      .n_series = DL_VERDICT_MAX, .counts = counts, .title = "t" },
+			       0);
+		fclose(m);
+		sscanf(buf, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\"", &width);
+		lt = strstr(buf, ">would-deny (254948)</text>");
+		while (lt && lt > buf && strncmp(lt, "<text x=\"", 9))
+			lt--;
+		if (lt)
+			sscanf(lt, "<text x=\"%lf\"", &x);
+		/* 19 characters at 7 px (sans-serif 12 px averages below that) */
+		TAP_OK(lt && x > 0 && x + 19 * 7.0 <= width, "chart legend not clipped: text at x=%.0f, width %d",
+		       x, width);
+		free(buf);
 	}
 	snprintf(path, sizeof(path), "%s/t.html", dir);
 	r = RUN("timeline", "--bucket", "hour", "--chart", path);

@@ -1104,6 +1104,22 @@ static int cmd_top(struct ctx *c)
 
 static pid_t pager_pid;
 
+static bool in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+
+		if (n > 0 && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, name) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
 static void pager_start(void)
 {
 	const char *p = getenv("DRYLOCK_PAGER");
@@ -1112,8 +1128,13 @@ static void pager_start(void)
 
 	if (!p)
 		p = getenv("PAGER");
-	if (!p)
+	if (!p) {
+		/* The default only if it is there: a missing pager would eat
+		 * the output. */
 		p = "less";
+		if (!in_path(p))
+			return;
+	}
 	if (!*p || !strcmp(p, "cat") || pipe2(fd, O_CLOEXEC) < 0)
 		return;
 	fflush(stdout);

@@ -2,8 +2,9 @@
 /*
  * What the drylock-query commands share: options, filters, SQL assembly with
  * bound parameters (add_where: every filter), and the output functions
- * (print_rows: table/json/csv of a statement; the *_str escapers). The core
- * commands live in query.c, the tuning reports (timeline, denials, suggest,
+ * (print_rows: table/json/csv of a statement; the *_str escapers), the row
+ * limits and the policy version a report decides as of. The core commands
+ * live in query.c, the tuning reports (timeline, denials, ready, suggest,
  * what-if) in reports.c.
  */
 #ifndef DRYLOCK_QUERY_QTOOL_H

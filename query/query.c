@@ -27,9 +27,10 @@
  * the filters allow it and scan events otherwise, with the same output
  * (see "rollups" below and docs/reports.md).
  *
- * Commands: summary, events, top, export, ready here; the tuning reports
- * timeline, denials, suggest and what-if in reports.c (shared helpers in
- * qtool.h). Exit codes: 0 success, 1 error (message on stderr) or, for
+ * Commands: summary, events, top, export here; the tuning reports
+ * timeline, denials, ready, suggest and what-if in reports.c (shared helpers
+ * in qtool.h). Output size: every report has a default row limit (--limit,
+ * --all) and says when it left rows out; a terminal on stdout gets a pager. Exit codes: 0 success, 1 error (message on stderr) or, for
  * `ready`, "not ready" and for `what-if` "something would newly be denied",
  * 2 usage (for what-if also an invalid candidate policy).
  */

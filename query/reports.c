@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * drylock-query tuning reports: timeline, denials, suggest, what-if.
+ * drylock-query tuning reports: timeline, denials, ready, suggest, what-if.
  *
  * Design. These reports carry the tuning loop of docs/reports.md: see when
  * and how much would be denied (timeline), who would be denied what
  * (denials), get least-privilege allow rules for it (suggest), and check a
  * candidate policy against everything recorded before loading it (what-if).
  *
- * timeline and denials are single SQL statements built like the core
- * commands (constant fragments, every filter a bound parameter via
- * add_where). suggest and what-if need the policy decision itself, so they
+ * timeline is a single SQL statement built like the core commands
+ * (constant fragments, every filter a bound parameter via add_where).
+ * denials and ready decide as of one policy version (c->ver): the events
+ * that version logged keep their verdict, the others are replayed against
+ * it (see "decisions as of one policy version" below). suggest and what-if
+ * need the policy decision itself, so they
  * read the matching events grouped by (hook, old verdict, old rule, comm,
  * exe, cgroup, object) -- the decision depends only on op, address, port,
  * proto and cgroup path, so a group replays as one -- and decide each group
@@ -17,7 +20,9 @@
  * taken from policies.text, the exact text that was loaded.
  *
  * Output. SQL results go through print_rows (table/json/csv, untrusted text
- * sanitised). what-if's rows are computed in C; they are put in a private
+ * sanitised), at most --limit rows, with a "showing N of M" note when rows
+ * were left out. The rows of what-if, denials and ready are computed in C;
+ * they are put in a private
  * in-memory SQLite table and printed with print_rows too, so the three
  * formats and the sanitising are the same code. suggest prints policy text:
  * every untrusted string it puts in a comment has control bytes and invalid

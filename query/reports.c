@@ -903,10 +903,14 @@ int cmd_suggest(struct ctx *c)
 				      " event(s) to allow with %zu rule(s)", info.covered, info.events, nsg);
 		if (c->max_rules)
 			n += (size_t)snprintf(cov + n, sizeof(cov) - n, " (--max-rules %u)", c->max_rules);
-		if (info.widened)
-			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; widened to at most /%u (IPv4), /%u (IPv6)%s",
-					      info.v4_plen, info.v6_plen,
-					      info.ports_merged ? ", ports of a prefix merged into a range" : "");
+		if (info.widened && info.v4_plen < 32)
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; widened to at most /%u (IPv4)",
+					      info.v4_plen);
+		if (info.widened && info.v6_plen < 128)
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "%s /%u (IPv6)",
+					      info.v4_plen < 32 ? "," : "; widened to at most", info.v6_plen);
+		if (info.widened && info.ports_merged)
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; ports of a prefix merged into a range");
 		if (info.dropped_events)
 			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; gave up %" PRIu64 " event(s) in %zu"
 					      " least frequent group(s)", info.dropped_events, info.dropped_groups);

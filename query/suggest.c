@@ -33,7 +33,9 @@
  *  4. Budget (max_rules). A policy holds at most DL_MAX_RULES rules, and a
  *     reviewer reads a few dozen, so when step 1 gives more suggestions
  *     than the budget they are widened uniformly until they fit: each
- *     (cgroup, op, proto, port) keeps one rule per IPv4 /P (IPv6 /Q) prefix,
+ *     (cgroup, op, proto, port, deciding deny rule) keeps one rule per IPv4
+ *     /P (IPv6 /Q) prefix, never shorter than one bit more than that deny's
+ *     (so the allow still outranks it and is not split back into hosts),
  *     P from 31 down to 8 (Q from 124 down to 32, 4 bits a step), each rule
  *     the smallest prefix covering its addresses; then the same with the
  *     ports of a prefix merged into one range. The first setting that fits
@@ -514,6 +516,7 @@ struct gkey {
 };
 
 static const struct gkey *sort_gk;
+static const struct sctx *sort_x;
 
 static bool addr_v4(const __u8 *a)
 {
@@ -534,7 +537,19 @@ static int prefix_cmp(const __u8 *a, const __u8 *b, unsigned bits)
 	return (a[bits / 8] & m) - (b[bits / 8] & m);
 }
 
-/* Group key order: scope, op, proto, [port], family, address prefix; then
+/* Prefix bits of o's group key under k (128-bit space, IPv4 mapped). */
+static unsigned key_bits(const struct dl_obs *o, const struct gkey *k)
+{
+	unsigned bits = addr_v4(o->addr) ? 96 + k->p4 : k->p6;
+	const struct dl_policy *p = sort_x->base->policy;
+
+	if (o->deny_rule != DL_RULE_NONE && o->deny_rule < p->n_rules &&
+	    p->rules[o->deny_rule].u.net.prefixlen + 1u > bits)
+		bits = p->rules[o->deny_rule].u.net.prefixlen + 1u;
+	return bits > 128 ? 128 : bits;
+}
+
+/* Group key order: scope, op, proto, [port], family, deny rule, address prefix; then
  * address and port, so a group's members come sorted as place() needs. */
 static int gk_key_cmp(const struct dl_obs *a, const struct dl_obs *b, bool whole)
 {
@@ -552,7 +567,12 @@ static int gk_key_cmp(const struct dl_obs *a, const struct dl_obs *b, bool whole
 		return a->port < b->port ? -1 : 1;
 	if (va != vb)
 		return va ? -1 : 1;
-	if ((c = prefix_cmp(a->addr, b->addr, va ? 96 + k->p4 : k->p6)))
+	/* A group only holds what one deny rule decides, and its prefix stays
+	 * longer than that rule's, so the widened allow still outranks it
+	 * (place() would otherwise split it back into hosts). */
+	if (a->deny_rule != b->deny_rule)
+		return a->deny_rule < b->deny_rule ? -1 : 1;
+	if ((c = prefix_cmp(a->addr, b->addr, key_bits(a, k))))
 		return c;
 	if (!whole)
 		return 0;
@@ -591,6 +611,7 @@ static size_t group_by(struct sctx *x, size_t *ix, size_t m, const struct gkey *
 	size_t n = 0;
 
 	sort_gk = k;
+	sort_x = x;
 	qsort(ix, m, sizeof(*ix), gk_cmp);
 	if (!(g = calloc(m ? m : 1, sizeof(*g))) || !(byc = calloc(m ? m : 1, sizeof(*byc)))) {
 		free(g);
@@ -618,7 +639,7 @@ static size_t group_by(struct sctx *x, size_t *ix, size_t m, const struct gkey *
 
 /* Place the kept groups of ix (sorted and split by group_by under k). */
 static void place_groups(struct sctx *x, size_t *ix, const struct grange *g, size_t n,
-			 const struct gkey *k)
+			 struct dl_suggest_info *info)
 {
 	const struct dl_obs *prev = NULL;
 
@@ -646,8 +667,14 @@ static void place_groups(struct sctx *x, size_t *ix, const struct grange *g, siz
 		addrs = distinct_addrs(x, &c);
 		cand_shape(x, &c, a, &plen, &lo, &hi);
 		dl_prefix_format(pfx, sizeof(pfx), a, plen);
-		if (lo != hi)
+		if (addr_v4(a) && plen >= 96 && plen - 96 < info->v4_plen)
+			info->v4_plen = plen - 96;
+		else if (!addr_v4(a) && plen < info->v6_plen)
+			info->v6_plen = plen;
+		if (lo != hi) {
 			snprintf(ports, sizeof(ports), ", ports %u-%u", lo, hi);
+			info->ports_merged = true;
+		}
 		if ((addrs > 1 || lo != hi) &&
 		    asprintf(&note, "widened to fit --max-rules: %zu address(es) -> %s%s", addrs, pfx,
 			     ports) < 0)
@@ -722,11 +749,10 @@ static void fit_budget(struct sctx *x, size_t *ix, size_t m, size_t budget,
 	ng = group_by(x, ix, m, &best, budget, &g, &best_cov);
 	if (x->oom)
 		return;
-	place_groups(x, ix, g, ng, &best);
+	info->v4_plen = 32;
+	info->v6_plen = 128;
+	place_groups(x, ix, g, ng, info);
 	free(g);
-	info->v4_plen = best.p4;
-	info->v6_plen = best.p6;
-	info->ports_merged = best.merge_ports;
 	/* place() may have split a group it could not make win: drop the
 	 * least frequent suggestions until the budget holds. */
 	if (x->n > budget) {
@@ -885,6 +911,7 @@ int dl_suggest(const struct dl_replay *base, const char *base_text, const struct
 	r = x.oom ? -ENOMEM : verify(&x, base_text);
 	sort_obs = NULL;
 	sort_gk = NULL;
+	sort_x = NULL;
 	info->covered = info->dropped_events = 0;
 	info->dropped_groups = m;
 	for (size_t i = 0; i < x.n; i++) {

@@ -357,6 +357,47 @@ static void test_library(void)
 	dl_suggestions_free(sg, nsg);
 	dl_replay_free(&rp);
 	dl_diags_free(&dg);
+
+	/* Budget: widening stops one bit short of the deny it must outrank.
+	 * 100 hosts in 10.1.0.0/16, denied by a rule equal to a /16 allow in
+	 * every other dimension: two /17s fit --max-rules 2 and win; with
+	 * --max-rules 1 the busier /17 is kept (one /16 would lose the tie,
+	 * be split into hosts and cover one host). */
+	{
+		static const char b16[] = "net deny all addr=any\n"
+					  "net deny lan16 addr=10.1.0.0/16 port=80 proto=tcp cgroup=/s.slice/a.service\n";
+		struct dl_obs wo[100];
+		struct dl_suggest_info info;
+		char a[32];
+		int ok17 = 0;
+
+		r = dl_replay_init(&rp, "b16", b16, &dg);
+		for (int i = 0; i < 100; i++) {
+			wo[i] = obs[0];
+			snprintf(a, sizeof(a), "10.1.%d.%d", (i * 53) % 256, 1 + i);
+			dl_addr_parse(a, wo[i].addr);
+			wo[i].deny_rule = 1;
+		}
+		r = r ? r : dl_suggest(&rp, b16, wo, 100, &(struct dl_suggest_opts){ .max_ports = 8, .max_rules = 2 },
+				       &sg, &nsg, &info);
+		for (size_t i = 0; r == 0 && i < nsg; i++)
+			ok17 += sg[i].verified && (strstr(sg[i].text, "addr=10.1.0.0/17 ") ||
+						   strstr(sg[i].text, "addr=10.1.128.0/17 "));
+		TAP_OK(r == 0 && nsg == 2 && ok17 == 2 && info.covered == 100 && info.dropped_events == 0,
+		       "budget: widened to two /17s that outrank the /16 deny, all 100 covered (%zu rules, %d, %llu)",
+		       nsg, ok17, (unsigned long long)info.covered);
+		dl_suggestions_free(sg, nsg);
+		r = r ? r : dl_suggest(&rp, b16, wo, 100, &(struct dl_suggest_opts){ .max_ports = 8, .max_rules = 1 },
+				       &sg, &nsg, &info);
+		TAP_OK(r == 0 && nsg == 1 && sg[0].verified && strstr(sg[0].text, "/17 ") && info.covered >= 40 &&
+			       info.covered + info.dropped_events == 100,
+		       "budget 1: one verified /17, the other half given up (%s, covers %llu)",
+		       nsg ? sg[0].text : "-", (unsigned long long)info.covered);
+		dl_suggestions_free(sg, nsg);
+		if (r == 0)
+			dl_replay_free(&rp);
+		dl_diags_free(&dg);
+	}
 }
 
 /* Issue 9 s3: "web" v1 denies 10.9.0.0/16:5432, v2 (loaded later under the

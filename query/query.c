@@ -1450,12 +1450,12 @@ int main(int argc, char **argv)
 	c.db = dl_store_sqlite(st);
 	sqlite3_create_function_v2(c.db, "dl_addr_in", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 				   sql_addr_in, NULL, NULL, NULL);
-	if (!no_pager && isatty(STDOUT_FILENO))
-		pager_start();
 	int r = resolve_policy(&c, policy_spec, which != C_READY && which != C_DENIALS &&
 						       which != C_SUGGEST);
 	if (r < 0)
 		goto done;
+	if (!no_pager && isatty(STDOUT_FILENO))
+		pager_start();
 	switch (which) {
 	case C_SUMMARY: r = cmd_summary(&c); break;
 	case C_EVENTS: r = cmd_events(&c, false); break;

@@ -39,10 +39,22 @@
 /* Value 0 is never a valid family; DL_FAMILY_MAX bounds per-family arrays. */
 #define DL_FAMILY_MAX 8
 
-/* Hooks that emit records. X(NAME, value, "hook name", FAMILY) */
+/* Network operations a net rule applies to (bit mask). A send with a
+ * destination (sendto/sendmsg, TCP Fast Open) reaches that destination just
+ * as connect does, so it is decided as connect (docs/policy-format.md). */
+#define DL_NET_OP_CONNECT 0x1
+#define DL_NET_OP_BIND    0x2
+
+/* Hooks that emit records. X(NAME, value, "name", FAMILY, operation the
+ * family's rules see it as). Names are the LSM hook's, except where one
+ * kernel hook carries several operations (sctp_bind_connect is split by its
+ * optname into sctp_connectx and sctp_bindx). */
 #define DL_HOOKS(X) \
-	X(SOCKET_CONNECT, 1, "socket_connect", NET) \
-	X(SOCKET_BIND,    2, "socket_bind",    NET)
+	X(SOCKET_CONNECT, 1, "socket_connect", NET, DL_NET_OP_CONNECT) \
+	X(SOCKET_BIND,    2, "socket_bind",    NET, DL_NET_OP_BIND) \
+	X(SOCKET_SENDMSG, 3, "socket_sendmsg", NET, DL_NET_OP_CONNECT) \
+	X(SCTP_CONNECTX,  4, "sctp_connectx",  NET, DL_NET_OP_CONNECT) \
+	X(SCTP_BINDX,     5, "sctp_bindx",     NET, DL_NET_OP_BIND)
 
 /* Decisions. X(NAME, value, "name") */
 #define DL_VERDICTS(X) \
@@ -62,7 +74,7 @@
 	X(ENFORCE,    1, "enforce")
 
 #define DL_X_ENUM_FAMILY(n, v, s) DL_FAMILY_##n = v,
-#define DL_X_ENUM_HOOK(n, v, s, f) DL_HOOK_##n = v,
+#define DL_X_ENUM_HOOK(n, v, s, f, op) DL_HOOK_##n = v,
 #define DL_X_ENUM_VERDICT(n, v, s) DL_VERDICT_##n = v,
 #define DL_X_ENUM_ACTION(n, v, s) DL_ACTION_##n = v,
 #define DL_X_ENUM_MODE(n, v, s) DL_MODE_##n = v,
@@ -71,10 +83,6 @@ enum dl_hook { DL_HOOKS(DL_X_ENUM_HOOK) };
 enum dl_verdict { DL_VERDICTS(DL_X_ENUM_VERDICT) };
 enum dl_action { DL_ACTIONS(DL_X_ENUM_ACTION) };
 enum dl_mode { DL_MODES(DL_X_ENUM_MODE) };
-
-/* Network operations a net rule applies to (bit mask). */
-#define DL_NET_OP_CONNECT 0x1
-#define DL_NET_OP_BIND    0x2
 
 /* Payload of DL_FAMILY_NET records. */
 struct dl_net_payload {

@@ -188,7 +188,7 @@ int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 
 	if (r->family == DL_FAMILY_NET) {
 		const struct dl_net_payload *n = &r->u.net;
-		const char *pfx = r->hook == DL_HOOK_SOCKET_BIND ? "l" : "d";
+		const char *pfx = dl_hook_op(r->hook) == DL_NET_OP_BIND ? "l" : "d";
 		char ip[INET6_ADDRSTRLEN + 1];
 
 		format_ip(ip, sizeof(ip), n->addr);

@@ -178,7 +178,8 @@ int dl_collect(const struct dl_collect_opts *o)
 	struct epoll_event ev = { .events = EPOLLIN };
 	char text[512];
 	bool fresh = false, stop = false;
-	int err, sfd = -1, ep = -1, rc = EXIT_FAILURE;
+	int err, sfd = -1, ep = -1, lock_fd = -1, rc = EXIT_FAILURE;
+	uint64_t seq_floor = 0;
 	int64_t last_poll = 0, last_retain = 0;
 	int retain_more = 0;
 
@@ -209,8 +210,35 @@ int dl_collect(const struct dl_collect_opts *o)
 		goto out;
 	}
 
+	/* One collector per engine: a second would race the first for the ring. */
+	{
+		pid_t holder = 0;
+
+		lock_fd = dl_collector_lock(o->pin_dir, &holder);
+		if (lock_fd == -EBUSY) {
+			dl_log("run: another collector (pid %d) is running for %s; stop it first "
+			       "(nothing was loaded or changed)", (int)holder, o->pin_dir);
+			goto out;
+		}
+		if (lock_fd < 0)
+			dl_log("run: cannot take the collector lock in %s: %s (continuing without it)",
+			       getenv("DRYLOCK_RUN_DIR") ? getenv("DRYLOCK_RUN_DIR") : DL_RUN_DIR_DEFAULT,
+			       strerror(-lock_fd));
+	}
+	/* On a fresh load the sequence continues after everything this boot
+	 * already numbered: what the store holds, and what `unload` saved. */
+	{
+		uint64_t saved = 0;
+
+		if (dl_store_max_seq(c.st, c.boot_key, &seq_floor))
+			dl_log("store: %s", dl_store_errmsg(c.st));
+		dl_seq_saved(o->pin_dir, c.boot_id, &saved);
+		if (saved > seq_floor)
+			seq_floor = saved;
+	}
+
 	/* 2. Load and attach. */
-	err = dl_load(o->pin_dir, o->policy, o->mode, o->ringbuf_size, &c.pin, &c.gen, &fresh);
+	err = dl_load(o->pin_dir, o->policy, o->mode, o->ringbuf_size, seq_floor, &c.pin, &c.gen, &fresh);
 	if (err)
 		goto out;
 	{
@@ -345,5 +373,7 @@ out:
 	dl_pinned_close(&c.pin);
 	dl_ingest_fini(&c.in);
 	dl_store_close(c.st);
+	if (lock_fd >= 0)
+		close(lock_fd); /* last: `unload` waits for it as "stopped" */
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include "../bpf/drylock_abi.h"
 #include "policy.h"
 #include "../store/store.h"
@@ -13,6 +14,7 @@
 #define DL_PIN_DIR_DEFAULT "/sys/fs/bpf/drylock"
 #define DL_DB_DEFAULT "/var/lib/drylock/drylock.db"
 #define DL_POLICY_DEFAULT "/etc/drylock/drylock.policy"
+#define DL_RUN_DIR_DEFAULT "/run/drylock" /* DRYLOCK_RUN_DIR overrides (tests) */
 
 /* Every message from the collector goes through here: "drylock: <component>: ...". */
 void dl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -28,10 +30,11 @@ int dl_bpf_lsm_check(char *why, size_t whylen);
 /* Load every program the policy needs, attach what is not attached yet, pin
  * links and maps under pin_dir, then install the policy's rules and bump the
  * generation. mode < 0 keeps the current mode of an already-loaded engine
- * (permissive on a fresh load). On return p->*_fd are open.
- * *fresh is set when nothing was pinned before. */
+ * (permissive on a fresh load). On a fresh load the sequence counter starts
+ * after seq_floor (the highest seq already used on this boot). On return
+ * p->*_fd are open. *fresh is set when nothing was pinned before. */
 int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32 ringbuf_size,
-	    struct dl_pinned *p, __u32 *gen, bool *fresh);
+	    uint64_t seq_floor, struct dl_pinned *p, __u32 *gen, bool *fresh);
 /* Open the pinned maps of a loaded engine (for mode/status); -ENOENT if none. */
 int dl_pinned_open(const char *pin_dir, struct dl_pinned *p);
 void dl_pinned_close(struct dl_pinned *p);
@@ -39,6 +42,8 @@ int dl_config_read(const struct dl_pinned *p, struct dl_config *c);
 int dl_config_write(const struct dl_pinned *p, const struct dl_config *c);
 /* Detach everything: remove the pins (links and maps) and the directory. */
 int dl_unload(const char *pin_dir);
+/* Remove every pin under dir, then dir. */
+int dl_rm_pins(const char *dir);
 /* Sum of per-family kernel drop counters. */
 int dl_read_drops(const struct dl_pinned *p, __u32 family, uint64_t *out);
 
@@ -95,6 +100,25 @@ struct dl_collect_opts {
 	int64_t max_bytes;        /* retention: keep the database under (0: no limit) */
 };
 int dl_collect(const struct dl_collect_opts *o);
+
+/* ---- links.c: the kernel's BPF LSM links ---- */
+struct dl_lsm_link {
+	__u32 link_id, prog_id;
+	char prog_name[16];     /* BPF_OBJ_NAME_LEN */
+	char hook[64];          /* LSM hook, "?" if unknown */
+};
+/* Every BPF_LSM_MAC link the kernel lists (malloc'd array). */
+int dl_lsm_links(struct dl_lsm_link **out, size_t *n);
+/* Is the link's program one of drylock's (named dl_*)? */
+bool dl_lsm_link_is_ours(const struct dl_lsm_link *l);
+
+/* ---- unload.c: state kept across collectors, `drylock unload` ---- */
+/* Take the one-collector-per-engine lock: the fd to keep open, or -EBUSY
+ * with *holder set to the running collector's pid (0 if unknown). */
+int dl_collector_lock(const char *pin_dir, pid_t *holder);
+/* The last sequence number `unload` saved for this boot, 0 if none. */
+int dl_seq_saved(const char *pin_dir, const char *boot_id, uint64_t *seq);
+int dl_cmd_unload(const char *pin_dir, int argc, char **argv);
 
 /* ---- util ---- */
 int dl_boot_id(char out[64]);

@@ -6,7 +6,8 @@
  *     case) or is looked up once in the store's loads table and remembered;
  *   - executable: cached by (tgid, exe inode) from the record; on a miss the
  *     pinned dl_exe map (filled at exec, so exited processes are named), then
- *     /proc/<tgid>/exe for processes that exec'd before drylock started;
+ *     /proc/<tgid>/exe for processes that exec'd before drylock started, only
+ *     when its inode is the record's (else no executable, never a wrong one);
  *   - cgroup path: cached by id; on a miss the id is opened as a kernfs file
  *     handle under /sys/fs/cgroup and the fd's path read back.
  * The caches are fixed-size and direct-mapped: memory stays bounded whatever
@@ -17,8 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <sqlite3.h>
 
 #include "ingest.h"
 
@@ -50,13 +53,40 @@ void dl_ingest_fini(struct dl_ingest *in)
 	in->batch = NULL;
 }
 
+/*
+ * /proc/<tgid>/exe, but only if it is still the executable the record was
+ * made by: the process may have exec'd something else since, or exited and
+ * left its pid to another. Path and inode come from one open of the link
+ * (O_PATH), so they name the same file; on any mismatch the record gets no
+ * executable ("") rather than a wrong one.
+ */
+static const char *proc_exe(const struct dl_record *r, char *buf, size_t n)
+{
+	char link[64];
+	struct stat st;
+	ssize_t l;
+	int fd;
+
+	buf[0] = 0;
+	snprintf(link, sizeof(link), "/proc/%u/exe", r->tgid);
+	fd = open(link, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return buf;
+	if (fstat(fd, &st) == 0 && r->exe_ino && st.st_ino == r->exe_ino) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		l = readlink(link, buf, n - 1);
+		buf[l > 0 ? l : 0] = 0;
+	}
+	close(fd);
+	return buf;
+}
+
 static const char *exe_lookup(struct dl_ingest *in, const struct dl_record *r)
 {
 	unsigned h = (r->tgid * 2654435761u ^ (unsigned)r->exe_ino) % DL_EXE_CACHE;
-	char buf[DL_PATH_MAX], link[64];
+	char buf[DL_PATH_MAX];
 	struct dl_exe e;
 	const char *found = NULL;
-	ssize_t n;
 
 	/* A cached "" is a lookup that failed: an exited process's remaining
 	 * records cost no further system calls. */
@@ -67,10 +97,7 @@ static const char *exe_lookup(struct dl_ingest *in, const struct dl_record *r)
 		e.path[DL_PATH_MAX - 1] = 0;
 		found = e.path;
 	} else {
-		snprintf(link, sizeof(link), "/proc/%u/exe", r->tgid);
-		n = readlink(link, buf, sizeof(buf) - 1);
-		buf[n > 0 ? n : 0] = 0;
-		found = buf;
+		found = proc_exe(r, buf, sizeof(buf));
 	}
 	free(in->exe[h].path);
 	in->exe[h].path = strdup(found);
@@ -127,6 +154,31 @@ static int64_t policy_key_for(struct dl_ingest *in, __u32 gen)
 	return in->other_key;
 }
 
+/* The rule id of a record decided by a generation other than the loaded
+ * one (an older policy, or any policy when `unload` drains the ring): read
+ * from the store's rules table, remembered per (policy, idx). */
+static const char *foreign_rule_id(struct dl_ingest *in, int64_t policy_key, __u32 idx)
+{
+	unsigned h = ((unsigned)policy_key * 31u + idx) % DL_RULE_CACHE;
+	sqlite3_stmt *q;
+
+	if (in->rules[h].policy == policy_key && in->rules[h].idx == idx && in->rules[h].id[0])
+		return in->rules[h].id;
+	if (sqlite3_prepare_v2(dl_store_sqlite(in->st),
+			       "SELECT rule_id FROM rules WHERE policy = ?1 AND idx = ?2", -1, &q, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(q, 1, policy_key);
+	sqlite3_bind_int64(q, 2, idx);
+	in->rules[h].id[0] = 0;
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
+		snprintf(in->rules[h].id, sizeof(in->rules[h].id), "%s", (const char *)sqlite3_column_text(q, 0));
+		in->rules[h].policy = policy_key;
+		in->rules[h].idx = idx;
+	}
+	sqlite3_finalize(q);
+	return in->rules[h].id[0] ? in->rules[h].id : NULL;
+}
+
 static const char *copy_into(char *dst, size_t n, const char *src)
 {
 	size_t l;
@@ -164,6 +216,9 @@ int dl_ingest_add(struct dl_ingest *in, const void *data, __u32 len)
 	    r->rule_idx < in->policy->n_rules) {
 		memcpy(p->rule_id, in->policy->rules[r->rule_idx].id, sizeof(p->rule_id));
 		p->ev.rule_id = p->rule_id;
+	} else if (r->rule_idx != DL_RULE_NONE && p->ev.policy_key) {
+		p->ev.rule_id = copy_into(p->rule_id, sizeof(p->rule_id),
+					  foreign_rule_id(in, p->ev.policy_key, r->rule_idx));
 	}
 	p->ev.exe = copy_into(p->exe, sizeof(p->exe), exe_lookup(in, r));
 	p->ev.cgroup_path = copy_into(p->cgroup, sizeof(p->cgroup), cgroup_lookup(in, r->cgroup_id));

@@ -20,6 +20,7 @@ struct dl_pending {
 
 #define DL_EXE_CACHE 4096
 #define DL_CG_CACHE 256
+#define DL_RULE_CACHE 64
 
 struct dl_ingest {
 	struct dl_store *st;
@@ -35,6 +36,7 @@ struct dl_ingest {
 	int64_t other_key;
 	struct { __u32 tgid; __u64 ino; char *path; } exe[DL_EXE_CACHE];
 	struct { __u64 id; char *path; } cg[DL_CG_CACHE];
+	struct { int64_t policy; __u32 idx; char id[DL_RULE_ID_MAX + 1]; } rules[DL_RULE_CACHE];
 };
 
 /* Set up with a store and the policy currently loaded as generation gen.

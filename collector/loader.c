@@ -351,7 +351,7 @@ static int read_init_mnt_ns(__u64 *ino)
 }
 
 int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32 ringbuf_size,
-	    struct dl_pinned *p, __u32 *gen, bool *fresh)
+	    uint64_t seq_floor, struct dl_pinned *p, __u32 *gen, bool *fresh)
 {
 	void *skels[sizeof(objdefs) / sizeof(objdefs[0])] = { 0 };
 	char links_dir[PATH_MAX];
@@ -439,8 +439,18 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 	err = dl_config_read(p, &cfg);
 	if (err)
 		goto out;
-	if (*fresh)
+	if (*fresh) {
+		__u32 zero = 0;
+		__u64 seq = seq_floor;
+
 		memset(&cfg, 0, sizeof(cfg));
+		/* (boot, seq) must stay unique across unload and load */
+		if (bpf_map_update_elem(p->seq_fd, &zero, &seq, BPF_ANY) < 0) {
+			err = -errno;
+			dl_log("load: set the sequence counter: %s", strerror(errno));
+			goto out;
+		}
+	}
 	read_init_mnt_ns(&cfg.init_mnt_ns);
 	cfg.policy_gen++;
 	if (mode >= 0)
@@ -479,7 +489,7 @@ out:
 	return err;
 }
 
-static int rm_pins(const char *dir)
+int dl_rm_pins(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -495,7 +505,7 @@ static int rm_pins(const char *dir)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-			int e = rm_pins(path);
+			int e = dl_rm_pins(path);
 
 			if (e && !err)
 				err = e;
@@ -517,8 +527,8 @@ int dl_unload(const char *pin_dir)
 
 	/* Links first, so nothing decides with half-removed maps. */
 	snprintf(links, sizeof(links), "%s/links", pin_dir);
-	err = rm_pins(links);
+	err = dl_rm_pins(links);
 	if (err)
 		return err;
-	return rm_pins(pin_dir);
+	return dl_rm_pins(pin_dir);
 }

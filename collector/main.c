@@ -30,7 +30,9 @@
 
 #include "collector.h"
 #include "auditfmt.h"
+#include "escape.h"
 #include "names.h"
+#include "numparse.h"
 
 #ifndef DL_VERSION
 #define DL_VERSION "0.1.0"
@@ -104,12 +106,15 @@ static void usage(FILE *f)
 		"  mode [permissive|enforce] [--family F]\n"
 		"                       show, or switch at runtime (audited)\n"
 		"  status [--json]      what is loaded, modes and counters\n"
-		"  unload               detach all programs and remove the pins\n"
+		"  unload [--db PATH] [--discard-pending] [--yes]\n"
+		"                       stop the collector, store pending decisions, detach\n"
+		"                       every program and remove the pins\n"
 		"  default-policy       print the built-in default policy\n"
+		"  help [COMMAND]       this help, or COMMAND's (as COMMAND --help)\n"
 		"\n"
-		"Options:\n"
+		"Options (before or after the command):\n"
 		"  --pin-dir DIR        bpffs directory (default %s)\n"
-		"  -h, --help           this help\n"
+		"  -h, --help           this help; after a command, that command's help\n"
 		"  -V, --version        version\n"
 		"\n"
 		"Environment:\n"
@@ -124,6 +129,173 @@ static void usage(FILE *f)
 		"  drylock mode enforce\n"
 		"  drylock-query summary --since 24h\n",
 		DL_PIN_DIR_DEFAULT, DL_POLICY_DEFAULT, DL_DB_DEFAULT);
+}
+
+/* ---- command line ------------------------------------------------------
+ *
+ * Every command parses its own options with getopt_long, as drylock-query
+ * does. The options every command takes (--pin-dir DIR or --pin-dir=DIR,
+ * -h/--help, -V/--version) may come before or after the command; --help
+ * prints that command's usage on stdout and exits 0 without doing anything
+ * else; an unknown option or a surplus argument is a usage error (exit 2,
+ * message on stderr). argv[0] is "drylock COMMAND" while a command parses,
+ * so getopt's own messages name it.
+ */
+static const char *pin_dir = DL_PIN_DIR_DEFAULT;
+
+#define COMMON_SHORT "hV"
+#define COMMON_LONG                                             \
+	{ "pin-dir", required_argument, NULL, 'D' },            \
+	{ "help", no_argument, NULL, 'h' },                     \
+	{ "version", no_argument, NULL, 'V' }
+
+static const struct {
+	const char *name, *text;
+} cmd_help[] = {
+	{ "run",
+	  "Usage: drylock run [OPTIONS]\n"
+	  "\n"
+	  "Load the policy, attach and pin its programs, and collect decisions into\n"
+	  "the database and the audit log until SIGTERM or SIGINT. The programs stay\n"
+	  "attached when it exits (`drylock unload` detaches them).\n"
+	  "\n"
+	  "Options:\n"
+	  "  -p, --policy FILE        policy file (default " DL_POLICY_DEFAULT "\n"
+	  "                           if it exists, else the built-in one)\n"
+	  "  -d, --db PATH            database (default " DL_DB_DEFAULT ")\n"
+	  "      --enforce            start in enforce mode (as BPF_LSM_POLICY_ENFORCE=1)\n"
+	  "      --permissive         start in permissive mode\n"
+	  "      --no-audit           write no audit records\n"
+	  "      --ready-file PATH    create PATH once collecting\n"
+	  "      --ringbuf-size SIZE  ring buffer: a power of two from 4096 to 2G, in\n"
+	  "                           bytes or with K, M, G (default 4M)\n"
+	  "      --batch N            records per transaction, 1 to 65536 (1024)\n"
+	  "      --sync-full          SQLite synchronous=FULL (durable on power loss)\n"
+	  "      --exit-when-idle     drain once and exit (tests, demos)\n"
+	  "      --max-age DURATION   delete events older than this: 90m, 12h, 30d, 2w\n"
+	  "      --max-db-size SIZE   keep the database under this: 500M, 2G\n"
+	  "\n"
+	  "Examples:\n"
+	  "  drylock run --policy /etc/drylock/drylock.policy --max-age 30d\n"
+	  "  drylock run --permissive --ringbuf-size 1M --max-db-size 2G\n" },
+	{ "validate",
+	  "Usage: drylock validate [OPTIONS] FILE...\n"
+	  "\n"
+	  "Check policy files (parse and compile), change nothing. Errors are\n"
+	  "printed as file:line:col; exit 0 if every file is valid, else 1.\n" },
+	{ "check",
+	  "Usage: drylock check [OPTIONS]\n"
+	  "\n"
+	  "Can BPF LSM programs run on this host? Loads a scratch program that\n"
+	  "decides nothing. Exit 0 yes, 1 no.\n" },
+	{ "mode",
+	  "Usage: drylock mode [OPTIONS] [permissive|enforce]\n"
+	  "\n"
+	  "Without an argument, print each family's mode; with one, switch it at\n"
+	  "runtime (audited as op=setenforce).\n"
+	  "\n"
+	  "Options:\n"
+	  "      --family F           only this family (net)\n"
+	  "\n"
+	  "Examples:\n"
+	  "  drylock mode\n"
+	  "  drylock mode enforce --family net\n" },
+	{ "status",
+	  "Usage: drylock status [OPTIONS]\n"
+	  "\n"
+	  "What is loaded: generation, modes, last sequence number, kernel drops,\n"
+	  "unmatched operations. Exit 1 if nothing is loaded.\n"
+	  "\n"
+	  "Options:\n"
+	  "      --json               one JSON object\n" },
+	{ "default-policy",
+	  "Usage: drylock default-policy [OPTIONS]\n"
+	  "\n"
+	  "Print the built-in default policy (used by `run` without --policy when\n"
+	  DL_POLICY_DEFAULT " does not exist).\n" },
+};
+
+/* Print COMMAND's usage to f; -ENOENT if there is no such command. */
+static int cmd_usage(const char *cmd, FILE *f)
+{
+	for (size_t i = 0; i < sizeof(cmd_help) / sizeof(cmd_help[0]); i++) {
+		if (strcmp(cmd, cmd_help[i].name))
+			continue;
+		fputs(cmd_help[i].text, f);
+		fprintf(f, "%s"
+			"      --pin-dir DIR        bpffs directory (default %s)\n"
+			"  -h, --help               this help\n"
+			"  -V, --version            version\n",
+			strstr(cmd_help[i].text, "\nOptions:\n") ? "\nCommon options:\n" : "\nOptions:\n",
+			DL_PIN_DIR_DEFAULT);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* An option every command takes, or one getopt refused ('?', it said why).
+ * Returns -1 to go on (--pin-dir was stored), else the exit status. */
+static int common_opt(const char *cmd, int c)
+{
+	switch (c) {
+	case 'D':
+		pin_dir = optarg;
+		return -1;
+	case 'h':
+		cmd_usage(cmd, stdout);
+		return EXIT_SUCCESS;
+	case 'V':
+		printf("drylock %s (record ABI %d)\n", DL_VERSION, DL_ABI_VERSION);
+		return EXIT_SUCCESS;
+	default:
+		fprintf(stderr, "Try 'drylock %s --help'.\n", cmd);
+		return 2;
+	}
+}
+
+/* For a command with only the common options and at most max_args
+ * arguments (from argv[optind] on). Returns -1 to go on, else the exit
+ * status. */
+static int plain_opts(const char *cmd, int argc, char **argv, int max_args)
+{
+	static const struct option opts[] = { COMMON_LONG, { 0 } };
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1)
+		if ((r = common_opt(cmd, c)) >= 0)
+			return r;
+	if (max_args >= 0 && argc - optind > max_args) {
+		dl_log("%s: unexpected argument '%s'", cmd, argv[optind + max_args]);
+		fprintf(stderr, "Try 'drylock %s --help'.\n", cmd);
+		return 2;
+	}
+	return -1;
+}
+
+/* unload parses its own options (unload.c); the common ones that may
+ * follow the command (--pin-dir DIR, --pin-dir=DIR, -V/--version) are taken
+ * out of argv here first. Returns -1 to go on, else the exit status. */
+static int unload_common_opts(int *argc, char **argv)
+{
+	for (int i = 1; i < *argc; i++) {
+		int n = 0;
+
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version"))
+			return common_opt("unload", 'V');
+		if (!strcmp(argv[i], "--pin-dir") && i + 1 < *argc)
+			pin_dir = argv[i + 1], n = 2;
+		else if (!strncmp(argv[i], "--pin-dir=", 10))
+			pin_dir = argv[i] + 10, n = 1;
+		if (n) {
+			memmove(&argv[i], &argv[i + n], (size_t)(*argc - i - n + 1) * sizeof(*argv));
+			*argc -= n;
+			i--;
+		}
+	}
+	return -1;
 }
 
 static int load_policy(const char *path, struct dl_policy **p)
@@ -148,8 +320,12 @@ static int load_policy(const char *path, struct dl_policy **p)
 
 static int cmd_validate(int argc, char **argv)
 {
-	int bad = 0;
+	int bad = 0, r;
 
+	if ((r = plain_opts("validate", argc, argv, -1)) >= 0)
+		return r;
+	argc -= optind;
+	argv += optind;
 	if (argc < 1) {
 		dl_log("validate: a policy file is required");
 		return 2;
@@ -170,11 +346,16 @@ static int cmd_validate(int argc, char **argv)
 		}
 		if (err) {
 			dl_diags_print(&d, stderr);
-			if (!d.n)
-				fprintf(stderr, "%s: error: %s\n", argv[i], strerror(-err));
+			if (!d.n) {
+				dl_term_str(stderr, argv[i], strlen(argv[i]));
+				fprintf(stderr, ": error: %s\n", strerror(-err));
+			}
 			bad = 1;
 		} else {
-			printf("%s: ok: policy %s, %zu rules, sha256 %s\n", argv[i], p->name, p->n_rules, p->sha256);
+			dl_term_str(stdout, argv[i], strlen(argv[i]));
+			fputs(": ok: policy ", stdout);
+			dl_term_str(stdout, p->name, strlen(p->name));
+			printf(", %zu rules, sha256 %s\n", p->n_rules, p->sha256);
 		}
 		dl_diags_free(&d);
 		dl_policy_free(p);
@@ -182,12 +363,15 @@ static int cmd_validate(int argc, char **argv)
 	return bad ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-static int cmd_check(void)
+static int cmd_check(int argc, char **argv)
 {
 	char why[256];
-	int err = dl_bpf_lsm_check(why, sizeof(why));
 	struct dl_policy *p = NULL;
+	int err = plain_opts("check", argc, argv, 0);
 
+	if (err >= 0)
+		return err;
+	err = dl_bpf_lsm_check(why, sizeof(why));
 	if (err) {
 		printf("no: %s\n", why);
 		return EXIT_FAILURE;
@@ -203,7 +387,7 @@ static int cmd_check(void)
 		bool fresh;
 
 		snprintf(dir, sizeof(dir), "/sys/fs/bpf/drylock-check-%d", getpid());
-		err = dl_load(dir, p, -1, 1u << 16, &pin, &gen, &fresh);
+		err = dl_load(dir, p, -1, 1u << 16, 0, &pin, &gen, &fresh);
 		dl_pinned_close(&pin);
 		dl_unload(dir);
 		dl_policy_free(p);
@@ -216,24 +400,30 @@ static int cmd_check(void)
 	return EXIT_SUCCESS;
 }
 
-static int cmd_mode(const char *pin_dir, int argc, char **argv)
+static int cmd_mode(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "family", required_argument, NULL, 'f' },
+		COMMON_LONG,
+		{ 0 }
+	};
 	struct dl_pinned pin;
 	struct dl_config cfg;
 	const char *want = NULL, *fam_name = NULL;
-	int family = -1, mode = -1, err;
+	int family = -1, mode = -1, err, c;
 
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--family") == 0 && i + 1 < argc)
-			fam_name = argv[++i];
-		else if (strncmp(argv[i], "--family=", 9) == 0)
-			fam_name = argv[i] + 9;
-		else if (!want)
-			want = argv[i];
-		else {
-			dl_log("mode: unexpected argument '%s'", argv[i]);
-			return 2;
-		}
+	optind = 0;
+	while ((c = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1) {
+		if (c == 'f')
+			fam_name = optarg;
+		else if ((err = common_opt("mode", c)) >= 0)
+			return err;
+	}
+	if (optind < argc)
+		want = argv[optind++];
+	if (optind < argc) {
+		dl_log("mode: unexpected argument '%s'", argv[optind]);
+		return 2;
 	}
 	if (fam_name && (family = dl_family_by_name(fam_name)) < 0) {
 		dl_log("mode: unknown family '%s'", fam_name);
@@ -287,62 +477,118 @@ static int cmd_mode(const char *pin_dir, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
-static int cmd_status(const char *pin_dir, bool json)
+static int cmd_status(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		COMMON_LONG,
+		{ 0 }
+	};
 	struct dl_pinned pin;
 	struct dl_config cfg;
 	uint64_t drops = 0, unmatched = 0, seq = 0;
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *pc = calloc(ncpu > 0 ? ncpu : 1, sizeof(*pc));
+	struct dl_lsm_link *links = NULL;
+	size_t n_links = 0;
+	int ncpu, c, err;
+	__u64 *pc;
 	__u32 zero = 0, fam = DL_FAMILY_NET;
-	int err = dl_pinned_open(pin_dir, &pin);
+	bool json = false;
 
+	optind = 0;
+	while ((c = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if ((err = common_opt("status", c)) >= 0)
+			return err;
+	}
+	if (optind < argc) {
+		dl_log("status: unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	ncpu = libbpf_num_possible_cpus();
+	pc = calloc(ncpu > 0 ? ncpu : 1, sizeof(*pc));
+	err = dl_pinned_open(pin_dir, &pin);
 	if (err) {
-		if (json)
-			printf("{\"loaded\":false}\n");
-		else
-			printf("not loaded (%s)\n", pin_dir);
+		if (json) {
+			fputs("{\"loaded\":false,\"pin_dir\":", stdout);
+			dl_json_str(stdout, pin_dir, strlen(pin_dir));
+			fputs("}\n", stdout);
+		} else {
+			fputs("not loaded (", stdout);
+			dl_term_str(stdout, pin_dir, strlen(pin_dir));
+			fputs(")\n", stdout);
+		}
 		free(pc);
 		return EXIT_FAILURE;
 	}
-	dl_config_read(&pin, &cfg);
+	err = dl_config_read(&pin, &cfg);
+	if (err) {
+		dl_log("status: read config: %s", strerror(-err));
+		dl_pinned_close(&pin);
+		free(pc);
+		return EXIT_FAILURE;
+	}
 	bpf_map_lookup_elem(pin.seq_fd, &zero, &seq);
 	dl_read_drops(&pin, DL_FAMILY_NET, &drops);
 	if (pc && bpf_map_lookup_elem(pin.unmatched_fd, &fam, pc) == 0)
 		for (int i = 0; i < ncpu; i++)
 			unmatched += pc[i];
-	if (json)
-		printf("{\"loaded\":true,\"pin_dir\":\"%s\",\"generation\":%u,\"net_mode\":\"%s\","
-		       "\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu}\n",
-		       pin_dir, cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
+	/* Other BPF LSM programs on the hooks drylock uses: they run before
+	 * drylock's (newest first) and can refuse what drylock allows. */
+	if (dl_lsm_links(&links, &n_links) < 0)
+		n_links = 0;
+	for (size_t i = 0; i < n_links; i++)
+		for (size_t j = 0; j < n_links && dl_lsm_link_is_ours(&links[i]); j++)
+			if (!dl_lsm_link_is_ours(&links[j]) && !strcmp(links[i].hook, links[j].hook))
+				links[j].link_id |= 0x80000000u; /* mark: shares a drylock hook */
+	if (json) {
+		bool first = true;
+
+		fputs("{\"loaded\":true,\"pin_dir\":", stdout);
+		dl_json_str(stdout, pin_dir, strlen(pin_dir));
+		printf(",\"generation\":%u,\"net_mode\":\"%s\","
+		       "\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu,\"other_lsm_programs\":[",
+		       cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
 		       (unsigned long long)drops, (unsigned long long)unmatched);
-	else
-		printf("loaded: %s\ngeneration: %u\nnet: %s\nlast sequence number: %llu\n"
+		for (size_t i = 0; i < n_links; i++) {
+			if (!(links[i].link_id & 0x80000000u))
+				continue;
+			printf("%s{\"hook\":", first ? "" : ",");
+			dl_json_str(stdout, links[i].hook, strlen(links[i].hook));
+			printf(",\"prog_id\":%u,\"prog_name\":", links[i].prog_id);
+			dl_json_str(stdout, links[i].prog_name, strnlen(links[i].prog_name, sizeof(links[i].prog_name)));
+			fputs("}", stdout);
+			first = false;
+		}
+		fputs("]}\n", stdout);
+	} else {
+		fputs("loaded: ", stdout);
+		dl_term_str(stdout, pin_dir, strlen(pin_dir));
+		printf("\ngeneration: %u\nnet: %s\nlast sequence number: %llu\n"
 		       "records dropped by the kernel: %llu\nunmatched operations (allowed): %llu\n",
-		       pin_dir, cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
+		       cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
 		       (unsigned long long)drops, (unsigned long long)unmatched);
+		for (size_t i = 0; i < n_links; i++) {
+			if (!(links[i].link_id & 0x80000000u))
+				continue;
+			printf("other LSM program on hook %s: id %u, name ", links[i].hook, links[i].prog_id);
+			dl_term_str(stdout, links[i].prog_name, strnlen(links[i].prog_name, sizeof(links[i].prog_name)));
+			fputs(" (runs before drylock's and can deny what drylock allows)\n", stdout);
+		}
+	}
+	free(links);
 	dl_pinned_close(&pin);
 	free(pc);
 	return EXIT_SUCCESS;
 }
 
-/* "30d" with units "smhdw" -> ns; "2G" with units "KMGT" -> bytes. */
-static int parse_scaled(const char *s, const char *units, int64_t *out)
+static int bad_number(const char *cmd, const char *opt, const char *val, int err, const char *want)
 {
-	static const int64_t time_mult[] = { 1000000000LL, 60000000000LL, 3600000000000LL,
-					     86400000000000LL, 604800000000000LL };
-	static const int64_t size_mult[] = { 1LL << 10, 1LL << 20, 1LL << 30, 1LL << 40 };
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	const char *u;
-
-	if (end == s || v <= 0 || !*end || end[1] || !(u = strchr(units, *end)))
-		return -EINVAL;
-	*out = v * (units[0] == 's' ? time_mult[u - units] : size_mult[u - units]);
-	return 0;
+	dl_log("%s: %s '%s': %s (%s)", cmd, opt, val, dl_parse_strerror(err), want);
+	return 2;
 }
 
-static int cmd_run(const char *pin_dir, int argc, char **argv)
+static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
@@ -357,21 +603,22 @@ static int cmd_run(const char *pin_dir, int argc, char **argv)
 		{ "exit-when-idle", no_argument, NULL, 'I' },
 		{ "max-age", required_argument, NULL, 'M' },
 		{ "max-db-size", required_argument, NULL, 'Z' },
+		COMMON_LONG,
 		{ 0 }
 	};
 	struct dl_collect_opts o = {
-		.db_path = DL_DB_DEFAULT, .pin_dir = pin_dir, .audit = true, .mode = -1,
+		.db_path = DL_DB_DEFAULT, .audit = true, .mode = -1,
 		.ringbuf_size = DL_RINGBUF_DEFAULT, .batch = 1024,
 	};
 	const char *policy_path = NULL, *env = getenv("BPF_LSM_POLICY_ENFORCE");
 	struct dl_policy *p = NULL;
 	char why[256];
-	int c, rc;
+	int c, r, rc;
 
 	if (env && strcmp(env, "1") == 0)
 		o.mode = DL_MODE_ENFORCE;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:d:", opts, NULL)) != -1) {
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "p:d:" COMMON_SHORT, opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': policy_path = optarg; break;
 		case 'd': o.db_path = optarg; break;
@@ -382,38 +629,47 @@ static int cmd_run(const char *pin_dir, int argc, char **argv)
 		case 'S': o.sync_full = true; break;
 		case 'I': o.exit_when_idle = true; break;
 		case 'R': {
-			unsigned long v = strtoul(optarg, NULL, 0);
+			uint64_t v;
 
-			if (v < 4096 || (v & (v - 1))) {
-				dl_log("run: --ringbuf-size must be a power of two >= 4096, not '%s'", optarg);
-				return 2;
-			}
-			o.ringbuf_size = v;
+			/* the kernel wants a power of two of at least a page, in a __u32 */
+			r = dl_parse_size(optarg, 4096, UINT32_MAX, &v);
+			if (!r && (v & (v - 1)))
+				r = -ERANGE;
+			if (r)
+				return bad_number("run", "--ringbuf-size", optarg, r,
+						  "a power of two from 4096 to 2G, in bytes or with K, M, G");
+			o.ringbuf_size = (__u32)v;
 			break;
 		}
 		case 'M':
-			if (parse_scaled(optarg, "smhdw", &o.max_age_ns) < 0) {
-				dl_log("run: --max-age takes a duration like 90m, 12h, 30d or 2w, not '%s'", optarg);
-				return 2;
-			}
+			if ((r = dl_parse_duration_ns(optarg, &o.max_age_ns)))
+				return bad_number("run", "--max-age", optarg, r,
+						  "a duration like 90m, 12h, 30d or 2w, at most 15250w");
 			break;
-		case 'Z':
-			if (parse_scaled(optarg, "KMGT", &o.max_bytes) < 0) {
-				dl_log("run: --max-db-size takes a size like 500M or 2G, not '%s'", optarg);
-				return 2;
-			}
+		case 'Z': {
+			uint64_t v;
+
+			if ((r = dl_parse_size(optarg, 1, INT64_MAX, &v)))
+				return bad_number("run", "--max-db-size", optarg, r,
+						  "a size like 500M or 2G, or bytes");
+			o.max_bytes = (int64_t)v;
 			break;
-		case 'b':
-			o.batch = strtoul(optarg, NULL, 0);
-			if (o.batch < 1 || o.batch > 65536) {
-				dl_log("run: --batch must be 1..65536");
-				return 2;
-			}
+		}
+		case 'b': {
+			uint64_t v;
+
+			if ((r = dl_parse_uint(optarg, 1, 65536, &v)))
+				return bad_number("run", "--batch", optarg, r, "a number from 1 to 65536");
+			o.batch = (unsigned)v;
 			break;
+		}
 		default:
-			return 2;
+			if ((r = common_opt("run", c)) >= 0)
+				return r;
+			break;
 		}
 	}
+	o.pin_dir = pin_dir;
 	if (optind < argc) {
 		dl_log("run: unexpected argument '%s'", argv[optind]);
 		return 2;
@@ -433,22 +689,19 @@ static int cmd_run(const char *pin_dir, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "pin-dir", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 }
-	};
-	const char *pin_dir = DL_PIN_DIR_DEFAULT, *cmd;
+	static const struct option opts[] = { COMMON_LONG, { 0 } };
+	const char *cmd;
+	char prog[64];
 	int c;
 
-	/* Options before the command only; the command parses its own. */
-	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+	/* Options before the command; the command parses its own (and the
+	 * common ones again, so they may follow it). */
+	while ((c = getopt_long(argc, argv, "+" COMMON_SHORT, opts, NULL)) != -1) {
 		switch (c) {
 		case 'D': pin_dir = optarg; break;
 		case 'h': usage(stdout); return EXIT_SUCCESS;
 		case 'V': printf("drylock %s (record ABI %d)\n", DL_VERSION, DL_ABI_VERSION); return EXIT_SUCCESS;
-		default: usage(stderr); return 2;
+		default: fputs("Try 'drylock --help'.\n", stderr); return 2;
 		}
 	}
 	if (optind >= argc) {
@@ -458,42 +711,41 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind;
 	argv += optind;
-	/* --pin-dir may also follow the command. */
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--pin-dir") == 0 && i + 1 < argc) {
-			pin_dir = argv[i + 1];
-			memmove(&argv[i], &argv[i + 2], (argc - i - 1) * sizeof(*argv));
-			argc -= 2;
-			i--;
-		}
-	}
+	snprintf(prog, sizeof(prog), "drylock %s", cmd);
+	argv[0] = prog;
 	if (!strcmp(cmd, "run"))
-		return cmd_run(pin_dir, argc, argv);
+		return cmd_run(argc, argv);
 	if (!strcmp(cmd, "validate"))
-		return cmd_validate(argc - 1, argv + 1);
+		return cmd_validate(argc, argv);
 	if (!strcmp(cmd, "check"))
-		return cmd_check();
+		return cmd_check(argc, argv);
 	if (!strcmp(cmd, "mode"))
-		return cmd_mode(pin_dir, argc - 1, argv + 1);
+		return cmd_mode(argc, argv);
 	if (!strcmp(cmd, "status"))
-		return cmd_status(pin_dir, argc > 1 && !strcmp(argv[1], "--json"));
+		return cmd_status(argc, argv);
 	if (!strcmp(cmd, "unload")) {
-		int err = dl_unload(pin_dir);
+		int r = unload_common_opts(&argc, argv);
 
-		if (err) {
-			dl_log("unload: %s: %s", pin_dir, strerror(-err));
-			return EXIT_FAILURE;
-		}
-		printf("unloaded: %s removed, programs detached\n", pin_dir);
-		return EXIT_SUCCESS;
+		if (r >= 0)
+			return r;
+		return dl_cmd_unload(pin_dir, argc, argv);
 	}
 	if (!strcmp(cmd, "default-policy")) {
+		int r = plain_opts("default-policy", argc, argv, 0);
+
+		if (r >= 0)
+			return r;
 		fputs(dl_default_policy, stdout);
 		return EXIT_SUCCESS;
 	}
 	if (!strcmp(cmd, "help")) {
-		usage(stdout);
-		return EXIT_SUCCESS;
+		/* `drylock help COMMAND` is `drylock COMMAND --help` */
+		if (argc > 1 && !strcmp(argv[1], "unload"))
+			return dl_cmd_unload(pin_dir, 2, (char *[]){ argv[0], "--help", NULL });
+		if (argc > 1 && cmd_usage(argv[1], stdout) == 0)
+			return EXIT_SUCCESS;
+		usage(argc > 1 ? stderr : stdout);
+		return argc > 1 ? 2 : EXIT_SUCCESS;
 	}
 	dl_log("unknown command '%s' (see drylock --help)", cmd);
 	return 2;

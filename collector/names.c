@@ -5,14 +5,14 @@
 struct dl_name { unsigned v; const char *s; };
 
 #define X3(n, v, s) { v, s },
-#define X4(n, v, s, f) { v, s },
+#define X5(n, v, s, f, op) { v, s },
 static const struct dl_name families[] = { DL_FAMILIES(X3) };
-static const struct dl_name hooks[] = { DL_HOOKS(X4) };
+static const struct dl_name hooks[] = { DL_HOOKS(X5) };
 static const struct dl_name verdicts[] = { DL_VERDICTS(X3) };
 static const struct dl_name actions[] = { DL_ACTIONS(X3) };
 static const struct dl_name modes[] = { DL_MODES(X3) };
 #undef X3
-#undef X4
+#undef X5
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -42,3 +42,19 @@ int dl_hook_by_name(const char *s) { return rlookup(hooks, N(hooks), s); }
 int dl_verdict_by_name(const char *s) { return rlookup(verdicts, N(verdicts), s); }
 int dl_action_by_name(const char *s) { return rlookup(actions, N(actions), s); }
 int dl_mode_by_name(const char *s) { return rlookup(modes, N(modes), s); }
+
+unsigned dl_hook_op(unsigned hook)
+{
+#define OP(n, v, s, f, op) case v: return op;
+	switch (hook) { DL_HOOKS(OP) }
+#undef OP
+	return 0;
+}
+
+unsigned dl_hook_family(unsigned hook)
+{
+#define FAM(n, v, s, f, op) case v: return DL_FAMILY_##f;
+	switch (hook) { DL_HOOKS(FAM) }
+#undef FAM
+	return 0;
+}

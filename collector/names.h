@@ -16,4 +16,8 @@ int dl_hook_by_name(const char *s);
 int dl_verdict_by_name(const char *s);
 int dl_action_by_name(const char *s);
 int dl_mode_by_name(const char *s);
+/* The operation a hook's records are matched as (DL_NET_OP_* for net
+ * hooks), and the family it belongs to; 0 for an unknown hook. */
+unsigned dl_hook_op(unsigned hook);
+unsigned dl_hook_family(unsigned hook);
 #endif

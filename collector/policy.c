@@ -18,9 +18,21 @@
  * registered even when the rest of their rule is bad, so a duplicate id is
  * still reported against the first definition.
  *
- * Includes are resolved against the including file's directory, globs
- * expanded in byte order (strcmp, not the locale), and a stack of realpaths
- * of the files being parsed detects cycles.
+ * Includes are resolved against the including file's directory and globs
+ * expanded in byte order (strcmp, not the locale). Loading is bounded (limits
+ * in policy.h): only regular files are read, checked with fstat on the
+ * descriptor that is read (opened O_NONBLOCK so a FIFO cannot block), each
+ * file at most once per policy (by device and inode, which also catches
+ * cycles, reported as such from the stack of files being parsed), a capped
+ * number of files and bytes. Rule ids live in an open-addressing hash, so
+ * the parse is linear in the number of rules, and reading rules stops at
+ * DL_MAX_RULES.
+ *
+ * Identity. The policy text is every file's bytes, each after a line
+ * "# drylock-file: NAME" where NAME is relative to the top file's directory
+ * (text_name), and the sha256 is of all text_len bytes of it: the same policy
+ * has the same hash however its path was typed, and a NUL byte, which would
+ * make two texts look alike to C-string code, is an error.
  *
  * Compilation (dl_net_compile) turns net rules into LPM trie entries: one
  * per distinct prefix, holding every rule whose prefix covers that prefix,
@@ -32,6 +44,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -40,10 +53,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include "escape.h"
 #include "names.h"
 #include "policy.h"
 
-#define INCLUDE_DEPTH_MAX 16
 #define LINE_TOKENS_MAX 64
 #define CGROUP_PATH_MAX 4096
 #define DEFAULT_CGROUP_ROOT "/sys/fs/cgroup"
@@ -104,15 +118,20 @@ void dl_diags_print(const struct dl_diags *d, void *file)
 {
 	FILE *f = file;
 
+	/* File names and messages quote policy text: escaped for the terminal
+	 * (collector/escape.h), so a token cannot send control sequences. */
 	for (size_t i = 0; d && i < d->n; i++) {
 		const struct dl_diag *g = &d->v[i];
+		const char *name = g->file ? g->file : "?", *msg = g->msg ? g->msg : "?";
 
-		if (!g->line)
-			fprintf(f, "%s: error: %s\n", g->file, g->msg);
-		else if (!g->col)
-			fprintf(f, "%s:%u: error: %s\n", g->file, g->line, g->msg);
-		else
-			fprintf(f, "%s:%u:%u: error: %s\n", g->file, g->line, g->col, g->msg);
+		dl_term_str(f, name, strlen(name));
+		if (g->line)
+			fprintf(f, ":%u", g->line);
+		if (g->line && g->col)
+			fprintf(f, ":%u", g->col);
+		fputs(": error: ", f);
+		dl_term_str(f, msg, strlen(msg));
+		fputc('\n', f);
 	}
 }
 
@@ -267,6 +286,14 @@ struct seen_id {
 	unsigned line;
 };
 
+/* A file being parsed (the include stack) or already read (the once list). */
+struct file_ref {
+	dev_t dev;
+	ino_t ino;
+	char *path;              /* as opened (stack), or where it was included (once list) */
+	unsigned line, col;      /* of that include; 0 for the top file */
+};
+
 struct pctx {
 	struct dl_diags *diags;
 	size_t nerr;
@@ -276,10 +303,17 @@ struct pctx {
 	bool too_many_rules;
 	struct seen_id *ids;
 	size_t n_ids, cap_ids;
-	char *stack[INCLUDE_DEPTH_MAX + 1]; /* realpaths of files being parsed */
+	__u32 *id_tab;              /* open addressing: index + 1 into ids, 0 empty */
+	size_t id_tab_cap;          /* power of two, at least twice n_ids */
+	struct file_ref stack[DL_POLICY_INCLUDE_DEPTH_MAX + 1]; /* files being parsed */
 	int depth;
+	struct file_ref files[DL_POLICY_FILES_MAX]; /* every file read, top first */
+	size_t n_files;
+	bool too_many_files;
 	struct strbuf text;
 	bool string_top;            /* top file came from dl_policy_parse_string */
+	bool stored;                /* stored text: includes are inline, never followed */
+	char *top_dir;              /* realpath of the top file's directory (names in text) */
 	char *name;
 	char *name_file;
 	unsigned name_line;
@@ -583,32 +617,97 @@ static bool valid_id(const struct tok *t)
 	return true;
 }
 
-/* Registers the id; false (and reported) if it was seen before. */
+static size_t id_hash(const char *s, size_t n)
+{
+	__u64 h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ull;
+	}
+	return (size_t)(h ^ (h >> 32));
+}
+
+/* Slot of id (s, n) in c->id_tab: where it is, or the empty slot where it
+ * would go. The table is never full (load at most 1/2). */
+static size_t id_slot(const struct pctx *c, const char *s, size_t n)
+{
+	size_t mask = c->id_tab_cap - 1, i = id_hash(s, n) & mask;
+
+	while (c->id_tab[i]) {
+		const char *id = c->ids[c->id_tab[i] - 1].id;
+
+		if (strlen(id) == n && !memcmp(id, s, n))
+			break;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+/* Double the id table; 0 or -ENOMEM (the old table stays usable). */
+static int id_tab_grow(struct pctx *c)
+{
+	size_t cap = c->id_tab_cap ? c->id_tab_cap * 2 : 128;
+	__u32 *old = c->id_tab;
+	size_t old_cap = c->id_tab_cap;
+
+	c->id_tab = calloc(cap, sizeof(*c->id_tab));
+	if (!c->id_tab) {
+		c->id_tab = old;
+		return -ENOMEM;
+	}
+	c->id_tab_cap = cap;
+	for (size_t i = 0; i < old_cap; i++) {
+		if (old[i]) {
+			const char *id = c->ids[old[i] - 1].id;
+
+			c->id_tab[id_slot(c, id, strlen(id))] = old[i];
+		}
+	}
+	free(old);
+	return 0;
+}
+
+/* Registers the id; false (and reported) if it was seen before. Expected
+ * constant time (a hash of the ids), so parsing stays linear in the number
+ * of rules. */
 static bool register_id(struct pctx *c, const char *file, const struct tok *t)
 {
-	for (size_t i = 0; i < c->n_ids; i++) {
-		if (strlen(c->ids[i].id) == t->len && !memcmp(c->ids[i].id, t->s, t->len)) {
-			TERR(c, file, t, "duplicate rule id '%s' (first defined at %s:%u)",
-			     c->ids[i].id, c->ids[i].file, c->ids[i].line);
+	struct seen_id *e;
+	size_t slot;
+
+	if (c->id_tab_cap) {
+		slot = id_slot(c, t->s, t->len);
+		if (c->id_tab[slot]) {
+			e = &c->ids[c->id_tab[slot] - 1];
+			TERR(c, file, t, "duplicate rule id '%s' (first defined at %s:%u)", e->id, e->file,
+			     e->line);
 			return false;
 		}
 	}
+	if ((c->n_ids + 1) * 2 > c->id_tab_cap && id_tab_grow(c) < 0)
+		goto oom;
 	if (c->n_ids == c->cap_ids) {
 		size_t cap = c->cap_ids ? c->cap_ids * 2 : 64;
 		struct seen_id *v = realloc(c->ids, cap * sizeof(*v));
 
 		if (!v)
-			return true;
+			goto oom;
 		c->ids = v;
 		c->cap_ids = cap;
 	}
-	memcpy(c->ids[c->n_ids].id, t->s, t->len);
-	c->ids[c->n_ids].id[t->len] = '\0';
-	c->ids[c->n_ids].file = strdup(file);
-	c->ids[c->n_ids].line = t->line;
-	if (c->ids[c->n_ids].file)
-		c->n_ids++;
+	e = &c->ids[c->n_ids];
+	memcpy(e->id, t->s, t->len);
+	e->id[t->len] = '\0';
+	e->file = strdup(file);
+	e->line = t->line;
+	if (!e->file)
+		goto oom;
+	c->id_tab[id_slot(c, t->s, t->len)] = (__u32)++c->n_ids;
 	return true;
+oom:
+	TERR(c, file, t, "out of memory");
+	return false;
 }
 
 static void parse_rule(struct pctx *c, const char *file, const struct tok *tv, size_t nt, int family)
@@ -626,6 +725,15 @@ static void parse_rule(struct pctx *c, const char *file, const struct tok *tv, s
 	if (!f) {
 		TERR(c, file, &tv[0], "family '%.*s' is not supported by this build",
 		     (int)tv[0].len, tv[0].s);
+		return;
+	}
+	/* The limit ends the reading of rules: one error, and the rest is not
+	 * looked at (nor its ids registered). */
+	if (c->n_rules >= DL_MAX_RULES) {
+		if (!c->too_many_rules)
+			TERR(c, file, &tv[0], "too many rules (at most %d in one policy); the rules from here on are not read",
+			     DL_MAX_RULES);
+		c->too_many_rules = true;
 		return;
 	}
 	memset(&r, 0, sizeof(r));
@@ -714,12 +822,6 @@ static void parse_rule(struct pctx *c, const char *file, const struct tok *tv, s
 	if (!ok)
 		goto out;
 
-	if (c->n_rules >= DL_MAX_RULES) {
-		if (!c->too_many_rules)
-			TERR(c, file, &tv[0], "too many rules (at most %d in one policy)", DL_MAX_RULES);
-		c->too_many_rules = true;
-		goto out;
-	}
 	sb_printf(&b, "%s %s %s", dl_family_name(f->family), dl_action_name(r.action), r.id);
 	f->canon(&r, &b);
 	r.file = strdup(file);
@@ -773,8 +875,8 @@ static void do_include(struct pctx *c, const char *file, const struct tok *tv, s
 			     (int)tv[2].len, tv[2].s);
 		return;
 	}
-	if (c->depth >= INCLUDE_DEPTH_MAX) {
-		TERR(c, file, arg, "includes nested more than %d deep", INCLUDE_DEPTH_MAX);
+	if (c->depth >= DL_POLICY_INCLUDE_DEPTH_MAX) {
+		TERR(c, file, arg, "includes nested more than %d deep", DL_POLICY_INCLUDE_DEPTH_MAX);
 		return;
 	}
 	if (!tok_copy(rel, sizeof(rel), arg->s, arg->len)) {
@@ -862,7 +964,12 @@ static void parse_line(struct pctx *c, const char *file, const struct tok *tv, s
 		return;
 	}
 	if (tok_is(&tv[0], "include")) {
-		do_include(c, file, tv, nt);
+		/* In stored text the included files' text follows inline, so an
+		 * include line is only a record of what was included: the parser
+		 * skips it, however it is spelled (it is one token here, after
+		 * continuation lines, CRs and tabs were taken apart). */
+		if (!c->stored)
+			do_include(c, file, tv, nt);
 		return;
 	}
 	if (tok_copy(kw, sizeof(kw), tv[0].s, tv[0].len) && (fam = dl_family_by_name(kw)) > 0) {
@@ -888,7 +995,24 @@ static void parse_buf(struct pctx *c, const char *file, const char *buf, size_t 
 	bool overflow = false;
 	unsigned line = 0;
 	const char *p = buf, *end = buf + len;
+	const char *nul = memchr(buf, '\0', len);
 
+	/* The hash covers every byte, and a NUL would let two texts that
+	 * differ only after it look alike to anything reading C strings: no
+	 * policy contains one. Reported once per file, where it is. */
+	if (nul) {
+		const char *bol = buf;
+
+		line = 1;
+		for (const char *q = buf; q < nul; q++)
+			if (*q == '\n') {
+				line++;
+				bol = q + 1;
+			}
+		perr(c, file, line, (unsigned)(nul - bol) + 1,
+		     "NUL byte in policy text (a policy file is text; NUL bytes are not allowed)");
+		line = 0;
+	}
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *le, *q;
@@ -938,88 +1062,282 @@ static void parse_buf(struct pctx *c, const char *file, const char *buf, size_t 
 	}
 }
 
-static int read_all(const char *path, char **out, size_t *len)
+static const char *file_type(mode_t m)
 {
-	FILE *f = fopen(path, "re");
-	struct strbuf b = { 0 };
-	char tmp[8192];
-	size_t n;
-	int err = 0;
+	return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
+	       : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a plain file";
+}
 
-	if (!f)
+/* Open path for reading if it is a regular file. Returns an fd, -errno, or
+ * -EFTYPE-like 'not regular' as -ENOTSUP with *st describing what it is.
+ *
+ * The fstat of the opened descriptor decides: what is read is what was
+ * checked, whatever happens to the name meanwhile. O_NONBLOCK keeps open()
+ * itself from waiting for a FIFO's writer (or a device), O_NOCTTY from
+ * acquiring a terminal. The stat() before it only spares devices and FIFOs
+ * the open (opening some devices has effects: a watchdog arms, a tape
+ * rewinds); it proves nothing by itself. */
+static int open_regular(const char *path, struct stat *st)
+{
+	int fd;
+
+	if (stat(path, st) < 0)
 		return -errno;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		sb_add(&b, tmp, n);
-	if (ferror(f))
-		err = errno ? -errno : -EIO;
-	fclose(f);
-	if (!err && b.oom)
-		err = -ENOMEM;
-	if (err) {
-		free(b.s);
+	if (!S_ISREG(st->st_mode))
+		return -ENOTSUP;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0) {
+		int err = -errno;
+
+		close(fd);
 		return err;
 	}
-	*out = b.s ? b.s : strdup("");
-	*len = b.len;
-	return *out ? 0 : -ENOMEM;
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return -ENOTSUP;
+	}
+	return fd;
 }
 
-static void append_text(struct pctx *c, const char *path, const char *buf, size_t len)
+/* Read a regular file's fd to its end, at most max bytes: -EFBIG past that
+ * (the file may have grown since fstat), -ENOMEM if memory runs out. On
+ * success *out is malloc'd and NUL-terminated (for the caller's
+ * convenience; the length is what counts). */
+static int read_fd(int fd, size_t max, char **out, size_t *len)
 {
-	sb_str(&c->text, "# drylock-file: ");
-	sb_str(&c->text, path);
-	sb_str(&c->text, "\n");
-	sb_add(&c->text, buf, len);
-	if (len && buf[len - 1] != '\n')
-		sb_str(&c->text, "\n");
+	size_t cap = 16384, n = 0;
+	char *buf = malloc(cap + 1);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *t;
+
+			if (cap > max) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			t = realloc(buf, cap + 1);
+			if (!t) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = t;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int err = -errno;
+
+			free(buf);
+			return err;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			free(buf);
+			return -EFBIG;
+		}
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
 }
 
-/* Parse one file; 'from' is the include token that named it (NULL: top). */
+/* Append "# drylock-file: NAME\n" and the file's text to the policy text.
+ * The name is escaped (a control byte as \xNN, '\' as \\) so that a file
+ * name cannot end the comment line and put text of its own in the stored
+ * policy. False if the text would pass DL_POLICY_TEXT_MAX or memory ran out. */
+static bool append_text(struct pctx *c, const char *name, const char *buf, size_t len)
+{
+	struct strbuf h = { 0 };
+	bool nl = len && buf[len - 1] != '\n';
+
+	sb_str(&h, "# drylock-file: ");
+	for (const unsigned char *q = (const unsigned char *)name; *q; q++) {
+		if (*q < 0x20 || *q == 0x7f)
+			sb_printf(&h, "\\x%02x", *q);
+		else if (*q == '\\')
+			sb_str(&h, "\\\\");
+		else
+			sb_add(&h, (const char *)q, 1);
+	}
+	sb_str(&h, "\n");
+	if (h.oom || c->text.len + h.len + len + nl > DL_POLICY_TEXT_MAX) {
+		free(h.s);
+		return false;
+	}
+	sb_add(&c->text, h.s, h.len);
+	sb_add(&c->text, buf, len);
+	if (nl)
+		sb_str(&c->text, "\n");
+	free(h.s);
+	return true;
+}
+
+/* The name a file has in the policy text: relative to the top file's
+ * directory when it lies below it, else absolute; the directory resolved
+ * (realpath) and the last component as written, so the name, and with it
+ * the sha256, does not depend on how a path was typed ("a.policy",
+ * "./a.policy", "/etc/drylock/a.policy") nor on where the tree lies.
+ * malloc'd; NULL when out of memory. */
+static char *text_name(const struct pctx *c, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path, *rel;
+	char *dir, *rd, *out = NULL;
+	size_t n;
+
+	dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	if (!dir)
+		return NULL;
+	rd = realpath(dir, NULL);
+	free(dir);
+	if (!rd || !c->top_dir) {
+		free(rd);
+		return strdup(path);
+	}
+	n = strlen(c->top_dir);
+	if (!strcmp(rd, c->top_dir))
+		rel = "";                         /* in the top file's directory */
+	else if (n == 1)
+		rel = rd + 1;                     /* top dir is "/" */
+	else if (!strncmp(rd, c->top_dir, n) && rd[n] == '/')
+		rel = rd + n + 1;                 /* below it */
+	else
+		rel = rd;                         /* elsewhere: absolute */
+	if (asprintf(&out, "%s%s%s", rel, *rel && strcmp(rel, "/") ? "/" : "", base) < 0)
+		out = NULL;
+	free(rd);
+	return out;
+}
+
+/* Report a problem with a file: at the include statement that named it, or
+ * (top file) against the file itself, remembering err as the parse result. */
+static void file_err(struct pctx *c, const char *path, const struct tok *from, const char *from_file,
+		     int err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void file_err(struct pctx *c, const char *path, const struct tok *from, const char *from_file,
+		     int err, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (from) {
+		TERR(c, from_file, from, "cannot include '%s': %s", path, msg ? msg : "?");
+	} else {
+		perr(c, path, 0, 0, "%s", msg ? msg : "?");
+		c->io_err = err;
+	}
+	free(msg);
+}
+
+/* Parse one file; 'from' is the include token that named it (NULL: top).
+ * Bounded: only regular files, each at most once per policy (identified by
+ * device and inode, so another name or a hard link is the same file), at
+ * most DL_POLICY_FILES_MAX of them, DL_POLICY_FILE_MAX bytes each and
+ * DL_POLICY_TEXT_MAX in all. */
 static void parse_file(struct pctx *c, const char *path, const struct tok *from, const char *from_file)
 {
-	char *real, *buf = NULL;
-	size_t len;
+	struct file_ref *f;
+	char *buf = NULL, *name = NULL;
+	size_t len = 0;
 	struct stat st;
-	int r;
+	int fd, r;
 
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		r = -EISDIR;
-	else
-		r = read_all(path, &buf, &len);
-	if (r < 0) {
-		if (from)
-			TERR(c, from_file, from, "cannot read include '%s': %s", path, strerror(-r));
-		else {
-			perr(c, path, 0, 0, "cannot read: %s", strerror(-r));
-			c->io_err = r;
-		}
+	if (c->n_files >= DL_POLICY_FILES_MAX) {
+		if (!c->too_many_files)
+			TERR(c, from_file, from, "too many policy files (at most %d in one policy, the top file included)",
+			     DL_POLICY_FILES_MAX);
+		c->too_many_files = true;
 		return;
 	}
-	real = realpath(path, NULL);
-	if (!real)
-		real = strdup(path);
-	for (int i = 0; real && i < c->depth; i++) {
-		if (!strcmp(c->stack[i], real)) {
+	fd = open_regular(path, &st);
+	if (fd == -ENOTSUP) {
+		file_err(c, path, from, from_file, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
+			 "not a regular file (%s); a policy file must be a regular file", file_type(st.st_mode));
+		return;
+	}
+	if (fd < 0) {
+		if (from)
+			TERR(c, from_file, from, "cannot read include '%s': %s", path, strerror(-fd));
+		else
+			file_err(c, path, NULL, NULL, fd, "cannot read: %s", strerror(-fd));
+		return;
+	}
+	for (int i = 0; i < c->depth; i++) {
+		if (c->stack[i].dev == st.st_dev && c->stack[i].ino == st.st_ino) {
 			struct strbuf chain = { 0 };
 
 			for (int j = i; j < c->depth; j++) {
-				sb_str(&chain, c->stack[j]);
+				sb_str(&chain, c->stack[j].path);
 				sb_str(&chain, " -> ");
 			}
-			sb_str(&chain, real);
+			sb_str(&chain, path);
 			TERR(c, from_file, from, "include cycle: %s", chain.s ? chain.s : "?");
 			free(chain.s);
-			free(real);
-			free(buf);
-			return;
+			goto out;
 		}
 	}
-	c->stack[c->depth++] = real;
-	append_text(c, path, buf, len);
+	/* (The top file is on the stack for the whole parse: a cycle above.) */
+	for (size_t i = 1; i < c->n_files; i++) {
+		f = &c->files[i];
+		if (f->dev == st.st_dev && f->ino == st.st_ino) {
+			TERR(c, from_file, from, "'%s' is already included (at %s:%u:%u); a file is included at most once per policy",
+			     path, f->path, f->line, f->col);
+			goto out;
+		}
+	}
+	if (st.st_size > (off_t)DL_POLICY_FILE_MAX)
+		r = -EFBIG;
+	else
+		r = read_fd(fd, DL_POLICY_FILE_MAX, &buf, &len);
+	if (r == -EFBIG) {
+		file_err(c, path, from, from_file, r, "larger than %u bytes, the limit for one policy file",
+			 DL_POLICY_FILE_MAX);
+		goto out;
+	}
+	if (r < 0) {
+		file_err(c, path, from, from_file, r, "cannot read: %s", strerror(-r));
+		goto out;
+	}
+	f = &c->files[c->n_files];
+	*f = (struct file_ref){ .dev = st.st_dev, .ino = st.st_ino,
+				.path = strdup(from ? from_file : path),
+				.line = from ? from->line : 0, .col = from ? from->col : 0 };
+	if (!f->path) {
+		file_err(c, path, from, from_file, -ENOMEM, "out of memory");
+		goto out;
+	}
+	c->n_files++;
+	name = text_name(c, path);
+	if (!name) {
+		file_err(c, path, from, from_file, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!append_text(c, name, buf, len)) {
+		file_err(c, path, from, from_file, -EFBIG, "more than %u bytes of policy text in all (the limit)",
+			 DL_POLICY_TEXT_MAX);
+		goto out;
+	}
+	c->stack[c->depth++] = (struct file_ref){ .dev = st.st_dev, .ino = st.st_ino, .path = (char *)path };
 	parse_buf(c, path, buf, len);
 	c->depth--;
-	free(real);
+out:
+	close(fd);
 	free(buf);
+	free(name);
 }
 
 static const char *base_name(const char *path)
@@ -1053,6 +1371,7 @@ static int finish(struct pctx *c, const char *top, struct dl_policy **out)
 	c->rules = NULL;
 	c->n_rules = 0;
 	p->text = c->text.s ? c->text.s : strdup("");
+	p->text_len = c->text.len;
 	c->text.s = NULL;
 	if (!p->name || !p->text) {
 		dl_policy_free(p);
@@ -1060,7 +1379,7 @@ static int finish(struct pctx *c, const char *top, struct dl_policy **out)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	dl_sha256_hex(p->text, strlen(p->text), p->sha256);
+	dl_sha256_hex(p->text, p->text_len, p->sha256);
 	for (size_t i = 0; i < p->n_rules; i++)
 		p->families |= 1u << p->rules[i].family;
 	ret = 0;
@@ -1071,6 +1390,10 @@ fail:
 	for (size_t i = 0; i < c->n_ids; i++)
 		free(c->ids[i].file);
 	free(c->ids);
+	free(c->id_tab);
+	free(c->top_dir);
+	for (size_t i = 0; i < c->n_files; i++)
+		free(c->files[i].path);
 	free(c->text.s);
 	free(c->name);
 	free(c->name_file);
@@ -1081,8 +1404,14 @@ fail:
 int dl_policy_parse_file(const char *path, struct dl_policy **out, struct dl_diags *diags)
 {
 	struct pctx c = { .diags = diags };
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
 
 	*out = NULL;
+	/* NULL when the directory does not resolve: the file will not open
+	 * either, or text_name() falls back to the path as given. */
+	c.top_dir = dir ? realpath(dir, NULL) : NULL;
+	free(dir);
 	parse_file(&c, path, NULL, NULL);
 	return finish(&c, path, out);
 }
@@ -1094,13 +1423,39 @@ int dl_policy_parse_string(const char *name, const char *text, struct dl_policy 
 	size_t len = strlen(text);
 
 	*out = NULL;
-	append_text(&c, name, text, len);
-	/* The in-memory text is the top "file": it has no realpath to detect a
-	 * cycle with, and its includes are relative to the current directory. */
+	/* The in-memory text is the top "file": bounded like one, it has no
+	 * inode to detect a cycle with (0 matches no file), and its includes
+	 * are relative to the current directory. */
+	if (len > DL_POLICY_FILE_MAX)
+		perr(&c, name, 0, 0, "larger than %u bytes, the limit for one policy file", DL_POLICY_FILE_MAX);
+	else if (!append_text(&c, name, text, len))
+		perr(&c, name, 0, 0, "out of memory");
+	if (c.nerr)
+		return finish(&c, name, out);
 	c.string_top = true;
-	c.stack[c.depth++] = strdup("");
+	c.top_dir = realpath(".", NULL);
+	c.stack[c.depth++] = (struct file_ref){ .path = (char *)name };
 	parse_buf(&c, name, text, len);
-	free(c.stack[--c.depth]);
+	c.depth--;
+	return finish(&c, name, out);
+}
+
+int dl_policy_parse_stored(const char *name, const char *text, size_t len, struct dl_policy **out,
+			   struct dl_diags *diags)
+{
+	struct pctx c = { .diags = diags, .stored = true };
+
+	*out = NULL;
+	if (len > DL_POLICY_TEXT_MAX) {
+		perr(&c, name, 0, 0, "larger than %u bytes, the limit for the policy text in all",
+		     DL_POLICY_TEXT_MAX);
+		return finish(&c, name, out);
+	}
+	/* Kept as is (no header of its own): same bytes, same sha256. */
+	sb_add(&c.text, text, len);
+	c.stack[c.depth++] = (struct file_ref){ .path = (char *)name };
+	parse_buf(&c, name, text, len);
+	c.depth--;
 	return finish(&c, name, out);
 }
 

@@ -12,6 +12,8 @@
  *                                     space) includes matches in sorted order;
  *                                     an include that matches nothing is an error
  *                                     unless it contains a glob character
+ *                                     (limits and the once-per-policy rule:
+ *                                     DL_POLICY_* below, docs)
  *   - rules:  <family> <action> <id> [key=value ...]
  *       family  one of DL_FAMILIES keywords ("net")
  *       action  "allow" or "deny"
@@ -41,6 +43,12 @@
 #define DL_RULE_ID_MAX 32
 #define DL_POLICY_NAME_MAX 64
 
+/* Bounds on loading one policy (docs/policy-format.md, "Limits"). */
+#define DL_POLICY_FILE_MAX (1u << 20)      /* bytes in one policy file (1 MiB) */
+#define DL_POLICY_TEXT_MAX (4u << 20)      /* bytes of policy text in all, headers included (4 MiB) */
+#define DL_POLICY_FILES_MAX 256            /* files read for one policy, the top file included */
+#define DL_POLICY_INCLUDE_DEPTH_MAX 16     /* files in one include chain, the top file included */
+
 struct dl_net_match {
 	__u8 addr[DL_ADDR_LEN];  /* network order, IPv4 v4-mapped, host bits zeroed */
 	__u8 prefixlen;          /* 0..128 (IPv4 /n is stored as 96+n) */
@@ -67,8 +75,10 @@ struct dl_policy {
 	struct dl_rule *rules;   /* index in this array == rule_idx in records */
 	size_t n_rules;
 	char *text;              /* all files concatenated, each preceded by
-				  * "# drylock-file: <path>\n"; what is hashed and stored */
-	char sha256[65];         /* hex of sha256(text) */
+				  * "# drylock-file: <name>\n" (name relative to the top
+				  * file's directory); what is hashed and stored */
+	size_t text_len;         /* bytes of text (never holds a NUL: refused) */
+	char sha256[65];         /* hex of sha256 of the text_len bytes of text */
 	__u32 families;          /* bit (1 << family) for each family used */
 };
 
@@ -84,12 +94,23 @@ struct dl_diags {
 };
 
 /* Parse a policy file and everything it includes. Returns 0 and sets *out when
- * there were no errors; otherwise -EINVAL (or -errno for I/O on the top file)
- * with every problem in *diags. *diags is appended to, never reset. */
+ * there were no errors; otherwise -EINVAL (or, for the top file, -errno of
+ * the I/O error, -EISDIR or -EINVAL when it is not a regular file, -EFBIG
+ * when it is too large) with every problem in *diags. *diags is appended to,
+ * never reset. Never blocks on a FIFO or device; bounded by DL_POLICY_*. */
 int dl_policy_parse_file(const char *path, struct dl_policy **out, struct dl_diags *diags);
 /* Same, from memory; 'name' is used as the file name in diagnostics and for
  * includes relative to the current directory. */
 int dl_policy_parse_string(const char *name, const char *text, struct dl_policy **out,
+			   struct dl_diags *diags);
+/* Parse stored policy text (a dl_policy.text as the store keeps it) for
+ * replay. The included files' text is already in it, so the parser never
+ * follows an `include` line: it skips it, however it is spelled, and opens
+ * no file. The text is kept byte for byte (no header is added), so the
+ * result's sha256 is the stored one. At most DL_POLICY_TEXT_MAX bytes; a NUL
+ * byte is an error. Diagnostics name the file 'name' with lines counted in
+ * the whole text. Returns as dl_policy_parse_file. */
+int dl_policy_parse_stored(const char *name, const char *text, size_t len, struct dl_policy **out,
 			   struct dl_diags *diags);
 void dl_policy_free(struct dl_policy *p);
 void dl_diags_free(struct dl_diags *d);

@@ -14,7 +14,7 @@
  * The HTML variant is a minimal page with the same SVG inline.
  *
  * All text that did not come from this file (the title) is XML-escaped, and
- * control bytes and invalid UTF-8 become '?'.
+ * control and bidi characters and invalid UTF-8 become '?'.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "chart.h"
+#include "collector/escape.h"
 
 #define W 960
 #define H 420
@@ -38,45 +39,36 @@ static const struct {
 	{ "deny", "#b71c1c", "2 3" },
 };
 
-/* XML text: escape markup characters, replace control bytes and bytes of
- * invalid UTF-8 sequences by '?'. */
+/* XML text: escape markup characters; replace invalid UTF-8 (one '?' per
+ * byte, decoded by the one decoder in collector/escape.c, which refuses
+ * overlong forms and surrogates) and control, bidi and separator characters
+ * (dl_cp_unsafe) by '?'. */
 static void xml_text(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t n = s ? strlen(s) : 0;
 
-	while (p && *p) {
-		unsigned char c = *p;
-		int len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-			  : (c & 0xf8) == 0xf0 ? 4 : 0;
-		int ok = len > 0 && !(len == 2 && c < 0xc2) && !(len == 4 && c > 0xf4);
+	while (n > 0) {
+		uint32_t cp;
+		int len = dl_utf8_decode(p, n, &cp);
 
-		for (int i = 1; ok && i < len; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		if (!ok) {
+		if (len == 0 || dl_cp_unsafe(cp))
 			fputc('?', f);
-			p++;
-			continue;
-		}
-		if (len > 1) {
-			fwrite(p, 1, (size_t)len, f);
-			p += len;
-			continue;
-		}
-		if (c == '&')
+		else if (cp == '&')
 			fputs("&amp;", f);
-		else if (c == '<')
+		else if (cp == '<')
 			fputs("&lt;", f);
-		else if (c == '>')
+		else if (cp == '>')
 			fputs("&gt;", f);
-		else if (c == '"')
+		else if (cp == '"')
 			fputs("&quot;", f);
-		else if (c == '\'')
+		else if (cp == '\'')
 			fputs("&apos;", f);
-		else if (c < 0x20 || c == 0x7f)
-			fputc('?', f);
 		else
-			fputc(c, f);
-		p++;
+			fwrite(p, 1, (size_t)len, f);
+		len = len ? len : 1;
+		p += len;
+		n -= (size_t)len;
 	}
 }
 

@@ -73,8 +73,10 @@ int prepare(sqlite3 *db, struct query *q, sqlite3_stmt **out);
 /* Append " AND ..." on events alias e for every filter in f. */
 int add_where(sqlite3 *db, struct query *q, const struct filters *f);
 void json_str(FILE *o, const unsigned char *s, size_t n);
+/* CSV text cell: quoted as RFC 4180 needs, formulas defused with a '. */
 void csv_str(FILE *o, const unsigned char *s, size_t n);
-/* Terminal-safe malloc'd copy: control bytes and invalid UTF-8 become '?'. */
+/* Terminal-safe malloc'd copy: control and bidi characters and invalid
+ * UTF-8 as visible escapes (dl_term_strdup). */
 char *table_str(const unsigned char *s, size_t n, size_t *width);
 /* Every row of s in fmt; returns the row count or < 0. */
 long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *only);

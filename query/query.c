@@ -3,14 +3,17 @@
  * drylock-query: reports over the drylock store, for people (tables) and for
  * programs (JSON, CSV, JSON lines).
  *
- * Safety. The database is opened read-only (SQLITE_OPEN_READONLY through
- * dl_store_open), so a report can never write and, thanks to WAL, never
- * blocks the collector. Every filter value reaches SQLite as a bound
+ * Safety. The database is opened read-only (through dl_store_open, which
+ * never creates or writes a file, not even -wal or -shm: see docs/store.md),
+ * so a report can never write and, thanks to WAL, never blocks the
+ * collector. Every filter value reaches SQLite as a bound
  * parameter: the SQL text is assembled only from constant fragments chosen
  * by which filters are present, never from their values. Strings in the
  * database are untrusted (a process chooses its own comm, and its exe path):
- * the table printer replaces control characters and invalid UTF-8 with '?',
- * JSON escapes them (invalid bytes as \u00XX), CSV quotes per RFC 4180.
+ * the table printer shows control and bidi characters and invalid UTF-8 as
+ * visible escapes (\x1b, \u202e), JSON escapes them (invalid bytes as
+ * \u00XX), CSV quotes per RFC 4180 and defuses formulas (' before a cell
+ * that starts with =, +, -, @, tab or CR).
  *
  * Time windows. events has no index on its timestamp; the minutes table maps
  * a window to a range of event ids (see store/schema.sql), so --since/--until
@@ -33,6 +36,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,7 +46,9 @@
 #include <arpa/inet.h>
 #include <sqlite3.h>
 
+#include "collector/escape.h"
 #include "collector/names.h"
+#include "collector/numparse.h"
 #include "qtool.h"
 #include "store/store.h"
 
@@ -71,41 +77,56 @@ void errorf(const char *fmt, ...)
 
 /* ---- parsing --------------------------------------------------------- */
 
+/* The latest absolute time accepted: 9999-12-31T23:59:59Z, so that every
+ * time in ms, and the difference of any two, fits in an int64. */
+#define TIME_MAX_S 253402300799LL
+#define TIME_MIN_S (-62135596800LL) /* 0001-01-01T00:00:00Z */
+
 /* T is unix seconds, YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z] (UTC; a space may
- * replace the T), or a duration Ns|Nm|Nh|Nd meaning that long before now. */
+ * replace the T), or a duration (numparse.h: Ns|Nm|Nh|Nd|Nw, N > 0) meaning
+ * that long before now. -EINVAL if T is none of those, -ERANGE if out of
+ * range. */
 static int parse_time(const char *s, int64_t *ms)
 {
-	char *end;
+	uint64_t v;
+	int64_t ns;
+	int r;
+
 	if (!*s)
 		return -EINVAL;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (end != s && errno == 0 && v >= 0) {
-		static const struct { char c; int64_t mult; } units[] = {
-			{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
-		if (!*end) {
-			*ms = (int64_t)v * 1000;
-			return 0;
-		}
-		for (size_t i = 0; i < 4; i++)
-			if (end[0] == units[i].c && !end[1] && v < INT64_MAX / 86400000) {
-				*ms = (int64_t)time(NULL) * 1000 - (int64_t)v * units[i].mult * 1000;
-				return 0;
-			}
+	if (strspn(s, "0123456789") == strlen(s)) {
+		if ((r = dl_parse_uint(s, 0, TIME_MAX_S, &v)) < 0)
+			return r;
+		*ms = (int64_t)v * 1000;
+		return 0;
 	}
+	r = dl_parse_duration_ns(s, &ns);
+	if (r == 0) {
+		/* |ns| < 2^63, so now - ns / 10^6 cannot overflow */
+		*ms = (int64_t)time(NULL) * 1000 - ns / 1000000;
+		return 0;
+	}
+	if (r == -ERANGE)
+		return r;
 	static const char *const fmts[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
 					     "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d" };
 	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
 		struct tm tm = { 0 };
 		const char *rest = strptime(s, fmts[i], &tm);
 		if (rest && (!*rest || !strcmp(rest, "Z"))) {
-			*ms = (int64_t)timegm(&tm) * 1000;
+			time_t t = timegm(&tm);
+
+			if (t < TIME_MIN_S || t > TIME_MAX_S)
+				return -ERANGE;
+			*ms = (int64_t)t * 1000;
 			return 0;
 		}
 	}
 	return -EINVAL;
 }
 
+/* ADDR[/LEN], LEN plain decimal digits within the family's bits.
+ * -EINVAL or -ERANGE (LEN too long). */
 static int parse_prefix(const char *arg, uint8_t out[16], int *len)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
@@ -113,29 +134,36 @@ static int parse_prefix(const char *arg, uint8_t out[16], int *len)
 		return -EINVAL;
 	strcpy(buf, arg);
 	char *slash = strchr(buf, '/');
-	long plen = -1;
-	if (slash) {
-		char *end;
+	uint64_t plen;
+	int bits, r;
+	if (slash)
 		*slash = 0;
-		plen = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || plen < 0)
-			return -EINVAL;
-	}
 	memset(out, 0, 16);
 	if (inet_pton(AF_INET, buf, out + 12) == 1) {
 		out[10] = out[11] = 0xff;
-		if (plen > 32)
-			return -EINVAL;
-		*len = 96 + (int)(plen < 0 ? 32 : plen);
-		return 0;
+		bits = 32;
+	} else if (inet_pton(AF_INET6, buf, out) == 1) {
+		bits = 128;
+	} else {
+		return -EINVAL;
 	}
-	if (inet_pton(AF_INET6, buf, out) == 1) {
-		if (plen > 128)
-			return -EINVAL;
-		*len = (int)(plen < 0 ? 128 : plen);
-		return 0;
-	}
-	return -EINVAL;
+	plen = (uint64_t)bits;
+	if (slash && (r = dl_parse_uint(slash + 1, 0, (uint64_t)bits, &plen)) < 0)
+		return r;
+	*len = (bits == 32 ? 96 : 0) + (int)plen;
+	return 0;
+}
+
+/* A numeric option's value in [min, max], or exit 2 naming both. */
+static uint64_t opt_uint(const char *opt, const char *val, uint64_t min, uint64_t max)
+{
+	uint64_t v;
+	int r = dl_parse_uint(val, min, max, &v);
+
+	if (r < 0)
+		die_usage("%s '%s': %s (a decimal number from %" PRIu64 " to %" PRIu64 ")", opt, val,
+			  dl_parse_strerror(r), min, max);
+	return v;
 }
 
 /* SQL function dl_addr_in(addr_text, prefix_blob16, prefix_bits): 1 if the
@@ -376,72 +404,21 @@ static const char *const ev_table_cols[] = { "time", "verdict", "policy", "rule"
 
 /* ---- output ---------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes available) and its code
- * point, or 0 if the bytes there are not valid UTF-8 (overlong forms,
- * surrogates and values above U+10FFFF are invalid). */
-static int utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	int len;
-	uint32_t v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if ((c & 0xe0) == 0xc0) {
-		len = 2, v = c & 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3, v = c & 0x0f, min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4, v = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if ((size_t)len > n)
-		return 0;
-	for (int i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
+/* JSON strings: the one writer in collector/escape.c. */
 void json_str(FILE *o, const unsigned char *s, size_t n)
 {
-	fputc('"', o);
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		int len = utf8_seq(s + i, n - i, &cp);
-		if (len == 0) {
-			fprintf(o, "\\u%04x", s[i]); /* invalid byte: as U+00XX */
-			i++;
-			continue;
-		}
-		if (cp == '"')
-			fputs("\\\"", o);
-		else if (cp == '\\')
-			fputs("\\\\", o);
-		else if (cp == '\n')
-			fputs("\\n", o);
-		else if (cp == '\t')
-			fputs("\\t", o);
-		else if (cp == '\r')
-			fputs("\\r", o);
-		else if (cp < 0x20 || cp == 0x7f)
-			fprintf(o, "\\u%04x", cp);
-		else
-			fwrite(s + i, 1, (size_t)len, o);
-		i += (size_t)len;
-	}
-	fputc('"', o);
+	dl_json_str(o, (const char *)s, n);
 }
 
+/* A CSV text cell (RFC 4180: quoted when it holds a quote, comma, CR or
+ * LF, quotes doubled). A cell that starts with =, +, -, @, tab or CR gets a
+ * leading ' and quotes (OWASP "CSV injection"): a spreadsheet would run it
+ * as a formula. Numbers are not text cells (print_rows writes them itself),
+ * so -1 stays a number. */
 void csv_str(FILE *o, const unsigned char *s, size_t n)
 {
-	bool quote = false;
+	bool formula = n > 0 && s[0] && strchr("=+-@\t\r", s[0]);
+	bool quote = formula;
 	for (size_t i = 0; i < n && !quote; i++)
 		quote = s[i] == '"' || s[i] == ',' || s[i] == '\n' || s[i] == '\r';
 	if (!quote) {
@@ -449,6 +426,8 @@ void csv_str(FILE *o, const unsigned char *s, size_t n)
 		return;
 	}
 	fputc('"', o);
+	if (formula)
+		fputc('\'', o);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '"')
 			fputc('"', o);
@@ -457,30 +436,16 @@ void csv_str(FILE *o, const unsigned char *s, size_t n)
 	fputc('"', o);
 }
 
-/* Copy for a terminal: control characters (C0, DEL, C1) and invalid UTF-8
- * become '?'. Returns a malloc'd string; *width is its code point count. */
+/* Copy for a terminal (collector/escape.c): C0, DEL, C1 and bidi controls
+ * and invalid UTF-8 as visible escapes. Returns a malloc'd string; *width
+ * is its code point count. */
 char *table_str(const unsigned char *s, size_t n, size_t *width)
 {
-	char *out = malloc(n + 1), *p = out;
+	char *out = dl_term_strdup((const char *)s, n, width);
 	if (!out) {
 		errorf("out of memory");
 		exit(EXIT_FAILURE);
 	}
-	*width = 0;
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		int len = utf8_seq(s + i, n - i, &cp);
-		if (len == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
-			*p++ = '?';
-			i += len ? (size_t)len : 1;
-		} else {
-			memcpy(p, s + i, (size_t)len);
-			p += len;
-			i += (size_t)len;
-		}
-		(*width)++;
-	}
-	*p = 0;
 	return out;
 }
 
@@ -575,9 +540,12 @@ long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *o
 			t.rows++;
 		} else if (fmt == FMT_CSV) {
 			for (int c = 0; c < n; c++) {
+				int type = sqlite3_column_type(s, c);
 				if (c)
 					fputc(',', o);
-				if (cell_text(s, c, num, sizeof(num), &txt, &len))
+				if (type == SQLITE_INTEGER || type == SQLITE_FLOAT)
+					fputs((const char *)sqlite3_column_text(s, c), o);
+				else if (cell_text(s, c, num, sizeof(num), &txt, &len))
 					csv_str(o, txt, len);
 			}
 			fputs("\r\n", o);
@@ -1040,7 +1008,7 @@ static void help(void)
 "\n"
 "Filters (every command):\n"
 "  --since T, --until T    window [since, until); T is unix seconds, YYYY-MM-DD,\n"
-"                          YYYY-MM-DDTHH:MM[:SS] (UTC), or 30s, 15m, 2h, 7d ago\n"
+"                          YYYY-MM-DDTHH:MM[:SS] (UTC), or 30s, 15m, 2h, 7d, 2w ago\n"
 "  --policy NAME           policy name\n"
 "  --family F              policy family (net)\n"
 "  --rule ID               rule id from the policy file\n"
@@ -1109,7 +1077,6 @@ int main(int argc, char **argv)
 	c.f.family = c.f.verdict = c.f.port = -1;
 	const char *db = getenv("DRYLOCK_DB");
 	const char *format = NULL;
-	char *end;
 	int opt;
 
 	if (!db || !*db)
@@ -1125,20 +1092,22 @@ int main(int argc, char **argv)
 			break;
 		case O_JSON: c.fmt = FMT_JSON; break;
 		case O_LIMIT:
-			errno = 0;
-			c.limit = strtol(optarg, &end, 10);
-			if (!*optarg || *end || errno || c.limit < 0)
-				die_usage("--limit wants a number >= 0, not '%s'", optarg);
+			c.limit = (long)opt_uint("--limit", optarg, 0, LONG_MAX);
 			break;
 		case 'h': help(); return EXIT_SUCCESS;
 		case O_VERSION: printf(PROG " %s\n", DRYLOCK_VERSION); return EXIT_SUCCESS;
 		case O_SINCE:
-		case O_UNTIL:
-			if (parse_time(optarg, opt == O_SINCE ? &c.f.since_ms : &c.f.until_ms) < 0)
-				die_usage("bad time '%s' (unix seconds, YYYY-MM-DD[THH:MM[:SS]], or 30s/15m/2h/7d)",
-					  optarg);
+		case O_UNTIL: {
+			int r = parse_time(optarg, opt == O_SINCE ? &c.f.since_ms : &c.f.until_ms);
+
+			if (r < 0)
+				die_usage("%s '%s': %s (unix seconds, YYYY-MM-DD[THH:MM[:SS]] up to year 9999,"
+					  " or a duration ago: 30s, 15m, 2h, 7d, 2w, at most 15250w)",
+					  opt == O_SINCE ? "--since" : "--until", optarg,
+					  r == -ERANGE ? "out of range" : "not a time");
 			*(opt == O_SINCE ? &c.f.has_since : &c.f.has_until) = true;
 			break;
+		}
 		case O_POLICY: c.f.policy = optarg; break;
 		case O_FAMILY:
 			if ((c.f.family = dl_family_by_name(optarg)) < 0)
@@ -1158,16 +1127,18 @@ int main(int argc, char **argv)
 			c.f.cgroup = strndup(optarg, n);
 			break;
 		}
-		case O_DEST:
-			if (parse_prefix(optarg, c.f.dest, &c.f.dest_len) < 0)
-				die_usage("bad address prefix '%s' (e.g. 10.0.0.0/8, 2001:db8::/32)", optarg);
+		case O_DEST: {
+			int r = parse_prefix(optarg, c.f.dest, &c.f.dest_len);
+
+			if (r < 0)
+				die_usage("--dest '%s': %s (an address with an optional prefix length in"
+					  " decimal, e.g. 10.0.0.0/8, 2001:db8::/32)", optarg,
+					  r == -ERANGE ? "prefix length out of range" : "not an address prefix");
 			c.f.has_dest = true;
 			break;
+		}
 		case O_PORT:
-			errno = 0;
-			c.f.port = (int)strtol(optarg, &end, 10);
-			if (!*optarg || *end || errno || c.f.port < 0 || c.f.port > 65535)
-				die_usage("bad port '%s'", optarg);
+			c.f.port = (int)opt_uint("--port", optarg, 0, 65535);
 			break;
 		case O_BY: c.by = optarg; break;
 		case O_FORMAT: format = optarg; break;
@@ -1177,16 +1148,10 @@ int main(int argc, char **argv)
 			else die_usage("--bucket must be minute or hour, not '%s'", optarg);
 			break;
 		case O_CHART: c.chart = optarg; break;
-		case O_MAX_PORTS: {
-			long v;
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (!*optarg || *end || errno || v < 1 || v > 65536)
-				die_usage("--max-ports wants a number from 1 to 65536, not '%s'", optarg);
-			c.max_ports = (unsigned)v;
+		case O_MAX_PORTS:
+			c.max_ports = (unsigned)opt_uint("--max-ports", optarg, 1, 65536);
 			max_ports_set = true;
 			break;
-		}
 		case O_CANDIDATE: c.candidate = optarg; break;
 		default: fputs("Try '" PROG " --help'.\n", stderr); return EXIT_USAGE;
 		}
@@ -1252,6 +1217,10 @@ int main(int argc, char **argv)
 	case C_SUGGEST: r = cmd_suggest(&c); break;
 	case C_WHATIF: r = cmd_whatif(&c); break;
 	default: r = cmd_ready(&c); break;
+	}
+	if (dl_store_check_snapshot(st) < 0) { /* a collector wrote under a snapshot read */
+		errorf("%s", dl_store_errmsg(st));
+		r = 1;
 	}
 	dl_store_close(st);
 	free(c.f.cgroup);

@@ -15,11 +15,14 @@
  * would this policy do", since a reload resolves paths again.
  *
  * Stored policy text concatenates the top file and every included file
- * (each after "# drylock-file: PATH"). Parsing it as one string would follow
- * the `include` lines a second time, so dl_policy_text_flatten() comments
- * them out. Rule order may then differ from the original parse (included
- * rules move after the top file's), which only matters for two identical
- * rules, and the decision is reported by rule id, not index.
+ * (each after "# drylock-file: NAME"). It is parsed with
+ * dl_policy_parse_stored(), in which the parser itself skips `include`
+ * lines: rewriting the text to comment them out missed spellings the
+ * tokenizer accepts (a continuation line before the include, a CR after the
+ * keyword), and replay then read files relative to the caller's current
+ * directory. Rule order may differ from the original parse (included rules
+ * come after the top file's), which only matters for two identical rules,
+ * and the decision is reported by rule id, not index.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -103,54 +106,6 @@ size_t dl_cg_synth_ancestors(const char *path, __u64 *anc, bool *unknown)
 	return n;
 }
 
-char *dl_policy_text_flatten(const char *s)
-{
-	size_t len = strlen(s);
-	/* Worst case every line gains "# ". */
-	char *out = malloc(len * 3 + 2), *o = out;
-	int in_include = 0; /* the logical line being copied is an include */
-	int cont = 0;       /* the previous physical line continues */
-
-	if (!out)
-		return NULL;
-	while (*s) {
-		const char *eol = strchr(s, '\n');
-		size_t n = eol ? (size_t)(eol - s) : strlen(s);
-		const char *t = s, *end = s + n;
-		int comment = 0, next_cont;
-
-		while (t < end && (*t == ' ' || *t == '\t' || *t == '\r' || *t == '\0'))
-			t++;
-		if (!cont)
-			in_include = (size_t)(end - t) >= 8 && !strncmp(t, "include", 7) &&
-				     (t[7] == ' ' || t[7] == '\t');
-		/* Continuation as in the parser: a trailing '\' outside a comment. */
-		for (const char *q = s; q < end; q++)
-			if (*q == '#' && (q == s || q[-1] == ' ' || q[-1] == '\t')) {
-				comment = 1;
-				break;
-			}
-		{
-			const char *le = end;
-
-			if (le > s && le[-1] == '\r')
-				le--;
-			next_cont = !comment && le > s && le[-1] == '\\';
-		}
-		if (in_include) {
-			memcpy(o, "# ", 2);
-			o += 2;
-		}
-		memcpy(o, s, n);
-		o += n;
-		*o++ = '\n';
-		cont = next_cont;
-		s = eol ? eol + 1 : end;
-	}
-	*o = 0;
-	return out;
-}
-
 int dl_addr_parse(const char *text, __u8 out[DL_ADDR_LEN])
 {
 	memset(out, 0, DL_ADDR_LEN);
@@ -177,13 +132,6 @@ void dl_prefix_format(char *out, size_t n, const __u8 a[DL_ADDR_LEN], unsigned p
 	}
 }
 
-__u8 dl_hook_op(unsigned hook)
-{
-	return hook == DL_HOOK_SOCKET_CONNECT ? DL_NET_OP_CONNECT
-	       : hook == DL_HOOK_SOCKET_BIND  ? DL_NET_OP_BIND
-					      : 0;
-}
-
 static int compile(struct dl_replay *rp, int r, struct dl_diags *diags)
 {
 	if (r < 0)
@@ -199,7 +147,7 @@ static int compile(struct dl_replay *rp, int r, struct dl_diags *diags)
 int dl_replay_init(struct dl_replay *rp, const char *name, const char *text, struct dl_diags *diags)
 {
 	*rp = (struct dl_replay){ 0 };
-	return compile(rp, dl_policy_parse_string(name, text, &rp->policy, diags), diags);
+	return compile(rp, dl_policy_parse_stored(name, text, strlen(text), &rp->policy, diags), diags);
 }
 
 int dl_replay_init_file(struct dl_replay *rp, const char *path, struct dl_diags *diags)

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "collector/names.h"
 #include "collector/policy.h"
 
 #define DL_CG_LEVEL_MAX 255
@@ -33,11 +34,6 @@ size_t dl_cg_synth_ancestors(const char *path, __u64 *anc, bool *unknown);
 /* Components of a cgroup path ("/" is 0; -1 for NULL = no cgroup). */
 int dl_cg_level(const char *path);
 
-/* Stored policy text (files concatenated, see dl_policy.text) made parseable
- * as one string: the bodies of included files are already inline, so every
- * `include` directive is turned into a comment. Returns malloc'd text. */
-char *dl_policy_text_flatten(const char *stored);
-
 /* Display address text ("10.0.0.1", "2001:db8::1") to the 16-byte form the
  * policy uses (IPv4 as ::ffff:a.b.c.d). 0 or -EINVAL. */
 int dl_addr_parse(const char *text, __u8 out[DL_ADDR_LEN]);
@@ -45,8 +41,6 @@ int dl_addr_parse(const char *text, __u8 out[DL_ADDR_LEN]);
  * (IPv4-mapped prefixes >= 96 are written as IPv4). */
 void dl_prefix_format(char *out, size_t n, const __u8 addr[DL_ADDR_LEN], unsigned plen);
 
-/* DL_NET_OP_* for a hook, 0 if the hook is not a net hook. */
-__u8 dl_hook_op(unsigned hook);
 
 struct dl_replay {
 	struct dl_policy *policy;
@@ -54,10 +48,14 @@ struct dl_replay {
 	size_t n_ents;
 };
 
-/* Parse text (as one in-memory file called name) and compile it with the
- * synthetic resolver. 0, or -EINVAL with the problems in *diags. */
+/* Parse stored policy text (files concatenated, see dl_policy.text, maybe
+ * with rules appended) with dl_policy_parse_stored(): `include` lines are
+ * skipped by the parser, never followed, as the included text is inline.
+ * Then compile it with the synthetic resolver. 0, or -EINVAL with the
+ * problems in *diags. */
 int dl_replay_init(struct dl_replay *rp, const char *name, const char *text, struct dl_diags *diags);
-/* Same, from a policy file on disk (includes resolved as usual). */
+/* From a policy file on disk (includes resolved as usual, bounded as for
+ * every policy file: see dl_policy_parse_file). */
 int dl_replay_init_file(struct dl_replay *rp, const char *path, struct dl_diags *diags);
 void dl_replay_free(struct dl_replay *rp);
 

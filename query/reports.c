@@ -163,12 +163,32 @@ int cmd_timeline(struct ctx *c)
 
 /* ---- denials --------------------------------------------------------- */
 
+static const char *op_name(unsigned hook);
+
+/* " CASE e.hook WHEN <hook> THEN '<operation>' ... ELSE h.name END", from
+ * the hooks' X-macro: no hook number is written into SQL by hand. */
+static const char *op_case_sql(void)
+{
+	static char sql[64 * 32];
+	size_t n = 0;
+
+	if (sql[0])
+		return sql;
+	n += snprintf(sql + n, sizeof(sql) - n, " CASE e.hook");
+#define OPW(nm, v, s, f, op) \
+	n += snprintf(sql + n, sizeof(sql) - n, " WHEN %d THEN '%s'", v, op_name(v));
+	DL_HOOKS(OPW)
+#undef OPW
+	snprintf(sql + n, sizeof(sql) - n, " ELSE h.name END");
+	return sql;
+}
+
 int cmd_denials(struct ctx *c)
 {
 	struct query q = { 0 };
-	add(&q, "SELECT count(*) AS count, group_concat(DISTINCT v.name) AS verdict,"
-		" CASE e.hook WHEN 1 THEN 'connect' WHEN 2 THEN 'bind' ELSE h.name END AS op,"
-		" cm.s AS comm, ex.s AS exe, cg.s AS cgroup, s.uid AS uid, o.addr AS addr,"
+	add(&q, "SELECT count(*) AS count, group_concat(DISTINCT v.name) AS verdict,");
+	add(&q, op_case_sql());
+	add(&q, " AS op, cm.s AS comm, ex.s AS exe, cg.s AS cgroup, s.uid AS uid, o.addr AS addr,"
 		" o.port AS port,"
 		" CASE o.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE o.proto END AS proto,"
 		" p.name AS policy, coalesce(r.rule_id, '#' || e.rule) AS rule, "
@@ -519,16 +539,11 @@ int cmd_suggest(struct ctx *c)
 	const char **tmp = NULL;
 	size_t ng = 0, nobs = 0, nsg = 0, verified = 0;
 	uint64_t denied = 0, allowed_now = 0, skipped = 0;
-	char *flat = NULL;
 	int r;
 
 	if ((r = select_policy(c, &sp)) < 0)
 		goto out;
-	if (!(flat = dl_policy_text_flatten(sp.text))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if ((r = dl_replay_init(&base, sp.name, flat, &dg)) < 0) {
+	if ((r = dl_replay_init(&base, sp.name, sp.text, &dg)) < 0) {
 		errorf("suggest: the stored text of policy '%s' (%.12s) does not parse: %s:%u: %s", sp.name,
 		       sp.sha256, dg.n ? dg.v[0].file : "?", dg.n ? dg.v[0].line : 0,
 		       dg.n ? dg.v[0].msg : strerror(-r));
@@ -572,7 +587,7 @@ int cmd_suggest(struct ctx *c)
 		o->verdicts = 1u << (g[i].verdict < 32 ? g[i].verdict : 0);
 		o->deny_rule = rule;
 	}
-	if ((r = dl_suggest(&base, flat, obs, nobs,
+	if ((r = dl_suggest(&base, sp.text, obs, nobs,
 			    &(struct dl_suggest_opts){ .max_ports = c->max_ports }, &sg, &nsg)) < 0) {
 		errorf("suggest: %s", strerror(-r));
 		goto out;
@@ -612,7 +627,6 @@ out:
 	grps_free(g, ng);
 	dl_replay_free(&base);
 	dl_diags_free(&dg);
-	free(flat);
 	free(sp.name);
 	free(sp.sha256);
 	free(sp.text);

@@ -46,7 +46,7 @@ struct dl_suggest_opts {
 };
 
 /* Build, check and verify suggestions. base_text is the text base was
- * compiled from (after dl_policy_text_flatten). 0 or -ENOMEM. Suggestions
+ * compiled from (stored text, see dl_replay_init). 0 or -ENOMEM. Suggestions
  * come in a stable order (by cgroup, op, proto, address, port). */
 int dl_suggest(const struct dl_replay *base, const char *base_text, const struct dl_obs *obs,
 	       size_t n_obs, const struct dl_suggest_opts *opts, struct dl_suggestion **out,

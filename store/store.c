@@ -51,6 +51,14 @@
  * is refused before anything is written. A read-only open never writes, so it
  * refuses a file that still needs a migration.
  *
+ * Files. The writer creates a new database itself, 0600, under a temporary
+ * name renamed into place (create_new()); SQLite gives -wal and -shm the
+ * same mode. Only regular files are opened (FIFOs, devices, empty files and
+ * dangling symlinks are refused). A read-only open never creates or writes
+ * a file: it reads through existing -wal/-shm, or the file alone as an
+ * immutable snapshot when there is no -wal (reader_uri()). docs/store.md,
+ * "Files and permissions".
+ *
  * Threads. A dl_store is used by one thread at a time (the collector's
  * ingest loop), so the connection is opened SQLITE_OPEN_NOMUTEX: SQLite's
  * per-call mutex was a measurable share of the ingest path.
@@ -60,6 +68,7 @@
  * After a failure inside a transaction the caller must dl_store_rollback().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -516,6 +525,8 @@ struct dl_store {
 	size_t kcap;
 	char *path;
 	uint64_t retained; /* events deleted by retention since open */
+	int snap_fd;           /* read-only snapshot open: the file, else -1 */
+	struct stat snap;      /* ... and its fstat at open */
 	char err[512];
 };
 
@@ -717,14 +728,14 @@ static int fill_names(struct dl_store *st, const char *table, const struct name_
 }
 
 #define NAME3(n, v, s) { v, s, 0 },
-#define NAME4(n, v, s, f) { v, s, DL_FAMILY_##f },
+#define NAME5(n, v, s, f, op) { v, s, DL_FAMILY_##f },
 static const struct name_row family_rows[] = { DL_FAMILIES(NAME3) };
-static const struct name_row hook_rows[] = { DL_HOOKS(NAME4) };
+static const struct name_row hook_rows[] = { DL_HOOKS(NAME5) };
 static const struct name_row verdict_rows[] = { DL_VERDICTS(NAME3) };
 static const struct name_row action_rows[] = { DL_ACTIONS(NAME3) };
 static const struct name_row mode_rows[] = { DL_MODES(NAME3) };
 #undef NAME3
-#undef NAME4
+#undef NAME5
 #define NROWS(a) (sizeof(a) / sizeof((a)[0]))
 
 static int setup_schema(struct dl_store *st, const char *path)
@@ -787,18 +798,121 @@ static int pragma_check(struct dl_store *st, const char *sql, const char *want)
 	return 0;
 }
 
+/* Create a new, empty drylock database file at path, mode 0600 whatever the
+ * umask. SQLite creates -wal and -shm with the mode (and, as root, the
+ * owner) of the database file, so this decides all three. The file is made
+ * under a temporary name in the same directory (PATH.new-XXXXXX), SQLite
+ * writes its first page there (auto_vacuum, WAL: both must precede the first
+ * table), and it is renamed into place only if nothing exists at path: a
+ * crash never leaves an empty file at path, and nothing is ever created
+ * through a symlink at path. -EEXIST if something appeared at path meanwhile
+ * (the caller then opens that). */
+static int create_new(struct dl_store *st, const char *path)
+{
+	char tmp[PATH_MAX];
+	sqlite3 *db = NULL;
+	int e, rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new-XXXXXX", path) >= (int)sizeof(tmp))
+		return seterr(st, -ENAMETOOLONG, "store: cannot create database %s: name too long",
+			      path);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		return seterr(st, -e, "store: cannot create database %s: %s: %s", path, tmp,
+			      strerror(e));
+	}
+	e = fchmod(fd, 0600) < 0 ? errno : 0;
+	close(fd);
+	if (e) {
+		unlink(tmp);
+		return seterr(st, -e, "store: cannot create database %s: chmod %s: %s", path, tmp,
+			      strerror(e));
+	}
+	rc = sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL",
+				  NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		int r = seterr(st, errno_of(rc), "store: cannot create database %s: %s: %s", path,
+			       tmp, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		unlink(tmp);
+		return r;
+	}
+	sqlite3_close(db); /* the last connection: removes tmp-wal and tmp-shm */
+	e = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0 ? 0 : errno;
+	if (e == EINVAL || e == ENOSYS || e == EOPNOTSUPP) /* file system without it */
+		e = link(tmp, path) == 0 ? 0 : errno;
+	unlink(tmp); /* gone after a rename; after a link (or a failure) still there */
+	if (e == EEXIST)
+		return -EEXIST;
+	if (e)
+		return seterr(st, -e, "store: cannot create database %s: %s", path, strerror(e));
+	/* Make the new name durable before events are written to it. */
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+static const char *file_type(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFIFO: return "a FIFO";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	case S_IFLNK: return "a symbolic link";
+	default: return "not a file";
+	}
+}
+
+/* Only a regular file can be a database: SQLite would block opening a FIFO
+ * (waiting for a writer) or read a device. */
+static int check_regular(struct dl_store *st, const char *path, const struct stat *sb)
+{
+	if (S_ISREG(sb->st_mode))
+		return 0;
+	if (S_ISDIR(sb->st_mode))
+		return seterr(st, -EISDIR, "store: database %s is a directory", path);
+	return seterr(st, -EINVAL, "store: database %s is not a regular file (%s)", path,
+		      file_type(sb->st_mode));
+}
+
 /* Check what can be checked before SQLite turns it into "unable to open
- * database file": a read-only open needs the file, a write open needs the
- * file or a writable directory to create it in. */
+ * database file" or blocks: what path names must be a regular file (looked
+ * at through an O_PATH descriptor, which neither blocks on a FIFO nor opens
+ * a device); a read-only open needs it to exist, a write open needs it or a
+ * writable directory to create it in (then creates it: create_new()). */
 static int precheck(struct dl_store *st, const char *path, int rdonly)
 {
 	struct stat sb;
-	if (stat(path, &sb) == 0) {
-		if (S_ISDIR(sb.st_mode))
-			return seterr(st, -EISDIR, "store: database %s is a directory", path);
-		return 0;
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd >= 0) {
+		int e = fstat(fd, &sb) < 0 ? errno : 0;
+		close(fd);
+		if (e)
+			return seterr(st, -e, "store: database %s: %s", path, strerror(e));
+		return check_regular(st, path, &sb);
 	}
 	int e = errno;
+	if (e == ENOENT && lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+		/* Creating the database would put it where the link points, a
+		 * place the user did not name (and may not have meant). */
+		char to[PATH_MAX];
+		ssize_t n = readlink(path, to, sizeof(to) - 1);
+		to[n > 0 ? n : 0] = 0;
+		return seterr(st, -ENOENT,
+			      "store: database %s is a dangling symbolic link to %s: not creating"
+			      " a database there (name that path, or remove the link)",
+			      path, to);
+	}
 	if (rdonly || e != ENOENT) {
 		if (e == ENOENT)
 			return seterr(st, -ENOENT, "store: database %s does not exist", path);
@@ -817,7 +931,7 @@ static int precheck(struct dl_store *st, const char *path, int rdonly)
 		return seterr(st, -e, "store: cannot create database %s: directory %s: %s", path, dir,
 			      strerror(e));
 	}
-	return 0;
+	return create_new(st, path);
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -832,21 +946,41 @@ static uint32_t be32(const uint8_t *p)
  * The in-header size is trusted only when valid (bytes 92..95 equal the
  * change counter at 24..27, as SQLite itself checks) and when no WAL with
  * frames exists: uncheckpointed frames may legitimately extend the file. */
-static int check_header(struct dl_store *st, const char *path)
+static int check_header(struct dl_store *st, const char *path, const char *real)
 {
 	uint8_t h[100];
 	struct stat sb, wb;
 	char wal[PATH_MAX];
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0; /* does not exist yet, or unreadable: SQLite will say */
-	size_t n = fread(h, 1, sizeof(h), f);
-	int e = fstat(fileno(f), &sb) < 0 ? errno : 0;
-	fclose(f);
-	if (e)
-		return seterr(st, -e, "store: database %s: %s", path, strerror(e));
-	if (n == 0)
-		return 0; /* empty file: a new database */
+	/* O_NONBLOCK: if path was swapped for a FIFO since precheck(), the
+	 * open returns and fstat says so. */
+	int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* unreadable: SQLite will say */
+	int e = fstat(fd, &sb) < 0 ? errno : 0;
+	if (e || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		if (e)
+			return seterr(st, -e, "store: database %s: %s", path, strerror(e));
+		return check_regular(st, path, &sb);
+	}
+	ssize_t got;
+	size_t n = 0;
+	while (n < sizeof(h) && (got = read(fd, h + n, sizeof(h) - n)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			e = errno;
+			close(fd);
+			return seterr(st, -e, "store: database %s: %s", path, strerror(e));
+		}
+		n += (size_t)got;
+	}
+	close(fd);
+	if (n == 0) /* never one of ours: create_new() writes the first page first */
+		return seterr(st, -EBADMSG,
+			      "store: database %s is an empty file, not a drylock database"
+			      " (remove it to have a new database created there)",
+			      path);
 	if (n < sizeof(h) || memcmp(h, "SQLite format 3", 16) != 0)
 		return seterr(st, -EBADMSG,
 			      "store: %s is not a drylock database or is corrupt: no SQLite header",
@@ -855,7 +989,7 @@ static int check_header(struct dl_store *st, const char *path)
 	if (psz == 1)
 		psz = 65536;
 	uint32_t pages = be32(h + 28);
-	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(wal, sizeof(wal), "%s-wal", real);
 	int wal_frames = stat(wal, &wb) == 0 && wb.st_size > 32;
 	if (!wal_frames && be32(h + 24) == be32(h + 92) && pages &&
 	    (int64_t)pages * psz > (int64_t)sb.st_size)
@@ -866,9 +1000,119 @@ static int check_header(struct dl_store *st, const char *path)
 	return 0;
 }
 
+/* "file:" URI for path: bytes other than [A-Za-z0-9._~/-] percent-encoded,
+ * and a leading "//" too (it would read as an authority), then query. */
+static char *file_uri(const char *path, const char *query)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(path);
+	char *u = malloc(3 * n + strlen(query) + 8), *o = u;
+	if (!u)
+		return NULL;
+	o += sprintf(o, "file:");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)path[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("._~-", c) || (c == '/' && !(i == 0 && path[1] == '/'))) {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	sprintf(o, "?%s", query);
+	return u;
+}
+
+/* How a reader opens the database, without ever creating or writing a file.
+ * A WAL database is read through its -wal and its -shm (the index of the
+ * -wal that SQLite shares between connections); a read-only connection
+ * would create both if missing (and, as it may not checkpoint, leave them
+ * behind), or fail where it cannot ("attempt to write a readonly database",
+ * "unable to open database file"). So:
+ *  - -wal and -shm both exist (a collector is running, or crashed, or this is
+ *    a copy of all three files): an ordinary read-only open with
+ *    readonly_shm=1, so that the -shm is never written either. With a live
+ *    collector SQLite reads its index; without one (or read-only files) it
+ *    rebuilds the index in private memory from the -wal (SQLite >= 3.22).
+ *  - a -wal with frames but no -shm: refused. The -wal may hold committed
+ *    transactions that are not in the database file; reading them needs a
+ *    -shm, which a reader does not create (and immutable=1 would silently
+ *    ignore them).
+ *  - otherwise (no -wal, or an empty one): every committed transaction is in
+ *    the database file (the last writer checkpointed and removed its -wal),
+ *    so it is read as immutable=1: no locks, no -wal, no -shm. That is only
+ *    wrong if a writer starts and checkpoints while we read, since we hold no
+ *    lock it would respect: the file's fstat is kept (snap_fd, snap) and
+ *    dl_store_check_snapshot() tells the reader if it changed.
+ * Returns the URI (malloc'ed) or NULL with the error set. */
+static char *reader_uri(struct dl_store *st, const char *path, const char *real, int *err)
+{
+	char side[PATH_MAX + 8];
+	struct stat wal, shm;
+	int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		*err = seterr(st, -e, "store: open %s: %s", path, strerror(e));
+		return NULL;
+	}
+	if (fstat(fd, &st->snap) < 0) {
+		int e = errno;
+		close(fd);
+		*err = seterr(st, -e, "store: %s: %s", path, strerror(e));
+		return NULL;
+	}
+	if ((*err = check_regular(st, path, &st->snap)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	snprintf(side, sizeof(side), "%s-wal", real);
+	int has_wal = stat(side, &wal) == 0;
+	snprintf(side, sizeof(side), "%s-shm", real);
+	int has_shm = stat(side, &shm) == 0;
+	char *uri;
+	if (has_wal && has_shm) {
+		close(fd);
+		uri = file_uri(real, "mode=ro&readonly_shm=1");
+	} else if (has_wal && wal.st_size > 32) {
+		close(fd);
+		*err = seterr(st, -EROFS,
+			      "store: %s-wal holds transactions that may not be in %s yet and %s"
+			      " does not exist; a read-only open never creates it. Start the"
+			      " collector (it merges the -wal when it stops), or copy %s and %s-wal"
+			      " to a directory you can write and read the copy",
+			      real, real, side, real, real);
+		return NULL;
+	} else {
+		st->snap_fd = fd;
+		uri = file_uri(real, "immutable=1");
+	}
+	if (!uri)
+		*err = seterr(st, -ENOMEM, "store: open %s: out of memory", path);
+	return uri;
+}
+
+int dl_store_check_snapshot(struct dl_store *st)
+{
+	struct stat now;
+	if (!st || st->snap_fd < 0)
+		return 0;
+	if (fstat(st->snap_fd, &now) < 0)
+		return seterr(st, -errno, "store: %s: %s", st->path, strerror(errno));
+	if (now.st_size != st->snap.st_size || now.st_mtim.tv_sec != st->snap.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != st->snap.st_mtim.tv_nsec)
+		return seterr(st, -ESTALE,
+			      "store: %s changed while it was read (a collector started and wrote"
+			      " to it): the results may mix old and new data; run again",
+			      st->path);
+	return 0;
+}
+
 int dl_store_open(const char *path, int flags, struct dl_store **out)
 {
 	int rdonly = !!(flags & DL_STORE_RDONLY);
+	char *real = NULL;
 	int r, rc;
 	*out = NULL;
 	struct dl_store *st = calloc(1, sizeof(*st));
@@ -877,16 +1121,37 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 		return -ENOMEM;
 	}
 	st->flags = flags;
+	st->snap_fd = -1;
 	if (!(st->path = strdup(path))) {
 		r = seterr(st, -ENOMEM, "store: open %s: out of memory", path);
 		goto fail;
 	}
-	if ((r = precheck(st, path, rdonly)) < 0 || (r = check_header(st, path)) < 0)
+	if ((r = precheck(st, path, rdonly)) == -EEXIST) /* created meanwhile by another */
+		r = precheck(st, path, rdonly);
+	if (r == -EEXIST)
+		r = seterr(st, r, "store: cannot create database %s: it keeps appearing and vanishing",
+			   path);
+	if (r < 0)
 		goto fail;
-	rc = sqlite3_open_v2(path, &st->db,
-			     (rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-				     SQLITE_OPEN_NOMUTEX,
-			     NULL);
+	/* SQLite names -wal and -shm after the path with symlinks resolved:
+	 * look for them there. */
+	if (!(real = realpath(path, NULL))) {
+		r = seterr(st, -errno, "store: database %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if ((r = check_header(st, path, real)) < 0)
+		goto fail;
+	if (rdonly) {
+		char *uri = reader_uri(st, path, real, &r);
+		if (!uri)
+			goto fail;
+		rc = sqlite3_open_v2(uri, &st->db,
+				     SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+		free(uri);
+	} else {
+		/* No SQLITE_OPEN_CREATE: precheck() made the file (0600) if needed. */
+		rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	}
 	if (rc != SQLITE_OK) {
 		if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
 			r = fail(st, rc, "open");
@@ -921,6 +1186,7 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 				   path, v, DL_SCHEMA_VERSION);
 			goto fail;
 		}
+		free(real);
 		*out = st;
 		return 0;
 	}
@@ -940,9 +1206,11 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 		seterr(st, r, "store: open %s: out of memory", path);
 		goto fail;
 	}
+	free(real);
 	*out = st;
 	return 0;
 fail:
+	free(real);
 	snprintf(open_err, sizeof(open_err), "%s", st->err);
 	dl_store_close(st);
 	return r;
@@ -977,6 +1245,8 @@ void dl_store_close(struct dl_store *st)
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 		sqlite3_close(st->db);
 	}
+	if (st->snap_fd >= 0)
+		close(st->snap_fd);
 	cache_free(&st->cache);
 	front_free(&st->front);
 	free(st->kbuf);
@@ -1091,6 +1361,31 @@ int dl_store_policy_for_gen(struct dl_store *st, int64_t boot_key, __u32 gen, in
 		return seterr(st, -ENOENT, "store: no policy loaded as generation %u on boot %lld", gen,
 			      (long long)boot_key);
 	return r < 0 ? r : 0;
+}
+
+int dl_store_max_seq(struct dl_store *st, int64_t boot_key, uint64_t *seq)
+{
+	/* Events, and the rollup mark (which stays when retention has deleted
+	 * every event of the boot): a sequence number at or below either must
+	 * never be handed out again on this boot. */
+	static const char sql[] =
+		"SELECT max(coalesce((SELECT max(id) FROM events WHERE id > (?1 << 40) AND id < ((?1 + 1) << 40)), 0),"
+		" coalesce((SELECT through_id FROM rollup_marks WHERE boot = ?1), 0))";
+	sqlite3_stmt *q;
+	int64_t v = 0;
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
+
+	if (rc != SQLITE_OK)
+		return fail(st, rc, "max seq");
+	sqlite3_bind_int64(q, 1, boot_key);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return fail(st, rc, "max seq");
+	*seq = v > (boot_key << 40) ? (uint64_t)(v - (boot_key << 40)) : 0;
+	return 0;
 }
 
 int dl_store_mode(struct dl_store *st, int64_t boot_key, __u16 family, __u32 mode, int64_t ts_ns)
@@ -1378,7 +1673,7 @@ static int minute_flush(struct dl_store *st)
 
 static int hook_family(unsigned hook)
 {
-#define HF(n, v, s, f) case v: return DL_FAMILY_##f;
+#define HF(n, v, s, f, op) case v: return DL_FAMILY_##f;
 	switch (hook) { DL_HOOKS(HF) }
 #undef HF
 	return 0;

@@ -47,10 +47,22 @@ struct dl_store_rule {
 	const char *text;
 };
 
+/* path must name a regular file holding a drylock database, or (writer)
+ * a name that does not exist yet in an existing directory: the writer then
+ * creates the database there, mode 0600. FIFOs, devices, empty files and
+ * dangling symlinks are refused without blocking. A DL_STORE_RDONLY open
+ * never creates or writes a file (not even -wal or -shm). docs/store.md,
+ * "Files and permissions", has the reasons. */
 int dl_store_open(const char *path, int flags, struct dl_store **out);
 /* Message for the last failure on st, or for a failed open when st is NULL. */
 const char *dl_store_errmsg(const struct dl_store *st);
 void dl_store_close(struct dl_store *st);
+/* A read-only store opened while no -wal existed reads the database file as
+ * a snapshot (see docs/store.md): a collector starting meanwhile could
+ * overwrite pages under it. Call after reading: -ESTALE (with a message) if
+ * the file changed since the open, so the results may be inconsistent;
+ * 0 otherwise, and always 0 for other opens. */
+int dl_store_check_snapshot(struct dl_store *st);
 
 /* Idempotent: returns the key of the boot with this boot_id (from
  * /proc/sys/kernel/random/boot_id), creating it. boot_wall_ns is the wall clock
@@ -64,6 +76,10 @@ int dl_store_policy_load(struct dl_store *st, int64_t boot_key, __u32 gen, int64
 			 int64_t ts_ns);
 /* Look up the policy key for (boot, gen); -ENOENT if unknown. */
 int dl_store_policy_for_gen(struct dl_store *st, int64_t boot_key, __u32 gen, int64_t *policy_key);
+/* The highest sequence number of boot_key that the store has seen (0 if
+ * none): a collector loading the engine afresh on the same boot continues
+ * after it, so that (boot, seq) never names two decisions. */
+int dl_store_max_seq(struct dl_store *st, int64_t boot_key, uint64_t *seq);
 /* A family's mode was set (at start or by a switch). */
 int dl_store_mode(struct dl_store *st, int64_t boot_key, __u16 family, __u32 mode, int64_t ts_ns);
 /* A counter sample: kind is "kernel_drops", "audit_suppressed", "audit_dropped"

@@ -16,7 +16,7 @@ auditd_pid=
 cleanup() {
 	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
 	[ -n "$auditd_pid" ] && kill "$auditd_pid" 2>/dev/null || true
-	"$drylock" --pin-dir "$pin" unload >/dev/null 2>&1 || true
+	"$drylock" --pin-dir "$pin" unload --discard-pending >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 

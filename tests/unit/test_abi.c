@@ -59,7 +59,7 @@ int main(void)
 	       #kind " " #n " <-> \"%s\"", s);
 #define FAM(n, v, s) CHECK3(family, n, v, s)                                               \
 	TAP_OK((v) > 0 && (v) < DL_FAMILY_MAX, "family " #n " in 1..DL_FAMILY_MAX-1");
-#define HOOK(n, v, s, f) CHECK3(hook, n, v, s)                                             \
+#define HOOK(n, v, s, f, op) CHECK3(hook, n, v, s)                                             \
 	TAP_OK(strcmp(dl_family_name(DL_FAMILY_##f), "?") != 0, "hook " #n " family " #f " named");
 #define VERD(n, v, s) CHECK3(verdict, n, v, s)                                             \
 	TAP_OK((v) >= 0 && (v) < DL_VERDICT_MAX, "verdict " #n " < DL_VERDICT_MAX");

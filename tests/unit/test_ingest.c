@@ -1,77 +1,139 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Ingest (collector/ingest.c) into a real store in a temp directory: which
- * records dl_ingest_add accepts, and the wall time it gives them. A record's
- * time that int64 nanoseconds cannot hold is refused, not wrapped (found by
- * tests/fuzz/fuzz_ingest.c: signed overflow in boot_wall_ns + ktime_ns).
+ * Host tests of collector/ingest.c: a record names the executable that made
+ * the decision, or none. The /proc/<tgid>/exe fallback is only believed when
+ * its inode is the record's exe_ino: a process that exec'd something else
+ * after its decision, or a pid now used by another process, must not lend
+ * its executable to the record.
  */
 #include <errno.h>
-#include <stdint.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include "tap.h"
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
 #include "collector/ingest.h"
+#include "tap.h"
 
-#define BOOT_WALL INT64_C(1700000000000000000)
+static char dir[256], db[300];
 
-static struct dl_record rec(__u64 seq, __u64 ktime_ns)
+static struct dl_record rec(__u64 seq, __u32 tgid, __u64 exe_ino)
 {
-	struct dl_record r = { .version = DL_ABI_VERSION, .size = sizeof(r), .family = DL_FAMILY_NET,
-			       .hook = DL_HOOK_SOCKET_CONNECT, .seq = seq, .ktime_ns = ktime_ns,
-			       .policy_gen = 1, .rule_idx = 0, .tgid = 1, .pid = 1,
-			       .verdict = DL_VERDICT_WOULD_DENY };
+	struct dl_record r;
 
+	memset(&r, 0, sizeof(r));
+	r.version = DL_ABI_VERSION;
+	r.size = sizeof(r);
+	r.family = DL_FAMILY_NET;
+	r.hook = DL_HOOK_SOCKET_CONNECT;
+	r.seq = seq;
+	r.ktime_ns = 1000;
+	r.tgid = r.pid = tgid;
+	r.exe_ino = exe_ino;
+	r.rule_idx = DL_RULE_NONE;
+	r.verdict = DL_VERDICT_WOULD_DENY;
+	snprintf(r.comm, sizeof(r.comm), "t");
 	r.u.net.addr[10] = r.u.net.addr[11] = 0xff;
-	r.u.net.port = 80;
+	r.u.net.addr[12] = 127;
+	r.u.net.addr[15] = 2;
+	r.u.net.port = 9;
 	r.u.net.protocol = 6;
 	return r;
 }
 
+/* exe of the event with this seq: the path, "" for none, "ERR" */
+static const char *exe_of(__u64 seq)
+{
+	static char out[512];
+	sqlite3 *h;
+	sqlite3_stmt *s;
+	char sql[128];
+
+	snprintf(out, sizeof(out), "ERR");
+	snprintf(sql, sizeof(sql), "SELECT exe FROM events_v WHERE seq = %llu", (unsigned long long)seq);
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return out;
+	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			snprintf(out, sizeof(out), "%s",
+				 sqlite3_column_text(s, 0) ? (const char *)sqlite3_column_text(s, 0) : "");
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(h);
+	return out;
+}
+
 int main(void)
 {
-	struct dl_policy *p = NULL;
-	struct dl_diags d = { 0 };
-	struct dl_store *st = NULL;
+	static const struct dl_policy none = { .name = "" };
 	struct dl_ingest in;
+	struct dl_store *st;
 	struct dl_record r;
-	int64_t boot = 0, pkey = 0;
-	char dir[256], db[300];
+	struct stat self, sl;
+	char self_path[512];
+	int64_t boot;
+	ssize_t n;
+	pid_t child;
+	int pfd[2];
 
 	if (tap_tmpdir(dir, sizeof(dir), "ingest"))
 		return EXIT_FAILURE;
-	snprintf(db, sizeof(db), "%s/t.db", dir);
-	if (dl_policy_parse_string("t.policy", "net deny a addr=any\n", &p, &d) ||
-	    dl_store_open(db, 0, &st) < 0) {
-		printf("Bail out! setup: %s\n", dl_store_errmsg(st));
-		return EXIT_FAILURE;
-	}
-	struct dl_store_rule sr = { .idx = 0, .id = p->rules[0].id, .family = p->rules[0].family,
-				    .action = p->rules[0].action, .text = p->rules[0].text };
-	TAP_OK(dl_store_boot(st, "0123456789abcdef", BOOT_WALL, &boot) == 0 &&
-	       dl_store_policy(st, p->name, p->sha256, p->text, &sr, 1, &pkey) == 0 &&
-	       dl_store_policy_load(st, boot, 1, pkey, BOOT_WALL) == 0 &&
-	       dl_ingest_init(&in, st, p, boot, BOOT_WALL, pkey, 1, -1, -1, 8) == 0, "setup");
+	snprintf(db, sizeof(db), "%s/i.db", dir);
+	TAP_OK(dl_store_open(db, 0, &st) == 0, "store opens");
+	TAP_OK(dl_store_boot(st, "test-boot", 0, &boot) == 0, "boot row");
+	TAP_OK(dl_ingest_init(&in, st, &none, boot, 0, 0, 0, -1, -1, 16) == 0, "ingest init");
+	stat("/proc/self/exe", &self);
+	n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+	self_path[n > 0 ? n : 0] = 0;
 
-	r = rec(1, 5000000000ull);
-	TAP_OK(dl_ingest_add(&in, &r, sizeof(r)) == 0 && in.n == 1 &&
-	       in.batch[0].ev.ts_ns == BOOT_WALL + 5000000000ll, "a record's time is boot + ktime");
-	r = rec(2, (__u64)INT64_MAX - 1);
-	TAP_OK(dl_ingest_add(&in, &r, sizeof(r)) == -EPROTO && in.n == 1 && in.bad == 1,
-	       "a time past int64 nanoseconds is refused and counted, not wrapped");
-	r = rec(3, UINT64_C(1) << 63);
-	TAP_OK(dl_ingest_add(&in, &r, sizeof(r)) == -EPROTO && in.n == 1 && in.bad == 2,
-	       "a ktime_ns of 2^63 or more is refused and counted");
-	r = rec(4, (__u64)(INT64_MAX - BOOT_WALL));
-	TAP_OK(dl_ingest_add(&in, &r, sizeof(r)) == 0 && in.n == 2 && in.batch[1].ev.ts_ns == INT64_MAX,
-	       "the last representable time is accepted");
-	r = rec(5, 1);
-	r.size = sizeof(r) + 8;
-	TAP_OK(dl_ingest_add(&in, &r, sizeof(r)) == -EPROTO && in.bad == 3, "a record of another size is refused");
-	TAP_OK(dl_ingest_commit(&in) == 2, "the accepted records are stored");
+	/* 1. the running process, its own inode: named */
+	r = rec(1, getpid(), self.st_ino);
+	dl_ingest_add(&in, &r, sizeof(r));
+	/* 2. the running process, another inode (it exec'd since): no name */
+	r = rec(2, getpid(), self.st_ino + 1);
+	dl_ingest_add(&in, &r, sizeof(r));
+
+	/* 3. a child that decided as this binary, then exec'd sleep */
+	if (pipe(pfd) < 0 || stat("/bin/sleep", &sl) < 0)
+		return EXIT_FAILURE;
+	child = fork();
+	if (child == 0) {
+		close(pfd[0]);
+		fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	{ char c; while (read(pfd[0], &c, 1) > 0) ; } /* EOF: the exec happened */
+	close(pfd[0]);
+	r = rec(3, child, self.st_ino);
+	dl_ingest_add(&in, &r, sizeof(r));
+	/* 4. the same child, a record made after its exec: named sleep */
+	r = rec(4, child, sl.st_ino);
+	dl_ingest_add(&in, &r, sizeof(r));
+	/* 5. a pid nobody has: no name */
+	r = rec(5, 0x3ffffff0, self.st_ino);
+	dl_ingest_add(&in, &r, sizeof(r));
+
+	TAP_OK(dl_ingest_commit(&in) == 5, "5 records stored");
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+
+	TAP_OK(strcmp(exe_of(1), self_path) == 0, "own inode: executable named (%s)", exe_of(1));
+	TAP_OK(strcmp(exe_of(2), "") == 0, "exec'd since the decision: no executable, not the new one (%s)",
+	       exe_of(2));
+	TAP_OK(strcmp(exe_of(3), "") == 0, "child exec'd sleep after deciding: not named sleep (%s)", exe_of(3));
+	TAP_OK(strstr(exe_of(4), "sleep") != NULL, "child's record after its exec: named sleep (%s)", exe_of(4));
+	TAP_OK(strcmp(exe_of(5), "") == 0, "unknown pid: no executable (%s)", exe_of(5));
 
 	dl_ingest_fini(&in);
 	dl_store_close(st);
-	dl_policy_free(p);
-	dl_diags_free(&d);
 	tap_tmpdir_remove(dir);
 	return tap_done();
 }

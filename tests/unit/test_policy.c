@@ -7,10 +7,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tap.h"
@@ -369,7 +372,8 @@ static void test_includes(void)
 		TAP_OK(!strcmp(p->name, "top"), "policy name");
 		TAP_OK(strstr(p->text, "# drylock-file: ") == p->text &&
 		       strstr(p->text, "\nnet deny b addr=2.2.2.2\n# drylock-file: ") &&
-		       strstr(p->text, "/conf.d/10-x.policy\nnet deny x"), "text concatenates every file with headers");
+		       strstr(p->text, "\n# drylock-file: conf.d/10-x.policy\nnet deny x"),
+		       "text concatenates every file with headers");
 	}
 	dl_policy_free(p);
 	p = NULL;
@@ -712,6 +716,405 @@ static void test_compile(void)
 	}
 }
 
+/* ---------------------------------------------------------------------- */
+/* bounded loading: only regular files, size caps, include limits, rule limit */
+
+/* Parse tpath(top); true if it failed with every diagnostic at the top file's
+ * line:col (col 0: any) and the first containing sub. */
+static bool fails_at(const char *top, unsigned line, unsigned col, const char *sub, size_t *n)
+{
+	struct dl_diags d = { 0 };
+	struct dl_policy *p = NULL;
+	int r = dl_policy_parse_file(tpath(top), &p, &d);
+	bool ok = r < 0 && p == NULL && d.n >= 1 && strstr(d.v[0].msg, sub);
+
+	for (size_t i = 0; ok && i < d.n; i++)
+		ok = !strcmp(d.v[i].file, tpath(top)) && d.v[i].line == line && (!col || d.v[i].col == col);
+	if (n)
+		*n = d.n;
+	if (!ok)
+		dump(&d);
+	dl_diags_free(&d);
+	dl_policy_free(p);
+	return ok;
+}
+
+static void write_big(const char *rel, size_t size, char fill)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	/* comment lines of 64 bytes */
+	for (size_t i = 0; i < size; i++)
+		fputc(i % 64 == 0 ? '#' : i % 64 == 63 ? '\n' : fill, f);
+	fclose(f);
+}
+
+static void test_bounds(void)
+{
+	struct dl_diags d = { 0 };
+	struct dl_policy *p = NULL;
+	char buf[512], *big;
+	size_t n, off;
+	int r;
+
+	/* size caps: one file, and the text in all */
+	write_big("huge.policy", DL_POLICY_FILE_MAX + 1, 'x');
+	write_file("bs1.policy", "include huge.policy\n");
+	TAP_OK(fails_at("bs1.policy", 1, 9, "larger than 1048576 bytes", &n) && n == 1,
+	       "a file over 1 MiB is refused at the include");
+	r = dl_policy_parse_file(tpath("huge.policy"), &p, &d);
+	TAP_OK(r < 0 && !p && d.n == 1 && strstr(d.v[0].msg, "larger than 1048576 bytes"), "and as the top file");
+	dl_diags_free(&d);
+	write_big("max.policy", DL_POLICY_FILE_MAX, 'y');
+	write_file("bs2.policy", "include max.policy\n");
+	r = dl_policy_parse_file(tpath("bs2.policy"), &p, &d);
+	TAP_OK(r == 0 && p && d.n == 0, "a file of exactly 1 MiB is fine");
+	dl_policy_free(p);
+	p = NULL;
+	dl_diags_free(&d);
+	for (int i = 0; i < 5; i++) {
+		snprintf(buf, sizeof(buf), "m%d.policy", i);
+		write_big(buf, DL_POLICY_FILE_MAX - 4096, (char)('a' + i));
+	}
+	write_file("bs3.policy", "include m0.policy\ninclude m1.policy\ninclude m2.policy\n"
+				 "include m3.policy\ninclude m4.policy\n");
+	TAP_OK(fails_at("bs3.policy", 5, 9, "more than 4194304 bytes of policy text", &n) && n == 1,
+	       "the fifth file of nearly 1 MiB passes 4 MiB in all: error at its include");
+	big = malloc(DL_POLICY_FILE_MAX + 2);
+	memset(big, '#', DL_POLICY_FILE_MAX + 1);
+	big[DL_POLICY_FILE_MAX + 1] = '\0';
+	r = dl_policy_parse_string("s.policy", big, &p, &d);
+	TAP_OK(r < 0 && !p && d.n == 1 && strstr(d.v[0].msg, "larger than 1048576 bytes"),
+	       "in-memory text over 1 MiB refused");
+	dl_diags_free(&d);
+	free(big);
+
+	/* the same file under another name (hard link) is the same file */
+	write_file("once.policy", "net deny once addr=any\n");
+	if (link(tpath("once.policy"), tpath("hard.policy")) < 0)
+		perror("link");
+	write_file("bo.policy", "include once.policy\ninclude hard.policy\n");
+	TAP_OK(fails_at("bo.policy", 2, 9, "already included", &n) && n == 1,
+	       "a hard link to an included file is the same file");
+	/* depth */
+	for (int i = 0; i < 20; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "n%d.policy", i);
+		snprintf(buf, sizeof(buf), "include n%d.policy\n", i + 1);
+		write_file(name, buf);
+	}
+	write_file("n20.policy", "\n");
+	r = dl_policy_parse_file(tpath("n0.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && d.n == 1 && strstr(d.v[0].msg, "nested more than 16 deep") &&
+	       !strcmp(d.v[0].file, tpath("n15.policy")), "include depth bounded at 16");
+	dump(&d);
+	dl_diags_free(&d);
+	/* number of files */
+	mkdir(tpath("many"), 0700);
+	for (int i = 0; i < DL_POLICY_FILES_MAX + 20; i++) {
+		snprintf(buf, sizeof(buf), "many/%03d.policy", i);
+		write_file(buf, "# nothing\n");
+	}
+	write_file("bm.policy", "include many/*.policy\n");
+	snprintf(buf, sizeof(buf), "too many policy files (at most %d", DL_POLICY_FILES_MAX);
+	TAP_OK(fails_at("bm.policy", 1, 9, buf, &n) && n == 1, "at most %d files, one error", DL_POLICY_FILES_MAX);
+
+	/* 100,000 rules in four files, ids repeating after 50,000: stops at the
+	 * 1,025th rule with one error, does not keep registering ids */
+	big = malloc(32 * 25000 + 1);
+	for (int f = 0; f < 4; f++) {
+		off = 0;
+		for (int i = 0; i < 25000; i++)
+			off += (size_t)sprintf(big + off, "net deny r%d addr=any\n", (f * 25000 + i) % 50000);
+		snprintf(buf, sizeof(buf), "r%d.policy", f);
+		write_file(buf, big);
+	}
+	free(big);
+	write_file("br.policy", "include r0.policy\ninclude r1.policy\ninclude r2.policy\ninclude r3.policy\n");
+	r = dl_policy_parse_file(tpath("br.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && !p && d.n == 1 && !strcmp(d.v[0].file, tpath("r0.policy")) &&
+	       d.v[0].line == 1025 && d.v[0].col == 1 && strstr(d.v[0].msg, "too many rules (at most 1024"),
+	       "100,000 rules: one error at the 1,025th (%zu diagnostics)", d.n);
+	if (d.n > 1)
+		printf("#   second: %s:%u: %s\n", d.v[1].file, d.v[1].line, d.v[1].msg);
+	dl_diags_free(&d);
+
+	/* 16 files each including the next three times: 3^15 parses before */
+	for (int i = 0; i < 16; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "x%d.policy", i);
+		if (i == 15)
+			snprintf(buf, sizeof(buf), "# last\n");
+		else
+			snprintf(buf, sizeof(buf), "include x%d.policy\ninclude x%d.policy\ninclude ./x%d.policy\n",
+				 i + 1, i + 1, i + 1);
+		write_file(name, buf);
+	}
+	r = dl_policy_parse_file(tpath("x0.policy"), &p, &d);
+	snprintf(buf, sizeof(buf), "is already included (at %s:1:9)", tpath("x0.policy"));
+	TAP_OK(r == -EINVAL && !p && d.n == 30 && !strcmp(d.v[d.n - 1].file, tpath("x0.policy")) &&
+	       d.v[d.n - 1].line == 3 && d.v[d.n - 1].col == 9 && strstr(d.v[d.n - 1].msg, buf),
+	       "3^15 include blow-up: each file once, 30 'already included' errors (%zu)", d.n);
+	if (d.n)
+		printf("#   last: %s:%u:%u: %s\n", d.v[d.n - 1].file, d.v[d.n - 1].line, d.v[d.n - 1].col,
+		       d.v[d.n - 1].msg);
+	dl_diags_free(&d);
+	/* FIFOs, devices, directories: refused without blocking */
+	if (mkfifo(tpath("fifo"), 0600) < 0)
+		perror("mkfifo");
+	write_file("bf1.policy", "net deny a addr=any\ninclude fifo\n");
+	TAP_OK(fails_at("bf1.policy", 2, 9, "not a regular file (a FIFO)", &n) && n == 1,
+	       "include of a FIFO: file:2:9, no block");
+	r = dl_policy_parse_file(tpath("fifo"), &p, &d);
+	TAP_OK(r < 0 && !p && d.n == 1 && d.v[0].line == 0 && strstr(d.v[0].msg, "not a regular file"),
+	       "a FIFO as the top file is refused");
+	dump(&d);
+	dl_diags_free(&d);
+	write_file("bf2.policy", "include /dev/zero\n");
+	TAP_OK(fails_at("bf2.policy", 1, 9, "not a regular file (a character device)", &n) && n == 1,
+	       "include /dev/zero refused at 1:9");
+	r = dl_policy_parse_file("/dev/zero", &p, &d);
+	TAP_OK(r < 0 && !p && d.n == 1 && strstr(d.v[0].msg, "not a regular file"), "/dev/zero as top refused");
+	dl_diags_free(&d);
+	/* (a regular file may be there too: /dev/stdout redirected to one) */
+	write_file("bf3.policy", "include /dev/*\n");
+	r = dl_policy_parse_file(tpath("bf3.policy"), &p, &d);
+	n = 0;
+	for (size_t i = 0; i < d.n; i++)
+		n += !strcmp(d.v[i].file, tpath("bf3.policy")) && d.v[i].line == 1 && d.v[i].col == 9 &&
+		     strstr(d.v[i].msg, "not a regular file");
+	TAP_OK(r < 0 && !p && n >= 1, "include /dev/* ends: %zu device(s) refused at 1:9", n);
+	dl_diags_free(&d);
+	mkdir(tpath("g"), 0700);
+	mkdir(tpath("g/dir"), 0700);
+	if (mkfifo(tpath("g/fifo"), 0600) < 0)
+		perror("mkfifo");
+	write_file("g/a.policy", "net deny ga addr=any\n");
+	write_file("bf4.policy", "include g/*\n");
+	r = dl_policy_parse_file(tpath("bf4.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && d.n == 2 && d.v[0].line == 1 && d.v[0].col == 9 &&
+	       strstr(d.v[0].msg, "g/dir") && strstr(d.v[0].msg, "not a regular file (a directory)") &&
+	       d.v[1].line == 1 && d.v[1].col == 9 && strstr(d.v[1].msg, "g/fifo") &&
+	       strstr(d.v[1].msg, "(a FIFO)"), "glob matching a directory and a FIFO: one error each at 1:9");
+	dump(&d);
+	dl_diags_free(&d);
+}
+
+/* ---------------------------------------------------------------------- */
+/* identity: every byte counts, and not how the path was typed */
+
+static char *sha_of(const char *path)
+{
+	static char out[4][65];
+	static int k;
+	struct dl_diags d = { 0 };
+	struct dl_policy *p = NULL;
+
+	k = (k + 1) % 4;
+	snprintf(out[k], sizeof(out[k]), "(failed)");
+	if (dl_policy_parse_file(path, &p, &d) == 0)
+		snprintf(out[k], sizeof(out[k]), "%s", p->sha256);
+	else
+		dump(&d);
+	dl_policy_free(p);
+	dl_diags_free(&d);
+	return out[k];
+}
+
+static void write_bytes(const char *rel, const char *b, size_t n)
+{
+	FILE *f = fopen(tpath(rel), "w");
+
+	if (!f || fwrite(b, 1, n, f) != n) {
+		perror(rel);
+		exit(1);
+	}
+	fclose(f);
+}
+
+static void test_identity(void)
+{
+	static const char a[] = "net deny lan addr=10.0.0.0/8\n";
+	static const char b[] = "net deny lan addr=10.0.0.0/8\n\0net allow all addr=any\n";
+	static const char t[] = "net deny lan addr=10.0.0.0/8 #\0 x\n";
+	struct dl_diags d = { 0 };
+	struct dl_policy *p = NULL;
+	char sha_a[65], cwd[1024], want[65];
+	int r;
+
+	/* a NUL byte is refused where it is, also inside a comment */
+	write_bytes("nul.policy", a, sizeof(a) - 1);
+	snprintf(sha_a, sizeof(sha_a), "%s", sha_of(tpath("nul.policy")));
+	write_bytes("nul.policy", b, sizeof(b) - 1);
+	r = dl_policy_parse_file(tpath("nul.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && !p && d.n == 1 && d.v[0].line == 2 && d.v[0].col == 1 &&
+	       strstr(d.v[0].msg, "NUL byte"),
+	       "text differing after a NUL: refused at 2:1, not validated with the same sha256");
+	dump(&d);
+	dl_diags_free(&d);
+	write_bytes("nul.policy", t, sizeof(t) - 1);
+	r = dl_policy_parse_file(tpath("nul.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && d.n == 1 && d.v[0].line == 1 && d.v[0].col == 31 && strstr(d.v[0].msg, "NUL byte"),
+	       "a NUL inside a comment is refused at 1:31");
+	dl_diags_free(&d);
+	write_file("inc-nul.policy", "include nul.policy\n");
+	r = dl_policy_parse_file(tpath("inc-nul.policy"), &p, &d);
+	TAP_OK(r == -EINVAL && d.n == 1 && !strcmp(d.v[0].file, tpath("nul.policy")), "also in an included file");
+	dl_diags_free(&d);
+
+	/* the hash covers text_len bytes, which is all of the text */
+	write_bytes("nul.policy", a, sizeof(a) - 1);
+	r = dl_policy_parse_file(tpath("nul.policy"), &p, &d);
+	if (p)
+		dl_sha256_hex(p->text, p->text_len, want);
+	TAP_OK(r == 0 && p && p->text_len == strlen(p->text) && !strcmp(p->sha256, want) &&
+	       !strcmp(p->sha256, sha_a), "sha256 of text_len bytes of text");
+	dl_policy_free(p);
+	p = NULL;
+
+	/* the same tree, however the top file is named and wherever it lies */
+	mkdir(tpath("id"), 0700);
+	mkdir(tpath("id/sub"), 0700);
+	mkdir(tpath("id/conf.d"), 0700);
+	write_file("id/top.policy", "policy idt\ninclude sub/a.policy\ninclude conf.d/*.policy\n");
+	write_file("id/sub/a.policy", "net deny a addr=1.1.1.1\ninclude ../b.policy\n");
+	write_file("id/b.policy", "net deny b addr=2.2.2.2\n");
+	write_file("id/conf.d/1.policy", "net deny c addr=3.3.3.3\n");
+	if (system("cp -a \"$DL_T/id\" \"$DL_T/copy\"") != 0)
+		printf("# cp failed\n");
+	{
+		char s1[65], s2[65], s3[65], s4[65], s5[65], s6[65];
+
+		snprintf(s1, sizeof(s1), "%s", sha_of(tpath("id/top.policy")));
+		snprintf(s2, sizeof(s2), "%s", sha_of(tpath("id/sub/../top.policy")));
+		snprintf(s6, sizeof(s6), "%s", sha_of(tpath("copy/top.policy")));
+		if (!getcwd(cwd, sizeof(cwd)) || chdir(tpath("id")) < 0)
+			perror("chdir");
+		snprintf(s3, sizeof(s3), "%s", sha_of("top.policy"));
+		snprintf(s4, sizeof(s4), "%s", sha_of("./top.policy"));
+		if (chdir("sub") < 0)
+			perror("chdir");
+		snprintf(s5, sizeof(s5), "%s", sha_of("../top.policy"));
+		if (chdir(cwd) < 0)
+			perror("chdir");
+		printf("# %s %s %s %s %s %s\n", s1, s2, s3, s4, s5, s6);
+		TAP_OK(strlen(s1) == 64 && !strcmp(s1, s2) && !strcmp(s1, s3) && !strcmp(s1, s4) &&
+		       !strcmp(s1, s5) && !strcmp(s1, s6),
+		       "same sha256 for /abs/top, sub/../top, top, ./top, ../top and a copy elsewhere");
+	}
+	r = dl_policy_parse_file(tpath("id/top.policy"), &p, &d);
+	TAP_OK(r == 0 && p && !strncmp(p->text, "# drylock-file: top.policy\npolicy idt\n", 38) &&
+	       strstr(p->text, "\n# drylock-file: sub/a.policy\nnet deny a") &&
+	       strstr(p->text, "\n# drylock-file: b.policy\nnet deny b") &&
+	       strstr(p->text, "\n# drylock-file: conf.d/1.policy\nnet deny c"),
+	       "policy text names files relative to the top file's directory");
+	TAP_OK(p && !strcmp(p->rules[1].file, tpath("id/sub/../b.policy")),
+	       "diagnostics and rules keep the path as it was opened");
+	dl_policy_free(p);
+	p = NULL;
+	{
+		char *real = realpath(tmpdir, NULL), want_h[700];
+
+		write_file("ext.policy", "net deny ext addr=5.5.5.5\n");
+		write_file("id/out.policy", "include ../ext.policy\n");
+		r = dl_policy_parse_file(tpath("id/out.policy"), &p, &d);
+		snprintf(want_h, sizeof(want_h), "\n# drylock-file: %s/ext.policy\nnet deny ext", real);
+		TAP_OK(r == 0 && p && strstr(p->text, want_h), "a file outside the top directory: absolute name");
+		dl_policy_free(p);
+		p = NULL;
+		free(real);
+	}
+	write_file("id/conf.d/2.policy", "net deny d addr=4.4.4.4\n");
+	TAP_OK(strcmp(sha_of(tpath("id/top.policy")), sha_of(tpath("copy/top.policy"))) != 0,
+	       "a changed included file changes the sha256");
+}
+
+/* ---------------------------------------------------------------------- */
+/* stored text: replayed without following any include */
+
+static void test_stored(void)
+{
+	/* each of these was an include when stored text was "flattened" by
+	 * rewriting it; the parser must not follow any */
+	static const char text[] =
+		"# drylock-file: top.policy\n"
+		"policy stored\n"
+		"\\\n"
+		"include evil.policy\n"
+		"include\revil.policy\n"
+		"include\r\n"
+		"include \\\n  evil.policy\n"
+		"\t include\tevil.policy\r\n"
+		"include *\n"
+		"include ./evil.policy\n"
+		"net deny a addr=any\n"
+		"# drylock-file: b.policy\n"
+		"net deny b addr=10.0.0.0/8\n";
+	struct dl_diags d = { 0 };
+	struct dl_policy *p = NULL;
+	char dir[512], cwd[1024], want[65], ev[4096];
+	int in, wd, r;
+	ssize_t n;
+
+	snprintf(dir, sizeof(dir), "%s/cwd", tmpdir);
+	mkdir(dir, 0700);
+	write_file("cwd/evil.policy", "net allow evil addr=any\n");
+	if (!getcwd(cwd, sizeof(cwd)) || chdir(dir) < 0)
+		perror("chdir");
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	wd = in >= 0 ? inotify_add_watch(in, ".", IN_OPEN) : -1;
+	r = dl_policy_parse_stored("stored", text, sizeof(text) - 1, &p, &d);
+	n = wd >= 0 ? read(in, ev, sizeof(ev)) : 0;
+	TAP_OK(wd >= 0 && n < 0 && errno == EAGAIN, "stored text: no file in the current directory is opened (%zd)", n);
+	if (in >= 0)
+		close(in);
+	if (chdir(cwd) < 0)
+		perror("chdir");
+	TAP_OK(r == 0 && p && d.n == 0 && p->n_rules == 2 && !strcmp(p->rules[0].id, "a") &&
+	       !strcmp(p->rules[1].id, "b") && !strcmp(p->name, "stored"),
+	       "stored text parses: include lines (\\\\ continuation, CR, tab, glob) ignored, rules kept");
+	dump(&d);
+	dl_diags_free(&d);
+	dl_sha256_hex(text, sizeof(text) - 1, want);
+	TAP_OK(p && p->text_len == sizeof(text) - 1 && !memcmp(p->text, text, p->text_len) && !strcmp(p->sha256, want),
+	       "stored text kept as is: its sha256 is the stored one");
+	dl_policy_free(p);
+	p = NULL;
+
+	/* a file's stored text parses back to the same rules and sha256 */
+	mkdir(tpath("st"), 0700);
+	write_file("st/top.policy", "policy st\ninclude sub/*.policy\nnet deny t addr=1.1.1.1\n");
+	mkdir(tpath("st/sub"), 0700);
+	write_file("st/sub/a.policy", "net allow a addr=1.1.1.1 port=53\n");
+	r = dl_policy_parse_file(tpath("st/top.policy"), &p, &d);
+	if (r == 0) {
+		struct dl_policy *q = NULL;
+
+		r = dl_policy_parse_stored("x", p->text, p->text_len, &q, &d);
+		TAP_OK(r == 0 && q && q->n_rules == 2 && !strcmp(q->sha256, p->sha256) && !strcmp(q->name, "st"),
+		       "a loaded policy's text reparses as stored text with the same sha256 and rules");
+		dl_policy_free(q);
+	} else {
+		TAP_OK(0, "st/top.policy parses");
+	}
+	dl_policy_free(p);
+	dl_diags_free(&d);
+
+	r = dl_policy_parse_stored("s", "net deny a addr=any\n\0net allow b addr=any\n", 42, &p, &d);
+	TAP_OK(r == -EINVAL && !p && d.n == 1 && d.v[0].line == 2 && strstr(d.v[0].msg, "NUL byte"),
+	       "stored text with a NUL is refused");
+	dl_diags_free(&d);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/drylock-test-policy-XXXXXX";
@@ -722,12 +1125,16 @@ int main(void)
 		return 1;
 	}
 	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+	setenv("DL_T", tmpdir, 1);
 
 	test_sha256();
 	test_valid();
 	test_canonical();
 	test_errors();
 	test_includes();
+	test_bounds();
+	test_identity();
+	test_stored();
 	test_compile();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -379,6 +379,68 @@ static void test_rollups(void)
 	dl_store_close(st);
 }
 
+/* ---- output that cannot attack its reader --------------------------- */
+
+/* One event whose strings are a spreadsheet formula (exe), a formula-like
+ * cgroup, a comm starting with '-', and bidi/C1 controls, in its own
+ * database; then CSV defuses the formulas, the table shows the controls as
+ * escapes, and JSON carries the text exactly. */
+static void test_hostile_output(void)
+{
+	char db3[340];
+	struct dl_store *st;
+	int64_t b, p;
+	int r;
+
+	snprintf(db3, sizeof(db3), "%s/hostile.db", dir);
+	r = dl_store_open(db3, 0, &st);
+	TAP_OK(r == 0, "hostile database opened");
+	if (r)
+		return;
+	dl_store_boot(st, "hboot", 0, &b);
+	dl_store_policy(st, "base", "5hb", "policy text", NULL, 0, &p);
+	dl_store_begin(st);
+	struct dl_event e = ev(b, 1, (int64_t)time(NULL) * 1000, p);
+	memset(e.rec.comm, 0, sizeof(e.rec.comm));
+	memcpy(e.rec.comm, "-2+3\xe2\x80\xae" "gpj.exe", 14);
+	e.exe = "=cmd|' /C calc'!A0";
+	e.cgroup_path = "@SUM(1+1)\xc2\x9b" "2J\xe2\x81\xa6x";
+	dl_store_event(st, &e);
+	e = ev(b, 2, (int64_t)time(NULL) * 1000, p);
+	memset(e.rec.comm, 0, sizeof(e.rec.comm));
+	memcpy(e.rec.comm, "\tx", 2);
+	e.exe = "+1,\"2\"";
+	e.cgroup_path = "\rcg";
+	dl_store_event(st, &e);
+	r = dl_store_commit(st);
+	dl_store_close(st);
+	TAP_OK(r == 0, "hostile events stored");
+
+	r = RUN("--db", db3, "-o", "csv", "events", "--limit", "0");
+	TAP_OK(r == 0 && strstr(out, ",\"'=cmd|' /C calc'!A0\",") && !strstr(out, ",=cmd"),
+	       "csv: a cell starting with = gets a ' and quotes");
+	TAP_OK(strstr(out, ",\"'@SUM(1+1)\xc2\x9b" "2J\xe2\x81\xa6x\",") != NULL, "csv: @ cell defused");
+	TAP_OK(strstr(out, ",\"'-2+3\xe2\x80\xae" "gpj.exe\",") != NULL, "csv: - cell defused");
+	TAP_OK(strstr(out, ",\"'\tx\",") && strstr(out, ",\"'\rcg\",") && strstr(out, ",\"'+1,\"\"2\"\"\","),
+	       "csv: tab, CR and + cells defused, quotes doubled");
+	TAP_OK(strstr(out, ",443,tcp\r\n") != NULL, "csv: numbers are not prefixed");
+	r = RUN("--db", db3, "export", "--format", "csv");
+	TAP_OK(r == 0 && strstr(out, ",\"'=cmd|' /C calc'!A0\","), "export csv defuses formulas too");
+
+	r = RUN("--db", db3, "events", "--limit", "0");
+	TAP_OK(r == 0 && strstr(out, "-2+3\\u202egpj.exe") && strstr(out, "@SUM(1+1)\\u009b2J\\u2066x") &&
+		       strstr(out, "\\tx") && strstr(out, "\\rcg"),
+	       "table: bidi and C1 controls shown as \\uXXXX, tab and CR as \\t, \\r");
+	TAP_OK(!strstr(out, "\xe2\x80\xae") && !strstr(out, "\xe2\x81\xa6") && !strstr(out, "\xc2\x9b") &&
+		       !strchr(out, '\t') && !strchr(out, '\r'),
+	       "table: no raw bidi, C1, tab or CR");
+	r = RUN("--db", db3, "--json", "events", "--limit", "0");
+	TAP_OK(r == 0 && jrows() == 2 && strstr(out, "\"-2+3\xe2\x80\xae" "gpj.exe\"") &&
+		       strstr(out, "\"=cmd|' /C calc'!A0\"") && strstr(out, "\"\\tx\"") &&
+		       strstr(out, "\"\\rcg\""),
+	       "json: text exact (bidi raw, formulas unprefixed), controls as JSON escapes");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -470,8 +532,8 @@ int main(int argc, char **argv)
 	       "csv quotes the field and doubles the quote (RFC 4180)");
 	TAP_OK(out_len > 2 && !memcmp(out + out_len - 2, "\r\n", 2), "csv records end in CRLF");
 	TAP_OK(RUN("events", "--verdict", "would-deny") == 0 && count_lines() == 2 &&
-		       strstr(out, "a\"b?'c=d?[2J?,;") && !strchr(out, '\x1b') && !strchr(out, '\xff'),
-	       "table replaces control bytes and invalid UTF-8 with '?'");
+		       strstr(out, "a\"b\\n'c=d\\x1b[2J\\xff,;") && !strchr(out, '\x1b') && !strchr(out, '\xff'),
+	       "table shows control bytes and invalid UTF-8 as \\n, \\x1b, \\xff");
 	TAP_OK(RUN("export") == 0 && count_lines() == 7 && strstr(out, "\\u001b"),
 	       "export jsonl: one escaped object per line");
 	TAP_OK(RUN("export", "--format", "csv") == 0 && strncmp(out, "boot_id,seq,time,", 17) == 0,
@@ -519,6 +581,7 @@ int main(int argc, char **argv)
 	dl_store_close(st);
 
 	test_rollups();
+	test_hostile_output();
 
 	/* Errors. */
 	char missing[400];
@@ -534,6 +597,59 @@ int main(int argc, char **argv)
 	TAP_OK(RUN("events", "--since", "yesterday") == 2, "bad time: exit 2");
 	TAP_OK(RUN("events", "--port", "70000") == 2, "bad port: exit 2");
 	TAP_OK(RUN("-o", "xml", "events") == 2, "bad format: exit 2");
+
+	/* Numbers cannot wrap: every numeric option and filter is checked
+	 * whole, in range, and refused with exit 2 naming option and value. */
+	{
+		static const struct {
+			const char *cmd, *opt, *val;
+		} bad[] = {
+			{ "events", "--port", "4294967318" }, /* was port 22 */
+			{ "events", "--port", "65536" },
+			{ "events", "--port", "-1" },
+			{ "events", "--port", "+22" },
+			{ "events", "--port", " 22" },
+			{ "events", "--port", "22x" },
+			{ "events", "--port", "0x16" },
+			{ "events", "--dest", "1.2.3.4/-0" },
+			{ "events", "--dest", "1.2.3.4/ 8" },
+			{ "events", "--dest", "1.2.3.4/+8" },
+			{ "events", "--dest", "1.2.3.4/" },
+			{ "events", "--dest", "1.2.3.4/4294967304" },
+			{ "events", "--dest", "2001:db8::/129" },
+			{ "events", "--dest", "2001:db8::/0x20" },
+			{ "events", "--since", "9223372036854775807" },
+			{ "events", "--since", "253402300800" },
+			{ "events", "--until", "99999999999999999999" },
+			{ "timeline", "--since", "106751991166d" },
+			{ "events", "--since", "99999999999999w" },
+			{ "events", "--since", "18446744074s" },
+			{ "events", "--since", "-5d" },
+			{ "events", "--since", "0d" },
+			{ "events", "--limit", "10x" },
+			{ "events", "--limit", "-1" },
+			{ "events", "--limit", "9223372036854775808" },
+			{ "events", "--limit", "99999999999999999999" },
+			{ "suggest", "--max-ports", "0" },
+			{ "suggest", "--max-ports", "65537" },
+			{ "suggest", "--max-ports", "4294967304" },
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			r = RUN((char *)bad[i].cmd, (char *)bad[i].opt, (char *)bad[i].val);
+			TAP_OK(r == 2 && strstr(err, bad[i].opt) && strstr(err, bad[i].val) && !out[0],
+			       "%s %s '%s': exit 2 naming both (got %d: %.200s)", bad[i].cmd, bad[i].opt,
+			       bad[i].val, r, err);
+		}
+	}
+	/* (8 events by now: the one added during the write transaction is
+	 * recent, to 10.0.0.5 port 443.) */
+	TAP_OK(JCOUNT(3, "--since", "1w", "--limit", "0"), "--since 1w (weeks, as --max-age takes)");
+	TAP_OK(JCOUNT(8, "--since", "100w", "--limit", "0"), "--since 100w");
+	TAP_OK(JCOUNT(8, "--since", "0", "--limit", "0"), "--since 0 (unix seconds)");
+	TAP_OK(JCOUNT(8, "--since", "0000", "--limit", "0"), "--since 0000 (decimal, leading zeros)");
+	TAP_OK(JCOUNT(1, "--port", "053"), "--port 053 is decimal 53");
+	TAP_OK(JCOUNT(8, "--dest", "::/0", "--limit", "0"), "--dest ::/0");
+	TAP_OK(JCOUNT(6, "--dest", "10.0.0.5/032", "--limit", "0"), "--dest /032 is /32");
 	TAP_OK(runv((char *const[]){ NULL }) == 2, "no command: exit 2");
 	setenv("DRYLOCK_DB", missing, 1);
 	TAP_OK(RUN("summary") == 1, "DRYLOCK_DB is used");

@@ -154,6 +154,8 @@ trap cleanup EXIT
 	done
 	printf ')\n'
 	printf 'export DRYLOCK_VM_KERNEL=%q\n' "$label"
+	# the guest kernel's modules, for tests that load one (sctp, kvm)
+	printf 'export DRYLOCK_VM_MODULES_DIR=%q\n' "$MODULES_DIR"
 	while IFS='=' read -r n _; do
 		printf 'export %s=%q\n' "$n" "${!n}"
 	done < <(env | grep -E '^DRYLOCK_[A-Za-z0-9_]*=' | grep -v '^DRYLOCK_VM_')

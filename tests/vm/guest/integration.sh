@@ -42,7 +42,7 @@ NLOG=0
 cleanup() {
 	stop_collector
 	audit_stop
-	"$DL" unload > /dev/null 2>&1
+	"$DL" unload --discard-pending > /dev/null 2>&1
 	# leave the logs where the host can read them (vm.sh --keep)
 	if [ -n "${DRYLOCK_VM_RESULTS:-}" ]; then
 		cp -r "$T" "$DRYLOCK_VM_RESULTS/integration" 2>/dev/null
@@ -343,7 +343,7 @@ fi
 EDB=$T/burst.db
 N=20000
 stop_collector
-"$DL" unload > /dev/null 2>&1
+"$DL" unload --discard-pending > /dev/null 2>&1
 if start_collector "$EDB" -- --ringbuf-size 65536; then
 	"$C" -n $N 127.0.0.2 9 > "$T/burst.out" 2>&1 &
 	bpid=$!

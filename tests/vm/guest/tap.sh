@@ -76,3 +76,27 @@ audit_stop() {
 	private_auditd_stop
 	AUDITD_PID=
 }
+
+# load_module NAME: insmod a module of the guest's kernel (and what its
+# depends= names) from DRYLOCK_VM_MODULES_DIR, decompressed first (busybox's
+# insmod: the host userland may have no kmod); 0 if loaded or built in.
+load_module() {
+	local n=$1 f d ko
+	[ -d "/sys/module/$n" ] || [ -d "/sys/module/${n//-/_}" ] && return 0
+	[ -n "${DRYLOCK_VM_MODULES_DIR:-}" ] || return 1
+	f=$(find "$DRYLOCK_VM_MODULES_DIR/kernel" \( -name "$n.ko*" -o -name "${n//_/-}.ko*" \) -print -quit)
+	[ -n "$f" ] || return 1
+	ko=$(mktemp /tmp/module.XXXXXX.ko)
+	case $f in
+	*.xz) xz -dc "$f" > "$ko" ;;
+	*.zst) zstd -qdc "$f" > "$ko" ;;
+	*.gz) gzip -dc "$f" > "$ko" ;;
+	*) cp "$f" "$ko" ;;
+	esac || return 1
+	for d in $(tr '\0' '\n' < "$ko" | sed -n 's/^depends=//p' | head -n1 | tr ',' ' '); do
+		load_module "$d" || return 1
+	done
+	busybox insmod "$ko" 2>/dev/null
+	rm -f "$ko"
+	[ -d "/sys/module/$n" ] || [ -d "/sys/module/${n//-/_}" ]
+}

@@ -27,7 +27,7 @@ PID=
 
 cleanup() {
 	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	"$DL" unload > /dev/null 2>&1
+	"$DL" unload --discard-pending > /dev/null 2>&1
 	rmdir "$CG" 2>/dev/null
 }
 trap cleanup EXIT

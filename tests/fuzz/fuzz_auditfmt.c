@@ -217,7 +217,7 @@ static void expect_fields(struct expect *e, const struct dl_event *ev, const cha
 	add_enc(e, "cmd", ev->exe, ev->exe ? strlen(ev->exe) : 0, false);
 	if (r->family == DL_FAMILY_NET) {
 		static const __u8 v4m[12] = { [10] = 0xff, [11] = 0xff };
-		bool bind = r->hook == DL_HOOK_SOCKET_BIND;
+		bool bind = dl_hook_op(r->hook) == DL_NET_OP_BIND;
 		char ip[INET6_ADDRSTRLEN + 1];
 
 		/* docs/audit-records.md: "::" at the end is written "::0" */

@@ -11,17 +11,20 @@
  *   - when it compiles, dl_net_decide (the kernel's procedure in user space)
  *     picks, for a set of probe connections derived from the rules, exactly
  *     the rule the written semantics (policy.h: most specific wins, deny on a
- *     full tie) picks when every rule is tried one by one.
- * cgroups are resolved by a fake resolver (id = hash of the normalised path),
- * so no /sys/fs/cgroup is needed.
+ *     full tie) picks when every rule is tried one by one (cgroups resolved
+ *     by a fake resolver, id = hash of the normalised path);
+ *   - the same input as stored text (dl_policy_parse_stored, what replay
+ *     uses) opens no file, refuses NUL bytes, and when it parses keeps the
+ *     text byte for byte with its sha256; and a policy's own stored text
+ *     parses back to the same rules (ids and texts; the order may differ)
+ *     and sha256.
  *
- * Includes: the fuzzer runs in an empty temporary directory holding two small
+ * Includes: the fuzzer runs in a temporary directory holding two small
  * policy files (a.policy, d/b.policy), so relative includes and globs do real
  * work, and every open, fopen and glob the parser makes while parsing is
  * confined to that directory (linked with -Wl,--wrap): anything else reads as
- * missing. Unconfined, `include /dev/*` reaches FIFOs and /dev/zero, and the
- * fuzzer would stop at a hang or an out-of-memory instead of looking further
- * (bounded loading of include trees has unit tests of its own).
+ * missing, so the fuzzer never reads the host's files (`include /dev/...`,
+ * FIFOs, huge files: bounded loading has unit tests of its own).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +43,16 @@
 
 static char sandbox[PATH_MAX];
 static size_t sandbox_len;
-static bool confined;
+static bool confined, stored;
+
+/* dl_policy_parse_stored must not open anything */
+static void no_files(const char *what, const char *path)
+{
+	if (stored) {
+		fprintf(stderr, "fuzz-policy: parse_stored called %s(\"%s\")\n", what, path);
+		abort();
+	}
+}
 
 /* Inside the sandbox: an existing path whose real path is under it, or a
  * relative path without "..". */
@@ -62,6 +74,7 @@ static bool allowed(const char *path)
 	FILE *__wrap_##f(const char *path, const char *mode);			\
 	FILE *__wrap_##f(const char *path, const char *mode)			\
 	{									\
+		no_files(#f, path);						\
 		if (!allowed(path)) {						\
 			errno = ENOENT;						\
 			return NULL;						\
@@ -79,6 +92,7 @@ static bool allowed(const char *path)
 		va_start(ap, flags);						\
 		mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0; \
 		va_end(ap);							\
+		no_files(#f, path);						\
 		if (confined && ((path[0] != '/' && dirfd != AT_FDCWD) || !allowed(path))) { \
 			errno = ENOENT;						\
 			return -1;						\
@@ -96,6 +110,7 @@ static bool allowed(const char *path)
 		va_start(ap, flags);						\
 		mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0; \
 		va_end(ap);							\
+		no_files(#f, path);						\
 		if (!allowed(path)) {						\
 			errno = ENOENT;						\
 			return -1;						\
@@ -108,6 +123,7 @@ static bool allowed(const char *path)
 	int __wrap_##f(const char *pat, int flags, int (*errf)(const char *, int), void *g); \
 	int __wrap_##f(const char *pat, int flags, int (*errf)(const char *, int), void *g) \
 	{									\
+		no_files(#f, pat);						\
 		if (confined && (pat[0] == '/' || strstr(pat, "..")))		\
 			return GLOB_NOMATCH;					\
 		return __real_##f(pat, flags, errf, g);				\
@@ -386,6 +402,50 @@ static void check_canonical(const struct dl_policy *p)
 	free(text);
 }
 
+/* a and b have the same rules (ids and canonical texts). Not necessarily in
+ * the same order: stored text replays included rules after the top file's
+ * (query/replay.c says why that is accepted). */
+static bool same_rules(const struct dl_policy *a, const struct dl_policy *b)
+{
+	if (a->n_rules != b->n_rules)
+		return false;
+	for (size_t i = 0; i < a->n_rules; i++) {
+		size_t j = 0;
+
+		while (j < b->n_rules && strcmp(a->rules[i].id, b->rules[j].id))
+			j++;
+		if (j == b->n_rules || strcmp(a->rules[i].text, b->rules[j].text))
+			return false;
+	}
+	return true;
+}
+
+/* Parse text as stored policy text; returns the policy or NULL. */
+static struct dl_policy *parse_stored(const char *text, size_t len)
+{
+	struct dl_policy *p = NULL;
+	struct dl_diags d = { 0 };
+	char sha[65];
+	int r;
+
+	stored = true;
+	r = dl_policy_parse_stored("stored", text, len, &p, &d);
+	stored = false;
+	if (r == 0) {
+		dl_sha256_hex(text, len, sha);
+		if (!p || d.n || memchr(text, 0, len) || p->text_len != len ||
+		    memcmp(p->text, text, len) || strcmp(p->sha256, sha)) {
+			fprintf(stderr, "fuzz-policy: parse_stored accepted %zu bytes but did not keep them\n", len);
+			abort();
+		}
+	} else if (p || !d.n) {
+		fprintf(stderr, "fuzz-policy: parse_stored failed (%d) with %zu diagnostics\n", r, d.n);
+		abort();
+	}
+	dl_diags_free(&d);
+	return p;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -403,6 +463,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = 0;
+	dl_policy_free(parse_stored((const char *)data, size));
 	confined = true;
 	r = dl_policy_parse_string("fuzz.policy", text, &p, &d);
 	confined = false;
@@ -414,6 +475,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!p->rules[i].id[0] || !p->rules[i].text)
 				abort();
 		check_canonical(p);
+		/* what the store keeps replays to the same rules */
+		struct dl_policy *again = parse_stored(p->text, p->text_len);
+		if (!again || !same_rules(p, again) || strcmp(again->sha256, p->sha256)) {
+			fprintf(stderr, "fuzz-policy: the policy's stored text does not replay to it\n");
+			abort();
+		}
+		dl_policy_free(again);
 		if (dl_net_compile(p, fake_resolve, NULL, &ents, &n, &d) == 0)
 			check_decide(p, ents, n);
 		free(ents);

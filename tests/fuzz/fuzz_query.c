@@ -14,15 +14,23 @@
  * crash, leak or undefined behaviour (a signed overflow aborts): main ends
  * with 1 (accepted) or 2 (usage error), and an accepted --port is a decimal
  * number 0..65535 and an accepted --dest an address with an optional /LEN of
- * digits only, within the family's length.
+ * decimal digits only (leading zeros allowed), within the family's length.
  *
- * To re-point (e.g. at collector/numparse.c when the numeric parsers move
- * there): the options are the table 'opts' below; a parser with an entry
- * point of its own can be called next to dlq_main with the same lines.
+ * Each line is also given to the shared parsers of collector/numparse.c
+ * (dl_parse_uint, dl_parse_duration_ns, dl_parse_size, which drylock's
+ * --max-age, --max-db-size, --ringbuf-size and the query options use), and
+ * the result is compared with a model of numparse.h's contract, both ways:
+ * the same verdict (0, -EINVAL for the form, -ERANGE for the value) and the
+ * same number.
+ *
+ * To re-point: the options are the table 'opts' below; the numeric parsers
+ * are check_numparse().
  */
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +45,8 @@ static void fuzz_exit(int status)
 	fuzz_exit_status = status;
 	longjmp(fuzz_exit_jmp, 1);
 }
+
+#include "collector/numparse.h"
 
 #define exit fuzz_exit
 #define main dlq_main
@@ -63,6 +73,110 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* ---- model of numparse.h ---- */
+
+/* Leading decimal digits: how many, and their value (saturated: *big is set
+ * when it does not fit in 64 bits). */
+static size_t model_digits(const char *s, uint64_t *v, bool *big)
+{
+	size_t n = 0;
+
+	*v = 0;
+	*big = false;
+	for (; s[n] >= '0' && s[n] <= '9'; n++) {
+		unsigned __int128 x = (unsigned __int128)*v * 10 + (unsigned)(s[n] - '0');
+
+		if (x > UINT64_MAX)
+			*big = true;
+		else
+			*v = (uint64_t)x;
+	}
+	return n;
+}
+
+static int model_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	bool big;
+	size_t n = model_digits(s, &v, &big);
+
+	if (!n || s[n])
+		return -EINVAL;
+	if (big || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static int model_duration(const char *s, int64_t *ns)
+{
+	static const char units[] = "smhdw";
+	static const uint64_t secs[] = { 1, 60, 3600, 86400, 604800 };
+	uint64_t v;
+	bool big;
+	size_t n = model_digits(s, &v, &big);
+	const char *u;
+	unsigned __int128 x;
+
+	if (!n || !s[n] || s[n + 1] || !(u = strchr(units, s[n])))
+		return -EINVAL;
+	x = (unsigned __int128)v * secs[u - units] * 1000000000u;
+	if (big || v == 0 || x > INT64_MAX)
+		return -ERANGE;
+	*ns = (int64_t)x;
+	return 0;
+}
+
+static int model_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	uint64_t v;
+	bool big;
+	size_t n = model_digits(s, &v, &big);
+	unsigned __int128 x = 0;
+	const char *u = NULL;
+
+	if (!n || (s[n] && (s[n + 1] || !(u = strchr(units, s[n])))))
+		return -EINVAL;
+	x = (unsigned __int128)v << (u ? 10 * (u - units + 1) : 0);
+	if (big || x > UINT64_MAX || x < min || x > max)
+		return -ERANGE;
+	*out = (uint64_t)x;
+	return 0;
+}
+
+static void numparse_differs(const char *fn, const char *s, int got, int want)
+{
+	fprintf(stderr, "fuzz-query: %s(\"%s\") returned %d, the contract says %d\n", fn, s, got, want);
+	abort();
+}
+
+static void check_numparse(const char *s)
+{
+	static const uint64_t ranges[][2] = { { 0, UINT64_MAX }, { 1, 65535 }, { 4096, UINT64_C(1) << 32 } };
+	uint64_t got, want;
+	int64_t gns, wns;
+	int r, m;
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		got = want = 0;
+		r = dl_parse_uint(s, ranges[i][0], ranges[i][1], &got);
+		m = model_uint(s, ranges[i][0], ranges[i][1], &want);
+		if (r != m || (!r && got != want))
+			numparse_differs("dl_parse_uint", s, r, m);
+		got = want = 0;
+		r = dl_parse_size(s, ranges[i][0], ranges[i][1], &got);
+		m = model_size(s, ranges[i][0], ranges[i][1], &want);
+		if (r != m || (!r && got != want))
+			numparse_differs("dl_parse_size", s, r, m);
+	}
+	gns = wns = 0;
+	r = dl_parse_duration_ns(s, &gns);
+	m = model_duration(s, &wns);
+	if (r != m || (!r && gns != wns))
+		numparse_differs("dl_parse_duration_ns", s, r, m);
+}
+
 static void fail(const char *what, const char *v) __attribute__((noreturn));
 static void fail(const char *what, const char *v)
 {
@@ -72,12 +186,9 @@ static void fail(const char *what, const char *v)
 
 static void check_port(const char *v)
 {
-	char *end;
-	long long n;
+	uint64_t port;
 
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (!*v || *end || errno || n < 0 || n > 65535)
+	if (model_uint(v, 0, 65535, &port) < 0)
 		fail("--port", v);
 }
 
@@ -102,9 +213,12 @@ static void check_dest(const char *v)
 	if (slash) {
 		const char *d = slash + 1;
 
-		if (!*d || strspn(d, "0123456789") != strlen(d) || strlen(d) > 3)
+		uint64_t l;
+
+		/* digits only; leading zeros are decimal (numparse.h) */
+		if (model_uint(d, 0, (uint64_t)max, &l) < 0)
 			fail("--dest", v);
-		len = strtol(d, NULL, 10);
+		len = (long)l;
 	}
 	if (len > max)
 		fail("--dest", v);
@@ -156,6 +270,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz-query: drylock-query ended with %d\n", status);
 		abort();
 	}
+	for (size_t i = 0; i < N_OPTS; i++)
+		if (line[i])
+			check_numparse(line[i]);
 	if (status == EXIT_FAILURE) {
 		if (line[2])
 			check_dest(line[2]);

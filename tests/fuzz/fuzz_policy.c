@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libFuzzer target: policy text -> dl_policy_parse_string -> dl_net_compile ->
- * dl_net_decide, checked against a model.
+ * libFuzzer target: policy text -> dl_policy_parse_string -> dl_net_compile
+ * -> dl_net_decide, checked against a model; and the same bytes as stored
+ * policy text -> dl_policy_parse_stored.
  *
  * Checks beyond "no crash, no leak, no undefined behaviour":
  *   - a policy that parses has at most DL_MAX_RULES rules, each with an id
@@ -19,9 +20,13 @@
  *     parses back to the same rules (ids and texts; the order may differ)
  *     and sha256.
  *
- * Includes: the fuzzer runs in a temporary directory holding two small
- * policy files (a.policy, d/b.policy), so relative includes and globs do real
- * work, and every open, fopen and glob the parser makes while parsing is
+ * Includes: a temporary directory holds two small policy files (a.policy,
+ * d/b.policy) and is the working directory while the text is parsed (a
+ * string's includes are relative to it), so relative includes and globs do
+ * real work; the process is back in its own directory otherwise, so relative
+ * paths on the command line work. (A crash in the parser with a relative
+ * -artifact_prefix leaves the reproducer in that directory: run.sh gives an
+ * absolute one.) Every open, fopen and glob the parser makes while parsing is
  * confined to that directory (linked with -Wl,--wrap): anything else reads as
  * missing, so the fuzzer never reads the host's files (`include /dev/...`,
  * FIFOs, huge files: bounded loading has unit tests of its own).
@@ -43,6 +48,7 @@
 
 static char sandbox[PATH_MAX];
 static size_t sandbox_len;
+static int sandbox_fd = -1, cwd_fd = -1;
 static bool confined, stored;
 
 /* dl_policy_parse_stored must not open anything */
@@ -68,12 +74,16 @@ static bool allowed(const char *path)
 }
 
 /* The parser is built with _FILE_OFFSET_BITS=64, so its calls may name the
- * *64 variants: wrap both. */
+ * *64 variants: wrap both. Only opens for reading are policed: the parser
+ * never writes, and libFuzzer (linked statically, so wrapped too) writes its
+ * reproducer with fopen from the crash handler, maybe mid-parse. */
 #define WRAP_FOPEN(f)								\
 	FILE *__real_##f(const char *path, const char *mode);			\
 	FILE *__wrap_##f(const char *path, const char *mode);			\
 	FILE *__wrap_##f(const char *path, const char *mode)			\
 	{									\
+		if (mode[0] != 'r') /* libFuzzer writing a reproducer */	\
+			return __real_##f(path, mode);				\
 		no_files(#f, path);						\
 		if (!allowed(path)) {						\
 			errno = ENOENT;						\
@@ -92,6 +102,8 @@ static bool allowed(const char *path)
 		va_start(ap, flags);						\
 		mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0; \
 		va_end(ap);							\
+		if ((flags & O_ACCMODE) != O_RDONLY)				\
+			return __real_##f(dirfd, path, flags, mode);		\
 		no_files(#f, path);						\
 		if (confined && ((path[0] != '/' && dirfd != AT_FDCWD) || !allowed(path))) { \
 			errno = ENOENT;						\
@@ -110,6 +122,8 @@ static bool allowed(const char *path)
 		va_start(ap, flags);						\
 		mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0; \
 		va_end(ap);							\
+		if ((flags & O_ACCMODE) != O_RDONLY)				\
+			return __real_##f(path, flags, mode);			\
 		no_files(#f, path);						\
 		if (!allowed(path)) {						\
 			errno = ENOENT;						\
@@ -137,11 +151,14 @@ WRAP_OPENAT(openat64)
 WRAP_GLOB(glob)
 WRAP_GLOB(glob64)
 
-static void write_file(const char *name, const char *text)
+/* len SIZE_MAX: a C string. */
+static void write_file(const char *name, const void *data, size_t len)
 {
-	FILE *f = fopen(name, "w");
+	FILE *f = fopen(name, "wb");
 
-	if (!f || fputs(text, f) < 0 || fclose(f)) {
+	if (len == SIZE_MAX)
+		len = strlen(data);
+	if (!f || fwrite(data, 1, len, f) != len || fclose(f)) {
 		perror(name);
 		abort();
 	}
@@ -153,14 +170,25 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	const char *tmp = getenv("TMPDIR");
 	char tmpl[PATH_MAX];
 
+	char path[PATH_MAX + 32];
+
 	snprintf(tmpl, sizeof(tmpl), "%s/drylock-fuzz-policy.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(tmpl) || !realpath(tmpl, sandbox) || chdir(sandbox) || mkdir("d", 0700)) {
+	if (!mkdtemp(tmpl) || !realpath(tmpl, sandbox)) {
 		perror("fuzz-policy: sandbox");
 		abort();
 	}
 	sandbox_len = strlen(sandbox);
-	write_file("a.policy", "net deny inc-a addr=192.0.2.0/24 port=443 proto=tcp\n");
-	write_file("d/b.policy", "net allow inc-b addr=2001:db8::/32 op=bind\n");
+	snprintf(path, sizeof(path), "%s/d", sandbox);
+	sandbox_fd = open(sandbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cwd_fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sandbox_fd < 0 || cwd_fd < 0 || mkdir(path, 0700)) {
+		perror(path);
+		abort();
+	}
+	snprintf(path, sizeof(path), "%s/a.policy", sandbox);
+	write_file(path, "net deny inc-a addr=192.0.2.0/24 port=443 proto=tcp\n", SIZE_MAX);
+	snprintf(path, sizeof(path), "%s/d/b.policy", sandbox);
+	write_file(path, "net allow inc-b addr=2001:db8::/32 op=bind\n", SIZE_MAX);
 	/* Left behind on exit (libFuzzer may leave through _exit): run.sh points
 	 * TMPDIR at a scratch directory of its own. */
 	return 0;
@@ -460,13 +488,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return -1;
 	text = malloc(size + 1);
 	if (!text)
-		return 0;
+		abort();
 	memcpy(text, data, size);
 	text[size] = 0;
-	dl_policy_free(parse_stored((const char *)data, size));
+	dl_policy_free(parse_stored(text, size));
+	/* a string's includes are relative to the working directory */
+	if (fchdir(sandbox_fd))
+		abort();
 	confined = true;
 	r = dl_policy_parse_string("fuzz.policy", text, &p, &d);
 	confined = false;
+	if (fchdir(cwd_fd))
+		abort();
 	free(text);
 	if (r == 0) {
 		if (!p || !p->name || !p->text || strlen(p->sha256) != 64 || p->n_rules > DL_MAX_RULES || d.n)

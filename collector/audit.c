@@ -95,8 +95,7 @@ static void flush_suppressed(struct dl_audit *a)
 	pthread_mutex_lock(&a->lock);
 	a->suppressed += n;
 	pthread_mutex_unlock(&a->lock);
-	snprintf(text, sizeof(text), "op=suppressed lsm=%s suppressed=%llu", DL_AUDIT_LSM,
-		 (unsigned long long)n);
+	dl_audit_format_suppressed(text, sizeof(text), n);
 	send_text(a, AUDIT_USER_MAC_STATUS, text, 1);
 }
 

@@ -6,12 +6,17 @@
  *
  * Record text (see docs/audit-records.md; conventions from ../shared/AUDIT.md):
  *   USER_AVC, one decision:
- *     op=<hook> lsm=drylock class=<family> decision=<allow|would-deny|deny>
- *     enforcing=<0|1> policy=<enc> rule=<id> seq=<n> boot=<8 hex of boot_id>
- *     spid=<tgid> stid=<pid> sppid=<ppid> suid=<uid> seuid=<euid> sgid=<gid>
- *     sauid=<loginuid> sses=<sessionid> scgroup=<id> comm=<enc> cmd=<enc exe>
+ *     avc:  <denied|granted>  { <connect|bind> } for op=<hook> lsm=drylock
+ *     tcontext=<ip:port | [ip6]:port> tclass=<family>
+ *     decision=<allow|would-deny|deny> enforcing=<0|1> policy=<enc> rule=<id>
+ *     seq=<n> boot=<8 hex of boot_id> spid=<tgid> stid=<pid> sppid=<ppid>
+ *     suid=<uid> euid=<euid> sgid=<gid> sauid=<loginuid> sses=<n|unset>
+ *     scgroup=<id> comm=<enc> cmd=<enc exe>
  *     family-specific: daddr=<ip> dport=<n> proto=<IANA number> (connect)
  *                      laddr=<ip> lport=<n> proto=...            (bind)
+ *   The "avc: ... { perm }" prefix, tcontext= and tclass= are what aureport
+ *   --avc reads for result, permission, object and class. There is no
+ *   scontext=, so SELinux tools (audit2allow) do not take it for theirs.
  *   <enc> is dl_audit_encode(): "value" or upper-case hex. Never a header or
  *   trailer name (pid uid auid ses subj exe hostname addr terminal res) and
  *   never a name auparse reinterprets (mode flags id action data code list sig
@@ -28,6 +33,7 @@
 #define DL_AUDIT_LSM "drylock"
 #define DL_AUDIT_MAX_TEXT 2048   /* well under the kernel's 8560-byte limit */
 #define DL_AUDIT_MAX_VALUE 256   /* untrusted input bytes kept before encoding */
+#define DL_AUDIT_UNSET 4294967295u /* login uid / session id not set */
 
 /*
  * Encode an untrusted value (len bytes, may contain NUL or anything) for an
@@ -43,6 +49,21 @@ int dl_audit_encode(char *out, size_t outlen, const void *val, size_t len, size_
  * Returns the length, or -ENOSPC. */
 int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 			const char *policy_name, const char *boot_id);
+
+/*
+ * The lifecycle records (USER_MAC_POLICY_LOAD, USER_MAC_STATUS), one function
+ * each so that the collector, `drylock mode` and `drylock unload` write
+ * exactly what docs/audit-records.md says and tests can check it. Each
+ * returns the length or -ENOSPC. policy_name is encoded here.
+ */
+int dl_audit_format_policy_load(char *out, size_t outlen, const char *policy_name,
+				const char *sha256, size_t rules, unsigned gen);
+int dl_audit_format_start(char *out, size_t outlen, int old_enabled, int enforcing);
+int dl_audit_format_stop(char *out, size_t outlen, int enforcing);
+int dl_audit_format_setenforce(char *out, size_t outlen, unsigned family, int enforcing,
+			       int old_enforcing);
+int dl_audit_format_suppressed(char *out, size_t outlen, uint64_t n);
+int dl_audit_format_unload(char *out, size_t outlen, int64_t stored, uint64_t lost, uint64_t seq);
 
 /* res= for a decision: 1 (success) unless the operation was denied. */
 int dl_audit_result(const struct dl_record *rec);

@@ -261,17 +261,11 @@ int dl_collect(const struct dl_collect_opts *o)
 	for (int f = 1; f < DL_FAMILY_MAX; f++)
 		if (o->policy->families & (1u << f))
 			dl_store_mode(c.st, c.boot_key, f, c.mode[f], dl_now_ns());
-	{
-		char name[3 * DL_POLICY_NAME_MAX + 3];
-
-		dl_audit_encode(name, sizeof(name), o->policy->name, strlen(o->policy->name), DL_POLICY_NAME_MAX);
-		snprintf(text, sizeof(text), "op=load_policy lsm=%s policy=%s sha256=%s rules=%zu gen=%u",
-			 DL_AUDIT_LSM, name, o->policy->sha256, o->policy->n_rules, c.gen);
+	if (dl_audit_format_policy_load(text, sizeof(text), o->policy->name, o->policy->sha256,
+					o->policy->n_rules, c.gen) > 0)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_POLICY_LOAD, text, 1);
-	}
-	snprintf(text, sizeof(text), "op=start lsm=%s enabled=1 old-enabled=%d enforcing=%d", DL_AUDIT_LSM,
-		 fresh ? 0 : 1, c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE);
-	dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+	if (dl_audit_format_start(text, sizeof(text), !fresh, c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE) > 0)
+		dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
 
 	/* 4. Drain. */
 	err = dl_ring_open(&c.ring, c.pin.events_fd);
@@ -356,9 +350,8 @@ int dl_collect(const struct dl_collect_opts *o)
 	poll_state(&c);
 	dl_log("collect: stopping; %llu records stored this run; programs stay attached (drylock unload detaches)",
 	       (unsigned long long)c.stored);
-	snprintf(text, sizeof(text), "op=stop lsm=%s enabled=1 enforcing=%d", DL_AUDIT_LSM,
-		 c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE);
-	dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+	if (dl_audit_format_stop(text, sizeof(text), c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE) > 0)
+		dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
 	rc = EXIT_SUCCESS;
 out:
 	if (c.audit)

@@ -452,9 +452,8 @@ int dl_cmd_unload(const char *pin_dir, int argc, char **argv)
 	       (long long)stored, lost ? ", some discarded (see above)" : "");
 	rc = EXIT_SUCCESS;
 audit:
-	snprintf(text, sizeof(text), "op=unload lsm=%s enabled=0 old-enabled=1 stored=%lld lost=%llu seq=%llu",
-		 DL_AUDIT_LSM, (long long)stored, (unsigned long long)lost, (unsigned long long)seq);
-	dl_audit_text(audit, AUDIT_USER_MAC_STATUS, text, rc == EXIT_SUCCESS);
+	if (dl_audit_format_unload(text, sizeof(text), stored, lost, seq) > 0)
+		dl_audit_text(audit, AUDIT_USER_MAC_STATUS, text, rc == EXIT_SUCCESS);
 out:
 	if (audit)
 		dl_audit_stop(audit);

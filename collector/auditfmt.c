@@ -463,3 +463,52 @@ uint64_t dl_dedup_take_suppressed(struct dl_dedup *d)
 	d->suppressed = 0;
 	return n;
 }
+
+/* ------------------------------------------------------------------------ */
+/* confirmation tracking */
+
+void dl_audit_track_init(struct dl_audit_track *t, int64_t mark)
+{
+	t->top = mark;
+	t->pending = INT64_MAX;
+	t->lost = INT64_MAX;
+}
+
+void dl_audit_track_queued(struct dl_audit_track *t, int64_t id)
+{
+	if (id > t->top)
+		t->top = id;
+}
+
+void dl_audit_track_suppressed(struct dl_audit_track *t, int64_t id)
+{
+	if (id < t->pending)
+		t->pending = id;
+}
+
+void dl_audit_track_lost(struct dl_audit_track *t, int64_t id)
+{
+	if (id < t->lost)
+		t->lost = id;
+	dl_audit_track_queued(t, id);
+}
+
+void dl_audit_track_summary(struct dl_audit_track *t, int ok)
+{
+	if (!ok && t->pending < t->lost)
+		t->lost = t->pending;
+	t->pending = INT64_MAX;
+}
+
+int64_t dl_audit_track_mark(const struct dl_audit_track *t, int64_t queued_min)
+{
+	int64_t m = queued_min;
+
+	if (t->pending < m)
+		m = t->pending;
+	if (t->lost < m)
+		m = t->lost;
+	if (m == INT64_MAX || m - 1 > t->top)
+		return t->top;
+	return m - 1;
+}

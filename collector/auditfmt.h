@@ -83,4 +83,28 @@ int dl_dedup_check(struct dl_dedup *d, const struct dl_event *ev, uint64_t now_n
 /* Suppressed count since the last call; resets it. */
 uint64_t dl_dedup_take_suppressed(struct dl_dedup *d);
 
+/*
+ * How far the audit log is confirmed, for the store's audit mark (pure: the
+ * audit thread holds one under its lock). ids are events.id of one boot,
+ * (boot << 40) | seq. A decision is confirmed once its USER_AVC was sent, or
+ * once the op=suppressed record that counts it was; it is lost when it could
+ * not be queued or sent. The mark is the highest id such that every decision
+ * at or below it that went through here is confirmed: below the lowest one
+ * still queued (queued_min, INT64_MAX for none), pending in a suppressed
+ * count, or lost (lost ones stay for the rest of the run: a restart sends
+ * them again from the store).
+ */
+struct dl_audit_track {
+	int64_t top;      /* highest id seen, or the mark it started from */
+	int64_t pending;  /* lowest id counted as suppressed, not yet reported */
+	int64_t lost;     /* lowest id that was not sent */
+};
+void dl_audit_track_init(struct dl_audit_track *t, int64_t mark);
+void dl_audit_track_queued(struct dl_audit_track *t, int64_t id);
+void dl_audit_track_suppressed(struct dl_audit_track *t, int64_t id);
+void dl_audit_track_lost(struct dl_audit_track *t, int64_t id);
+/* The op=suppressed record was sent (ok) or not. */
+void dl_audit_track_summary(struct dl_audit_track *t, int ok);
+int64_t dl_audit_track_mark(const struct dl_audit_track *t, int64_t queued_min);
+
 #endif

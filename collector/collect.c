@@ -51,6 +51,9 @@ struct collector {
 	uint64_t audit_suppressed, audit_dropped;
 	uint64_t stored;
 	int store_failures;
+	uint64_t dup_floor;       /* highest seq of this boot stored before the start */
+	bool *dup;                /* per batch slot: stored before, not audited again */
+	int64_t amark;            /* audit mark last written */
 };
 
 /* ---- the loop ---- */
@@ -79,6 +82,11 @@ static int drain_batch(struct collector *c)
 		dl_ring_release(&c->ring); /* discarded or unknown records only */
 		return 0;
 	}
+	/* A batch re-read after a crash was stored (and audited, or sent by
+	 * dl_audit_catch_up) before: do not audit it again. */
+	memset(c->dup, 0, in->n * sizeof(*c->dup));
+	if (c->dup_floor)
+		dl_audit_batch_dups(c->st, in->batch, in->n, c->dup_floor, c->dup);
 	n = dl_ingest_commit(in);
 	if (n < 0) {
 		log_store_failure(c, "write");
@@ -92,9 +100,22 @@ static int drain_batch(struct collector *c)
 	dl_ring_release(&c->ring);
 	c->stored += n;
 	for (unsigned i = 0; i < in->n; i++)
-		if (in->batch[i].ev.rec.verdict != DL_VERDICT_ALLOW)
+		if (in->batch[i].ev.rec.verdict != DL_VERDICT_ALLOW && !c->dup[i])
 			dl_audit_decision(c->audit, &in->batch[i].ev, c->o->policy->name);
 	return n;
+}
+
+/* Write how far the audit log is confirmed (audit.c, store audit_marks). */
+static void write_audit_mark(struct collector *c)
+{
+	int64_t m = dl_audit_mark(c->audit);
+
+	if (m == c->amark)
+		return;
+	if (dl_store_audit_mark_set(c->st, c->boot_key, m) == 0)
+		c->amark = m;
+	else
+		log_store_failure(c, "audit mark");
 }
 
 /* Mode switches made by `drylock mode` (which audits them itself) are
@@ -128,6 +149,7 @@ static void poll_state(struct collector *c)
 			log_store_failure(c, "counter");
 		}
 	}
+	write_audit_mark(c);
 	dl_audit_counters(c->audit, &sup, &drop);
 	if (sup != c->audit_suppressed &&
 	    dl_store_counter(c->st, c->boot_key, 0, "audit_suppressed", sup, now) == 0)
@@ -232,6 +254,7 @@ int dl_collect(const struct dl_collect_opts *o)
 
 		if (dl_store_max_seq(c.st, c.boot_key, &seq_floor))
 			dl_log("store: %s", dl_store_errmsg(c.st));
+		c.dup_floor = seq_floor;
 		dl_seq_saved(o->pin_dir, c.boot_id, &saved);
 		if (saved > seq_floor)
 			seq_floor = saved;
@@ -266,6 +289,12 @@ int dl_collect(const struct dl_collect_opts *o)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_POLICY_LOAD, text, 1);
 	if (dl_audit_format_start(text, sizeof(text), !fresh, c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE) > 0)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+	/* What a collector that was killed stored but did not get into the
+	 * audit log, before anything new. */
+	if (dl_audit_catch_up(c.audit, c.st, c.boot_key))
+		dl_log("audit: sending what the store holds but the audit log may not: %s",
+		       dl_store_errmsg(c.st));
+	c.amark = INT64_MIN;
 
 	/* 4. Drain. */
 	err = dl_ring_open(&c.ring, c.pin.events_fd);
@@ -278,6 +307,11 @@ int dl_collect(const struct dl_collect_opts *o)
 			     c.pin.exe_fd, c.cgroup_root_fd, o->batch);
 	if (err)
 		goto out;
+	c.dup = calloc(c.in.cap ? c.in.cap : 1, sizeof(*c.dup));
+	if (!c.dup) {
+		dl_log("collect: out of memory");
+		goto out;
+	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0) {
 		dl_log("collect: epoll/signalfd: %s", strerror(errno));
@@ -352,6 +386,8 @@ int dl_collect(const struct dl_collect_opts *o)
 	       (unsigned long long)c.stored);
 	if (dl_audit_format_stop(text, sizeof(text), c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE) > 0)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+	dl_audit_sync(c.audit);
+	write_audit_mark(&c);
 	rc = EXIT_SUCCESS;
 out:
 	if (c.audit)
@@ -365,6 +401,7 @@ out:
 	dl_ring_close(&c.ring);
 	dl_pinned_close(&c.pin);
 	dl_ingest_fini(&c.in);
+	free(c.dup);
 	dl_store_close(c.st);
 	if (lock_fd >= 0)
 		close(lock_fd); /* last: `unload` waits for it as "stopped" */

@@ -542,6 +542,7 @@ static __thread char open_err[512];
 
 static int roll_flush_now(struct dl_store *st);
 static int amark_lower(struct dl_store *st);
+static void amark_lowered(struct dl_store *st);
 static int hook_family(unsigned hook);
 
 static int errno_of(int rc)
@@ -2200,6 +2201,7 @@ int dl_store_event(struct dl_store *st, const struct dl_event *ev)
 		st->alower = INT64_MAX;
 		return r;
 	}
+	amark_lowered(st);
 	if (st->roll.rules.e) {
 		roll_fold(&st->roll);
 		if (st->roll.force || st->roll.resync)
@@ -2227,12 +2229,15 @@ static int amark_lower(struct dl_store *st)
 	PREP(st, S_AMARK_SET, s);
 	sqlite3_bind_int64(s, 1, st->amark_boot);
 	sqlite3_bind_int64(s, 2, st->alower);
-	int r = step1(st, s, "audit mark", NULL);
-	if (r < 0)
-		return r;
-	st->amark = st->alower;
+	return step1(st, s, "audit mark", NULL);
+}
+
+/* After the transaction that lowered the mark committed. */
+static void amark_lowered(struct dl_store *st)
+{
+	if (st->alower != INT64_MAX)
+		st->amark = st->alower;
 	st->alower = INT64_MAX;
-	return 0;
 }
 
 int dl_store_commit(struct dl_store *st)
@@ -2277,6 +2282,7 @@ int dl_store_commit(struct dl_store *st)
 	} else if (R->rules.e) {
 		roll_fold(R);
 	}
+	amark_lowered(st);
 	st->in_txn = 0;
 	return 0;
 }

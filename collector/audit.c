@@ -12,6 +12,17 @@
  *
  * Audit being unusable (no CAP_AUDIT_WRITE, a user namespace, audit disabled,
  * no audit support) is said once on stderr; the collector keeps storing.
+ *
+ * At least once across a crash: the store keeps an audit mark per boot
+ * (audit_marks). The thread tracks which queued decisions were confirmed
+ * (sent, or counted in an op=suppressed record that was sent; auditfmt.c:
+ * dl_audit_track) and the collector writes the resulting mark about once a
+ * second. On start, dl_audit_catch_up() first sends every would-deny/deny
+ * stored after its boot's mark (what a killed collector still had queued)
+ * and waits for it; a batch re-read from the ring after a crash was stored
+ * before, so its decisions are not queued again (dl_audit_batch_dups). A
+ * decision sent twice (sent, then killed before the mark moved) carries the
+ * same seq= and boot= both times.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,8 +34,10 @@
 
 #include "collector.h"
 #include "auditfmt.h"
+#include "ingest.h"
 
 #define DL_AUDIT_QUEUE 8192
+#define DL_AUDIT_BACKLOG_MAX 100000 /* stored decisions sent at start, at most */
 #define DL_AUDIT_FLUSH_NS (10ull * 1000000000ull)
 
 struct dl_audit_item {
@@ -36,17 +49,25 @@ struct dl_audit_item {
 	char policy[DL_POLICY_NAME_MAX + 1];
 	char text[DL_AUDIT_MAX_TEXT];
 	bool has_exe, has_rule;
+	bool tracked;             /* a decision of the tracked boot: id counts */
+	int64_t id;               /* events.id of the decision */
 };
 
 struct dl_audit {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	pthread_cond_t done;      /* head moved, or a sync finished */
 	struct dl_audit_item *q;
 	size_t head, tail;        /* head: next to pop; tail: next free */
 	bool stop, running;
 	int fd;
 	bool usable;
+	bool off;                 /* --no-audit: nothing is owed to the log */
+	struct dl_audit_track track;
+	int64_t track_boot;       /* 0: none yet */
+	uint64_t sync_req, sync_done;
+	bool lost;                /* a decision was not sent since the last sync */
 	char boot_id[64];
 	struct dl_dedup *dedup;
 	uint64_t suppressed, dropped;
@@ -66,9 +87,18 @@ static int send_text(struct dl_audit *a, int type, const char *text, int success
 	return 0;
 }
 
+/* Under the lock: a decision was not sent. */
+static void lost_locked(struct dl_audit *a, bool tracked, int64_t id)
+{
+	a->lost = true;
+	if (tracked)
+		dl_audit_track_lost(&a->track, id);
+}
+
 static void handle(struct dl_audit *a, struct dl_audit_item *it)
 {
 	char text[DL_AUDIT_MAX_TEXT];
+	int err;
 
 	if (it->type) {
 		send_text(a, it->type, it->text, it->success);
@@ -77,27 +107,43 @@ static void handle(struct dl_audit *a, struct dl_audit_item *it)
 	it->ev.exe = it->has_exe ? it->exe : NULL;
 	it->ev.rule_id = it->has_rule ? it->rule_id : NULL;
 	it->ev.cgroup_path = NULL;
-	if (!dl_dedup_check(a->dedup, &it->ev, dl_now_ns()))
+	if (!dl_dedup_check(a->dedup, &it->ev, dl_now_ns())) {
+		/* confirmed once the op=suppressed record counting it is sent */
+		pthread_mutex_lock(&a->lock);
+		if (it->tracked)
+			dl_audit_track_suppressed(&a->track, it->id);
+		pthread_mutex_unlock(&a->lock);
 		return;
-	if (dl_audit_format_avc(text, sizeof(text), &it->ev, it->policy[0] ? it->policy : NULL,
-				a->boot_id) < 0)
-		return;
-	send_text(a, AUDIT_USER_AVC, text, dl_audit_result(&it->ev.rec));
+	}
+	err = dl_audit_format_avc(text, sizeof(text), &it->ev, it->policy[0] ? it->policy : NULL,
+				  a->boot_id);
+	if (err >= 0)
+		err = send_text(a, AUDIT_USER_AVC, text, dl_audit_result(&it->ev.rec));
+	if (err < 0) {
+		pthread_mutex_lock(&a->lock);
+		lost_locked(a, it->tracked, it->id);
+		pthread_mutex_unlock(&a->lock);
+	}
 }
 
 static void flush_suppressed(struct dl_audit *a)
 {
 	uint64_t n = dl_dedup_take_suppressed(a->dedup);
 	char text[128];
+	int err;
 
 	if (!n)
 		return;
 	pthread_mutex_lock(&a->lock);
 	a->suppressed += n;
 	pthread_mutex_unlock(&a->lock);
-	snprintf(text, sizeof(text), "op=suppressed lsm=%s suppressed=%llu", DL_AUDIT_LSM,
-		 (unsigned long long)n);
-	send_text(a, AUDIT_USER_MAC_STATUS, text, 1);
+	dl_audit_format_suppressed(text, sizeof(text), n);
+	err = send_text(a, AUDIT_USER_MAC_STATUS, text, 1);
+	pthread_mutex_lock(&a->lock);
+	if (err < 0)
+		a->lost = true;
+	dl_audit_track_summary(&a->track, err == 0);
+	pthread_mutex_unlock(&a->lock);
 }
 
 static void *audit_main(void *arg)
@@ -117,6 +163,18 @@ static void *audit_main(void *arg)
 			handle(a, it);
 			pthread_mutex_lock(&a->lock);
 			a->head++;
+			pthread_cond_broadcast(&a->done);
+		}
+		if (a->sync_req != a->sync_done) {
+			uint64_t req = a->sync_req;
+
+			pthread_mutex_unlock(&a->lock);
+			flush_suppressed(a);
+			pthread_mutex_lock(&a->lock);
+			last_flush = dl_now_ns();
+			a->sync_done = req;
+			pthread_cond_broadcast(&a->done);
+			continue;
 		}
 		if (a->stop)
 			break;
@@ -159,6 +217,8 @@ struct dl_audit *dl_audit_start(bool enabled, const char *boot_id)
 		return NULL;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
+	pthread_cond_init(&a->done, NULL);
+	dl_audit_track_init(&a->track, 0);
 	copy_str(a->boot_id, sizeof(a->boot_id), boot_id);
 	a->fd = -1;
 	a->q = calloc(DL_AUDIT_QUEUE, sizeof(*a->q));
@@ -171,6 +231,7 @@ struct dl_audit *dl_audit_start(bool enabled, const char *boot_id)
 	}
 	if (!enabled) {
 		dl_log("audit: disabled by --no-audit; decisions are stored in SQLite only");
+		a->off = true;
 		return a;
 	}
 	a->fd = audit_open();
@@ -237,15 +298,47 @@ static void commit_slot(struct dl_audit *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
+static int64_t event_id(const struct dl_event *ev)
+{
+	return (ev->boot_key << 40) | (int64_t)(ev->rec.seq & ((UINT64_C(1) << 40) - 1));
+}
+
+static void fill_decision(struct dl_audit *a, struct dl_audit_item *it, const struct dl_event *ev,
+			  const char *policy_name);
+
 void dl_audit_decision(struct dl_audit *a, const struct dl_event *ev, const char *policy_name)
 {
 	struct dl_audit_item *it;
+	int64_t id = event_id(ev);
+	bool tracked = ev->boot_key == a->track_boot;
 
-	if (!a->usable)
+	if (!a->usable) {
+		/* --no-audit: nothing owed; unusable audit: owed, sent by a
+		 * later start that can */
+		pthread_mutex_lock(&a->lock);
+		if (a->off && tracked)
+			dl_audit_track_queued(&a->track, id);
+		else
+			lost_locked(a, tracked, id);
+		pthread_mutex_unlock(&a->lock);
 		return;
+	}
 	it = slot(a);
-	if (!it)
+	if (!it) {
+		pthread_mutex_lock(&a->lock);
+		lost_locked(a, tracked, id);
+		pthread_mutex_unlock(&a->lock);
 		return;
+	}
+	fill_decision(a, it, ev, policy_name);
+	commit_slot(a);
+}
+
+static void fill_decision(struct dl_audit *a, struct dl_audit_item *it, const struct dl_event *ev,
+			  const char *policy_name)
+{
+	it->id = event_id(ev);
+	it->tracked = ev->boot_key == a->track_boot;
 	it->type = 0;
 	it->ev = *ev;
 	it->has_exe = ev->exe != NULL;
@@ -253,7 +346,11 @@ void dl_audit_decision(struct dl_audit *a, const struct dl_event *ev, const char
 	copy_str(it->exe, sizeof(it->exe), ev->exe);
 	copy_str(it->rule_id, sizeof(it->rule_id), ev->rule_id);
 	copy_str(it->policy, sizeof(it->policy), policy_name);
-	commit_slot(a);
+	if (it->tracked) {
+		pthread_mutex_lock(&a->lock);
+		dl_audit_track_queued(&a->track, it->id);
+		pthread_mutex_unlock(&a->lock);
+	}
 }
 
 void dl_audit_text(struct dl_audit *a, int type, const char *text, int success)
@@ -266,6 +363,8 @@ void dl_audit_text(struct dl_audit *a, int type, const char *text, int success)
 	if (!it)
 		return;
 	it->type = type;
+	it->tracked = false;
+	it->id = 0;
 	it->success = success;
 	copy_str(it->text, sizeof(it->text), text);
 	commit_slot(a);
@@ -289,4 +388,135 @@ int dl_audit_send_once(int type, const char *text, int success)
 		err = -errno ? -errno : -EIO;
 	audit_close(fd);
 	return err;
+}
+
+/* Queue a decision, waiting for room (the start-up backlog only). */
+static int decision_wait(struct dl_audit *a, const struct dl_event *ev, const char *policy_name)
+{
+	struct dl_audit_item *it;
+
+	pthread_mutex_lock(&a->lock);
+	while (a->running && a->tail - a->head >= DL_AUDIT_QUEUE)
+		pthread_cond_wait(&a->done, &a->lock);
+	if (!a->running) {
+		pthread_mutex_unlock(&a->lock);
+		return -ENOTCONN;
+	}
+	it = &a->q[a->tail % DL_AUDIT_QUEUE];
+	pthread_mutex_unlock(&a->lock);
+	fill_decision(a, it, ev, policy_name);
+	commit_slot(a);
+	return 0;
+}
+
+int dl_audit_sync(struct dl_audit *a)
+{
+	uint64_t req;
+	int err;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->running) {
+		req = ++a->sync_req;
+		pthread_cond_signal(&a->cond);
+		while (a->sync_done < req)
+			pthread_cond_wait(&a->done, &a->lock);
+	}
+	err = a->lost ? -EIO : 0;
+	a->lost = false;
+	pthread_mutex_unlock(&a->lock);
+	return err;
+}
+
+int64_t dl_audit_mark(struct dl_audit *a)
+{
+	int64_t qmin = INT64_MAX, m;
+
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = a->head; i != a->tail; i++) {
+		const struct dl_audit_item *it = &a->q[i % DL_AUDIT_QUEUE];
+
+		if (!it->type && it->tracked && it->id < qmin)
+			qmin = it->id;
+	}
+	m = dl_audit_track_mark(&a->track, qmin);
+	pthread_mutex_unlock(&a->lock);
+	return m;
+}
+
+struct backlog {
+	struct dl_audit *a;
+	struct { int64_t boot, max; } b[64];
+	size_t nb;
+	bool overflow;
+};
+
+static int backlog_one(void *arg, const struct dl_event *ev, const char *policy_name)
+{
+	struct backlog *bl = arg;
+	int64_t id = event_id(ev);
+	size_t i;
+
+	for (i = 0; i < bl->nb && bl->b[i].boot != ev->boot_key; i++)
+		;
+	if (i == bl->nb) {
+		if (bl->nb == sizeof(bl->b) / sizeof(bl->b[0])) {
+			bl->overflow = true; /* sent; that boot's mark stays */
+			return decision_wait(bl->a, ev, policy_name);
+		}
+		bl->b[bl->nb].boot = ev->boot_key;
+		bl->b[bl->nb++].max = id;
+	}
+	if (id > bl->b[i].max)
+		bl->b[i].max = id;
+	return decision_wait(bl->a, ev, policy_name);
+}
+
+int dl_audit_catch_up(struct dl_audit *a, struct dl_store *st, int64_t boot_key)
+{
+	struct backlog bl = { .a = a };
+	uint64_t sent = 0, skipped = 0;
+	int64_t mark;
+	int err;
+
+	err = dl_store_audit_mark_init(st, boot_key, &mark);
+	if (err)
+		return err;
+	pthread_mutex_lock(&a->lock);
+	a->track_boot = boot_key;
+	dl_audit_track_init(&a->track, mark);
+	pthread_mutex_unlock(&a->lock);
+	if (!a->running)
+		return 0;
+	err = dl_store_audit_backlog(st, DL_AUDIT_BACKLOG_MAX, backlog_one, &bl, &sent, &skipped);
+	if (err)
+		return err;
+	if (skipped)
+		dl_log("audit: %llu older decisions in the store were never confirmed in the audit log; "
+		       "only the newest %d are sent now (all are in the store)",
+		       (unsigned long long)skipped, DL_AUDIT_BACKLOG_MAX);
+	if (!sent && !skipped)
+		return 0;
+	err = dl_audit_sync(a);
+	dl_log("audit: sent %llu stored decisions that the audit log had not confirmed (the collector "
+	       "stopped without finishing); one already sent repeats with the same seq= and boot=%s",
+	       (unsigned long long)sent, err ? "; some could not be sent and stay owed" : "");
+	if (err == 0 && !bl.overflow) {
+		/* The skipped ones are given up: the mark moves past them. */
+		for (size_t i = 0; i < bl.nb; i++)
+			if (bl.b[i].boot != boot_key && (err = dl_store_audit_mark_set(st, bl.b[i].boot, bl.b[i].max)))
+				return err;
+	}
+	/* the current boot's mark follows from the tracking (dl_audit_mark) */
+	return dl_store_audit_mark_set(st, boot_key, dl_audit_mark(a));
+}
+
+void dl_audit_batch_dups(struct dl_store *st, const struct dl_pending *batch, unsigned n,
+			 uint64_t floor, bool *dup)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct dl_event *ev = &batch[i].ev;
+
+		dup[i] = ev->rec.verdict != DL_VERDICT_ALLOW && ev->rec.seq <= floor &&
+			 dl_store_event_exists(st, ev->boot_key, ev->rec.seq) == 1;
+	}
 }

@@ -138,15 +138,16 @@ static size_t comm_len(const char comm[DL_COMM_LEN])
 
 /* outlen >= INET6_ADDRSTRLEN + 1. auparse drops one trailing ':' from any
  * value, so an IPv6 text ending in "::" gets a final 0 ("::0", the same
- * address): ausearch then reads laddr=:: as ::0, not as ":". */
-static void format_ip(char *out, size_t outlen, const __u8 a[DL_ADDR_LEN])
+ * address): ausearch then reads laddr=:: as ::0, not as ":".
+ * Returns true for an IPv6 address (not IPv4-mapped). */
+static bool format_ip(char *out, size_t outlen, const __u8 a[DL_ADDR_LEN])
 {
 	static const __u8 v4m[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	size_t n;
 
 	if (!memcmp(a, v4m, sizeof(v4m))) {
 		inet_ntop(AF_INET, a + 12, out, (socklen_t)outlen);
-		return;
+		return false;
 	}
 	inet_ntop(AF_INET6, a, out, (socklen_t)outlen);
 	n = strlen(out);
@@ -154,6 +155,19 @@ static void format_ip(char *out, size_t outlen, const __u8 a[DL_ADDR_LEN])
 		out[n] = '0';
 		out[n + 1] = '\0';
 	}
+	return true;
+}
+
+/* The permission asked for: the policy's operation for the hook. */
+static const char *avc_perm(const struct dl_record *r)
+{
+	switch (dl_hook_op(r->hook)) {
+	case DL_NET_OP_CONNECT:
+		return "connect";
+	case DL_NET_OP_BIND:
+		return "bind";
+	}
+	return dl_hook_name(r->hook);
 }
 
 int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
@@ -171,18 +185,38 @@ int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 		boot[8] = '\0';
 	}
 
-	tb_printf(&b, "op=%s lsm=%s class=%s decision=%s enforcing=%u", dl_hook_name(r->hook),
-		  DL_AUDIT_LSM, dl_family_name(r->family), dl_verdict_name(r->verdict),
-		  r->enforced ? 1u : 0u);
+	/* aureport --avc reads the result and permission from "avc: <denied|
+	 * granted> { <perm> }", the object from tcontext= and the class from the
+	 * tclass= after it; comm= must follow tclass= (ausearch-parse.c). */
+	tb_printf(&b, "avc:  %s  { %s } for op=%s lsm=%s", r->verdict == DL_VERDICT_ALLOW ? "granted" : "denied",
+		  avc_perm(r), dl_hook_name(r->hook), DL_AUDIT_LSM);
+	if (r->family == DL_FAMILY_NET) {
+		char ip[INET6_ADDRSTRLEN + 1];
+		bool v6 = format_ip(ip, sizeof(ip), r->u.net.addr);
+
+		tb_printf(&b, v6 ? " tcontext=[%s]:%u" : " tcontext=%s:%u", ip, r->u.net.port);
+	} else {
+		tb_printf(&b, " tcontext=?");
+	}
+	tb_printf(&b, " tclass=%s decision=%s enforcing=%u", dl_family_name(r->family),
+		  dl_verdict_name(r->verdict), r->enforced ? 1u : 0u);
 	tb_enc(&b, "policy", policy_name, policy_name ? strlen(policy_name) : 0);
 	if (ev->rule_id && plain_id(ev->rule_id))
 		tb_printf(&b, " rule=%s", ev->rule_id);
 	else
 		tb_enc(&b, "rule", ev->rule_id, ev->rule_id ? strlen(ev->rule_id) : 0);
-	tb_printf(&b, " seq=%llu boot=%s spid=%u stid=%u sppid=%u suid=%u seuid=%u sgid=%u"
-		  " sauid=%u sses=%u scgroup=%llu",
+	/* suid euid sgid sauid: names auparse interprets as a uid or gid, so
+	 * ausearch -i shows each as a user or group name. No name but the
+	 * header's ses= is read as a session: the unset session is written as
+	 * "unset", what ausearch -i shows for an unset sauid or ses. */
+	tb_printf(&b, " seq=%llu boot=%s spid=%u stid=%u sppid=%u suid=%u euid=%u sgid=%u sauid=%u",
 		  (unsigned long long)r->seq, boot, r->tgid, r->pid, r->ppid, r->uid, r->euid,
-		  r->gid, r->loginuid, r->sessionid, (unsigned long long)r->cgroup_id);
+		  r->gid, r->loginuid);
+	if (r->sessionid == DL_AUDIT_UNSET)
+		tb_printf(&b, " sses=unset");
+	else
+		tb_printf(&b, " sses=%u", r->sessionid);
+	tb_printf(&b, " scgroup=%llu", (unsigned long long)r->cgroup_id);
 	tb_enc(&b, "comm", r->comm, comm_len(r->comm));
 	tb_enc(&b, "cmd", ev->exe, ev->exe ? strlen(ev->exe) : 0);
 
@@ -202,6 +236,86 @@ int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 		return -ENOSPC;
 	}
 	return (int)b.len;
+}
+
+/* ------------------------------------------------------------------------ */
+/* lifecycle records */
+
+static int done(struct tbuf *b)
+{
+	if (b->full) {
+		if (b->cap)
+			b->s[0] = '\0';
+		return -ENOSPC;
+	}
+	return (int)b->len;
+}
+
+int dl_audit_format_policy_load(char *out, size_t outlen, const char *policy_name,
+				const char *sha256, size_t rules, unsigned gen)
+{
+	struct tbuf b = { .s = out, .cap = outlen };
+
+	if (!out || !outlen)
+		return -ENOSPC;
+	tb_printf(&b, "op=load_policy lsm=%s", DL_AUDIT_LSM);
+	tb_enc(&b, "policy", policy_name, policy_name ? strlen(policy_name) : 0);
+	tb_printf(&b, " sha256=%s rules=%zu gen=%u", sha256 && *sha256 ? sha256 : "?", rules, gen);
+	return done(&b);
+}
+
+int dl_audit_format_start(char *out, size_t outlen, int old_enabled, int enforcing)
+{
+	struct tbuf b = { .s = out, .cap = outlen };
+
+	if (!out || !outlen)
+		return -ENOSPC;
+	tb_printf(&b, "op=start lsm=%s enabled=1 old-enabled=%d enforcing=%d", DL_AUDIT_LSM,
+		  !!old_enabled, !!enforcing);
+	return done(&b);
+}
+
+int dl_audit_format_stop(char *out, size_t outlen, int enforcing)
+{
+	struct tbuf b = { .s = out, .cap = outlen };
+
+	if (!out || !outlen)
+		return -ENOSPC;
+	tb_printf(&b, "op=stop lsm=%s enabled=1 enforcing=%d", DL_AUDIT_LSM, !!enforcing);
+	return done(&b);
+}
+
+int dl_audit_format_setenforce(char *out, size_t outlen, unsigned family, int enforcing,
+			       int old_enforcing)
+{
+	struct tbuf b = { .s = out, .cap = outlen };
+
+	if (!out || !outlen)
+		return -ENOSPC;
+	tb_printf(&b, "op=setenforce lsm=%s class=%s enforcing=%d old_enforcing=%d", DL_AUDIT_LSM,
+		  dl_family_name(family), !!enforcing, !!old_enforcing);
+	return done(&b);
+}
+
+int dl_audit_format_suppressed(char *out, size_t outlen, uint64_t n)
+{
+	struct tbuf b = { .s = out, .cap = outlen };
+
+	if (!out || !outlen)
+		return -ENOSPC;
+	tb_printf(&b, "op=suppressed lsm=%s suppressed=%llu", DL_AUDIT_LSM, (unsigned long long)n);
+	return done(&b);
+}
+
+int dl_audit_format_unload(char *out, size_t outlen, int64_t stored, uint64_t lost, uint64_t seq)
+{
+	struct tbuf b = { .s = out, .cap = outlen };
+
+	if (!out || !outlen)
+		return -ENOSPC;
+	tb_printf(&b, "op=unload lsm=%s enabled=0 old-enabled=1 stored=%lld lost=%llu seq=%llu",
+		  DL_AUDIT_LSM, (long long)stored, (unsigned long long)lost, (unsigned long long)seq);
+	return done(&b);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -357,4 +471,53 @@ uint64_t dl_dedup_take_suppressed(struct dl_dedup *d)
 
 	d->suppressed = 0;
 	return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* confirmation tracking */
+
+void dl_audit_track_init(struct dl_audit_track *t, int64_t mark)
+{
+	t->top = mark;
+	t->pending = INT64_MAX;
+	t->lost = INT64_MAX;
+}
+
+void dl_audit_track_queued(struct dl_audit_track *t, int64_t id)
+{
+	if (id > t->top)
+		t->top = id;
+}
+
+void dl_audit_track_suppressed(struct dl_audit_track *t, int64_t id)
+{
+	if (id < t->pending)
+		t->pending = id;
+}
+
+void dl_audit_track_lost(struct dl_audit_track *t, int64_t id)
+{
+	if (id < t->lost)
+		t->lost = id;
+	dl_audit_track_queued(t, id);
+}
+
+void dl_audit_track_summary(struct dl_audit_track *t, int ok)
+{
+	if (!ok && t->pending < t->lost)
+		t->lost = t->pending;
+	t->pending = INT64_MAX;
+}
+
+int64_t dl_audit_track_mark(const struct dl_audit_track *t, int64_t queued_min)
+{
+	int64_t m = queued_min;
+
+	if (t->pending < m)
+		m = t->pending;
+	if (t->lost < m)
+		m = t->lost;
+	if (m == INT64_MAX || m - 1 > t->top)
+		return t->top;
+	return m - 1;
 }

@@ -6,12 +6,17 @@
  *
  * Record text (see docs/audit-records.md; conventions from ../shared/AUDIT.md):
  *   USER_AVC, one decision:
- *     op=<hook> lsm=drylock class=<family> decision=<allow|would-deny|deny>
- *     enforcing=<0|1> policy=<enc> rule=<id> seq=<n> boot=<8 hex of boot_id>
- *     spid=<tgid> stid=<pid> sppid=<ppid> suid=<uid> seuid=<euid> sgid=<gid>
- *     sauid=<loginuid> sses=<sessionid> scgroup=<id> comm=<enc> cmd=<enc exe>
+ *     avc:  <denied|granted>  { <connect|bind> } for op=<hook> lsm=drylock
+ *     tcontext=<ip:port | [ip6]:port> tclass=<family>
+ *     decision=<allow|would-deny|deny> enforcing=<0|1> policy=<enc> rule=<id>
+ *     seq=<n> boot=<8 hex of boot_id> spid=<tgid> stid=<pid> sppid=<ppid>
+ *     suid=<uid> euid=<euid> sgid=<gid> sauid=<loginuid> sses=<n|unset>
+ *     scgroup=<id> comm=<enc> cmd=<enc exe>
  *     family-specific: daddr=<ip> dport=<n> proto=<IANA number> (connect)
  *                      laddr=<ip> lport=<n> proto=...            (bind)
+ *   The "avc: ... { perm }" prefix, tcontext= and tclass= are what aureport
+ *   --avc reads for result, permission, object and class. There is no
+ *   scontext=, so SELinux tools (audit2allow) do not take it for theirs.
  *   <enc> is dl_audit_encode(): "value" or upper-case hex. Never a header or
  *   trailer name (pid uid auid ses subj exe hostname addr terminal res) and
  *   never a name auparse reinterprets (mode flags id action data code list sig
@@ -28,6 +33,7 @@
 #define DL_AUDIT_LSM "drylock"
 #define DL_AUDIT_MAX_TEXT 2048   /* well under the kernel's 8560-byte limit */
 #define DL_AUDIT_MAX_VALUE 256   /* untrusted input bytes kept before encoding */
+#define DL_AUDIT_UNSET 4294967295u /* login uid / session id not set */
 
 /*
  * Encode an untrusted value (len bytes, may contain NUL or anything) for an
@@ -43,6 +49,21 @@ int dl_audit_encode(char *out, size_t outlen, const void *val, size_t len, size_
  * Returns the length, or -ENOSPC. */
 int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 			const char *policy_name, const char *boot_id);
+
+/*
+ * The lifecycle records (USER_MAC_POLICY_LOAD, USER_MAC_STATUS), one function
+ * each so that the collector, `drylock mode` and `drylock unload` write
+ * exactly what docs/audit-records.md says and tests can check it. Each
+ * returns the length or -ENOSPC. policy_name is encoded here.
+ */
+int dl_audit_format_policy_load(char *out, size_t outlen, const char *policy_name,
+				const char *sha256, size_t rules, unsigned gen);
+int dl_audit_format_start(char *out, size_t outlen, int old_enabled, int enforcing);
+int dl_audit_format_stop(char *out, size_t outlen, int enforcing);
+int dl_audit_format_setenforce(char *out, size_t outlen, unsigned family, int enforcing,
+			       int old_enforcing);
+int dl_audit_format_suppressed(char *out, size_t outlen, uint64_t n);
+int dl_audit_format_unload(char *out, size_t outlen, int64_t stored, uint64_t lost, uint64_t seq);
 
 /* res= for a decision: 1 (success) unless the operation was denied. */
 int dl_audit_result(const struct dl_record *rec);
@@ -61,5 +82,29 @@ void dl_dedup_free(struct dl_dedup *d);
 int dl_dedup_check(struct dl_dedup *d, const struct dl_event *ev, uint64_t now_ns);
 /* Suppressed count since the last call; resets it. */
 uint64_t dl_dedup_take_suppressed(struct dl_dedup *d);
+
+/*
+ * How far the audit log is confirmed, for the store's audit mark (pure: the
+ * audit thread holds one under its lock). ids are events.id of one boot,
+ * (boot << 40) | seq. A decision is confirmed once its USER_AVC was sent, or
+ * once the op=suppressed record that counts it was; it is lost when it could
+ * not be queued or sent. The mark is the highest id such that every decision
+ * at or below it that went through here is confirmed: below the lowest one
+ * still queued (queued_min, INT64_MAX for none), pending in a suppressed
+ * count, or lost (lost ones stay for the rest of the run: a restart sends
+ * them again from the store).
+ */
+struct dl_audit_track {
+	int64_t top;      /* highest id seen, or the mark it started from */
+	int64_t pending;  /* lowest id counted as suppressed, not yet reported */
+	int64_t lost;     /* lowest id that was not sent */
+};
+void dl_audit_track_init(struct dl_audit_track *t, int64_t mark);
+void dl_audit_track_queued(struct dl_audit_track *t, int64_t id);
+void dl_audit_track_suppressed(struct dl_audit_track *t, int64_t id);
+void dl_audit_track_lost(struct dl_audit_track *t, int64_t id);
+/* The op=suppressed record was sent (ok) or not. */
+void dl_audit_track_summary(struct dl_audit_track *t, int ok);
+int64_t dl_audit_track_mark(const struct dl_audit_track *t, int64_t queued_min);
 
 #endif

@@ -57,6 +57,9 @@ struct collector {
 	uint64_t audit_suppressed, audit_dropped;
 	uint64_t stored;
 	int store_failures;
+	uint64_t dup_floor;       /* highest seq of this boot stored before the start */
+	bool *dup;                /* per batch slot: stored before, not audited again */
+	int64_t amark;            /* audit mark last written */
 };
 
 /* ---- the loop ---- */
@@ -85,6 +88,11 @@ static int drain_batch(struct collector *c)
 		dl_ring_release(&c->ring); /* discarded or unknown records only */
 		return 0;
 	}
+	/* A batch re-read after a crash was stored (and audited, or sent by
+	 * dl_audit_catch_up) before: do not audit it again. */
+	memset(c->dup, 0, in->n * sizeof(*c->dup));
+	if (c->dup_floor)
+		dl_audit_batch_dups(c->st, in->batch, in->n, c->dup_floor, c->dup);
 	n = dl_ingest_commit(in);
 	if (n < 0) {
 		log_store_failure(c, "write");
@@ -98,9 +106,22 @@ static int drain_batch(struct collector *c)
 	dl_ring_release(&c->ring);
 	c->stored += n;
 	for (unsigned i = 0; i < in->n; i++)
-		if (in->batch[i].ev.rec.verdict != DL_VERDICT_ALLOW)
+		if (in->batch[i].ev.rec.verdict != DL_VERDICT_ALLOW && !c->dup[i])
 			dl_audit_decision(c->audit, &in->batch[i].ev, c->o->policy->name);
 	return n;
+}
+
+/* Write how far the audit log is confirmed (audit.c, store audit_marks). */
+static void write_audit_mark(struct collector *c)
+{
+	int64_t m = dl_audit_mark(c->audit);
+
+	if (m == c->amark)
+		return;
+	if (dl_store_audit_mark_set(c->st, c->boot_key, m) == 0)
+		c->amark = m;
+	else
+		log_store_failure(c, "audit mark");
 }
 
 /* Mode switches made by `drylock mode` (which audits them itself) are
@@ -134,6 +155,7 @@ static void poll_state(struct collector *c)
 			log_store_failure(c, "counter");
 		}
 	}
+	write_audit_mark(c);
 	dl_audit_counters(c->audit, &sup, &drop);
 	if (sup != c->audit_suppressed &&
 	    dl_store_counter(c->st, c->boot_key, 0, "audit_suppressed", sup, now) == 0)
@@ -239,6 +261,7 @@ int dl_collect(const struct dl_collect_opts *o)
 
 		if (dl_store_max_seq(c.st, c.boot_key, &seq_floor))
 			dl_err("store: %s", dl_store_errmsg(c.st));
+		c.dup_floor = seq_floor;
 		dl_seq_saved(o->pin_dir, c.boot_id, &saved);
 		if (saved > seq_floor)
 			seq_floor = saved;
@@ -268,17 +291,17 @@ int dl_collect(const struct dl_collect_opts *o)
 	for (int f = 1; f < DL_FAMILY_MAX; f++)
 		if (o->policy->families & (1u << f))
 			dl_store_mode(c.st, c.boot_key, f, c.mode[f], dl_now_ns());
-	{
-		char name[3 * DL_POLICY_NAME_MAX + 3];
-
-		dl_audit_encode(name, sizeof(name), o->policy->name, strlen(o->policy->name), DL_POLICY_NAME_MAX);
-		snprintf(text, sizeof(text), "op=load_policy lsm=%s policy=%s sha256=%s rules=%zu gen=%u",
-			 DL_AUDIT_LSM, name, o->policy->sha256, o->policy->n_rules, c.gen);
+	if (dl_audit_format_policy_load(text, sizeof(text), o->policy->name, o->policy->sha256,
+					o->policy->n_rules, c.gen) > 0)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_POLICY_LOAD, text, 1);
-	}
-	snprintf(text, sizeof(text), "op=start lsm=%s enabled=1 old-enabled=%d enforcing=%d", DL_AUDIT_LSM,
-		 fresh ? 0 : 1, c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE);
-	dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+	if (dl_audit_format_start(text, sizeof(text), !fresh, c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE) > 0)
+		dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+	/* What a collector that was killed stored but did not get into the
+	 * audit log, before anything new. */
+	if (dl_audit_catch_up(c.audit, c.st, c.boot_key))
+		dl_log("audit: sending what the store holds but the audit log may not: %s",
+		       dl_store_errmsg(c.st));
+	c.amark = INT64_MIN;
 
 	/* 4. Drain. */
 	err = dl_ring_open(&c.ring, c.pin.events_fd);
@@ -291,6 +314,11 @@ int dl_collect(const struct dl_collect_opts *o)
 			     c.pin.exe_fd, c.cgroup_root_fd, o->batch);
 	if (err)
 		goto out;
+	c.dup = calloc(c.in.cap ? c.in.cap : 1, sizeof(*c.dup));
+	if (!c.dup) {
+		dl_log("collect: out of memory");
+		goto out;
+	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0) {
 		dl_err("collect: epoll/signalfd: %s", strerror(errno));
@@ -373,9 +401,10 @@ int dl_collect(const struct dl_collect_opts *o)
 	poll_state(&c);
 	dl_log("collect: stopping; %llu records stored this run; programs stay attached (drylock unload detaches)",
 	       (unsigned long long)c.stored);
-	snprintf(text, sizeof(text), "op=stop lsm=%s enabled=1 enforcing=%d", DL_AUDIT_LSM,
-		 c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE);
-	dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+	if (dl_audit_format_stop(text, sizeof(text), c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE) > 0)
+		dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+	dl_audit_sync(c.audit);
+	write_audit_mark(&c);
 	rc = EXIT_SUCCESS;
 out:
 	if (c.audit)
@@ -389,6 +418,7 @@ out:
 	dl_ring_close(&c.ring);
 	dl_pinned_close(&c.pin);
 	dl_ingest_fini(&c.in);
+	free(c.dup);
 	dl_store_close(c.st);
 	if (lock_fd >= 0)
 		close(lock_fd); /* last: `unload` waits for it as "stopped" */

@@ -93,6 +93,20 @@ void dl_audit_counters(struct dl_audit *a, uint64_t *suppressed, uint64_t *dropp
 /* Send one record synchronously (for short-lived commands like `drylock mode`).
  * Returns 0, or -errno when audit is unavailable. */
 int dl_audit_send_once(int type, const char *text, int success);
+/* At least once (audit.c): catch_up, once at start: create the boot's audit
+ * mark and send what the store holds after every boot's mark, waiting for
+ * it; sync: wait until everything queued was handled and the suppressed
+ * count sent, <0 if something could not be sent since the last sync; mark:
+ * the audit mark the current boot may have now (write it with
+ * dl_store_audit_mark_set). batch_dups, before a batch's commit: dup[i] set
+ * for each would-deny/deny with seq <= floor already in the store (a batch
+ * re-read after a crash), which must not be queued again. */
+struct dl_pending;
+int dl_audit_catch_up(struct dl_audit *a, struct dl_store *st, int64_t boot_key);
+int dl_audit_sync(struct dl_audit *a);
+int64_t dl_audit_mark(struct dl_audit *a);
+void dl_audit_batch_dups(struct dl_store *st, const struct dl_pending *batch, unsigned n,
+			 uint64_t floor, bool *dup);
 
 /* ---- collect.c: the drain loop ---- */
 struct dl_collect_opts {

@@ -508,8 +508,7 @@ static int cmd_mode(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 		printf("%s %s (was %s)\n", dl_family_name(f), dl_mode_name(mode), dl_mode_name(old));
-		snprintf(text, sizeof(text), "op=setenforce lsm=%s class=%s enforcing=%d old_enforcing=%d",
-			 DL_AUDIT_LSM, dl_family_name(f), mode == DL_MODE_ENFORCE, old == DL_MODE_ENFORCE);
+		dl_audit_format_setenforce(text, sizeof(text), f, mode == DL_MODE_ENFORCE, old == DL_MODE_ENFORCE);
 		err = dl_audit_send_once(AUDIT_USER_MAC_STATUS, text, 1);
 		if (err)
 			dl_log("mode: the switch is done but could not be audited: %s", strerror(-err));

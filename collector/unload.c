@@ -222,9 +222,14 @@ static int64_t drain_ring(struct dl_ring *ring, struct dl_store *st, int64_t boo
 	static const struct dl_policy none = { .name = "" };
 	struct dl_ingest in;
 	int64_t total = 0;
+	uint64_t floor = 0;
+	bool dup[1024];
 	int cg = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int err = dl_ingest_init(&in, st, &none, boot_key, dl_boot_wall_ns(), 0, 0, exe_fd, cg, 1024);
 
+	/* what is stored already was audited, or sent by dl_audit_catch_up */
+	if (!err && audit)
+		err = dl_store_max_seq(st, boot_key, &floor);
 	if (err) {
 		if (cg >= 0)
 			close(cg);
@@ -242,6 +247,9 @@ static int64_t drain_ring(struct dl_ring *ring, struct dl_store *st, int64_t boo
 			dl_ring_release(ring);
 			break;
 		}
+		memset(dup, 0, sizeof(dup));
+		if (floor)
+			dl_audit_batch_dups(st, in.batch, in.n, floor, dup);
 		n = dl_ingest_commit(&in);
 		if (n < 0) {
 			dl_ring_rewind(ring);
@@ -253,7 +261,7 @@ static int64_t drain_ring(struct dl_ring *ring, struct dl_store *st, int64_t boo
 		for (unsigned i = 0; i < in.n; i++) {
 			char name[DL_POLICY_NAME_MAX + 1];
 
-			if (in.batch[i].ev.rec.verdict == DL_VERDICT_ALLOW)
+			if (in.batch[i].ev.rec.verdict == DL_VERDICT_ALLOW || dup[i])
 				continue;
 			dl_audit_decision(audit, &in.batch[i].ev,
 					  policy_name_of(st, in.batch[i].ev.policy_key, name, sizeof(name)));
@@ -388,11 +396,18 @@ int dl_cmd_unload(const char *pin_dir, int argc, char **argv)
 
 	/* 4. What the kernel decided but nobody stored yet. */
 	audit = dl_audit_start(true, boot_id);
+	if (st && audit && dl_audit_catch_up(audit, st, boot_key))
+		dl_log("unload: sending stored decisions the audit log may not have: %s", dl_store_errmsg(st));
 	if (st) {
 		stored = drain_ring(&ring, st, boot_key, pin.exe_fd, audit);
 		if (stored < 0) {
 			dl_log("unload: storing pending decisions: %s", dl_store_errmsg(st));
 			stored = 0;
+		}
+		if (audit) {
+			dl_audit_sync(audit);
+			if (dl_store_audit_mark_set(st, boot_key, dl_audit_mark(audit)))
+				dl_log("unload: %s", dl_store_errmsg(st));
 		}
 	}
 	lost = ring_pending(&ring);
@@ -433,9 +448,8 @@ int dl_cmd_unload(const char *pin_dir, int argc, char **argv)
 	       (long long)stored, lost ? ", some discarded (see above)" : "");
 	rc = EXIT_SUCCESS;
 audit:
-	snprintf(text, sizeof(text), "op=unload lsm=%s enabled=0 old-enabled=1 stored=%lld lost=%llu seq=%llu",
-		 DL_AUDIT_LSM, (long long)stored, (unsigned long long)lost, (unsigned long long)seq);
-	dl_audit_text(audit, AUDIT_USER_MAC_STATUS, text, rc == EXIT_SUCCESS);
+	if (dl_audit_format_unload(text, sizeof(text), stored, lost, seq) > 0)
+		dl_audit_text(audit, AUDIT_USER_MAC_STATUS, text, rc == EXIT_SUCCESS);
 out:
 	if (audit)
 		dl_audit_stop(audit);

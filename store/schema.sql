@@ -232,6 +232,15 @@ CREATE TABLE IF NOT EXISTS rollup_marks (
 	boot       INTEGER PRIMARY KEY,  -- boots.id
 	through_id INTEGER NOT NULL      -- events.id; (boot << 40) when none yet
 );
+-- How far audit has been confirmed sent, per boot: every would-deny/deny
+-- with events.id <= through_id reached the audit log (as USER_AVC, or counted
+-- in an op=suppressed record). A restarted collector sends those after it
+-- (collector/audit.c, docs/audit-records.md "Repeats after a crash").
+-- Added without a version bump: CREATE IF NOT EXISTS on every writable open.
+CREATE TABLE IF NOT EXISTS audit_marks (
+	boot       INTEGER PRIMARY KEY,  -- boots.id
+	through_id INTEGER NOT NULL      -- events.id
+);
 -- Per (minute, boot, policy, rule, hook, verdict, enforced): summary.
 CREATE TABLE IF NOT EXISTS rollup_rules (
 	minute   INTEGER NOT NULL,

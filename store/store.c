@@ -422,7 +422,7 @@ enum {
 	S_POL_FIRST, S_MODE, S_COUNTER, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_RET_OLDEST, S_RET_DEL, S_RET_MIN_DEL, S_RET_MIN_UPD, S_RET_BOOT,
 	S_ROLL_RULE, S_ROLL_SUBJ, S_ROLL_MARK, S_MARK_GET, S_EMAX, S_EXISTS, S_MARK_PUT,
-	S_RET_ROLL_R, S_RET_ROLL_S,
+	S_RET_ROLL_R, S_RET_ROLL_S, S_AMARK_INIT, S_AMARK_GET, S_AMARK_SET,
 	S_N
 };
 
@@ -475,6 +475,10 @@ static const char *const stmt_sql[S_N] = {
 	[S_MARK_PUT] = "INSERT OR IGNORE INTO rollup_marks(boot, through_id) VALUES (?1, ?1 << 40)",
 	[S_RET_ROLL_R] = "DELETE FROM rollup_rules WHERE minute = ?1 AND boot = ?2",
 	[S_RET_ROLL_S] = "DELETE FROM rollup_subjects WHERE minute = ?1 AND boot = ?2",
+	[S_AMARK_INIT] = "INSERT OR IGNORE INTO audit_marks(boot, through_id) SELECT ?1,"
+			 " coalesce(max(id), ?1 << 40) FROM events WHERE id >= ?1 << 40 AND id < (?1 + 1) << 40",
+	[S_AMARK_GET] = "SELECT through_id FROM audit_marks WHERE boot = ?1",
+	[S_AMARK_SET] = "UPDATE audit_marks SET through_id = ?2 WHERE boot = ?1",
 };
 
 /* Every event after a boot's mark into the rollups, the marks moved to the
@@ -521,6 +525,10 @@ struct dl_store {
 	struct group grp;
 	sqlite3_stmt *ins_group; /* GROUP_ROWS-row INSERT */
 	struct rollup roll;
+	/* audit_marks row of the boot being written (dl_store_audit_mark_init):
+	 * a would-deny/deny stored at or below it lowers it in the same
+	 * transaction (alower; INT64_MAX: nothing to lower). */
+	int64_t amark_boot, amark, alower;
 	uint8_t *kbuf; /* scratch for cache keys */
 	size_t kcap;
 	char *path;
@@ -533,6 +541,9 @@ struct dl_store {
 static __thread char open_err[512];
 
 static int roll_flush_now(struct dl_store *st);
+static int amark_lower(struct dl_store *st);
+static void amark_lowered(struct dl_store *st);
+static int hook_family(unsigned hook);
 
 static int errno_of(int rc)
 {
@@ -1116,6 +1127,8 @@ int dl_store_open(const char *path, int flags, struct dl_store **out)
 	int r, rc;
 	*out = NULL;
 	struct dl_store *st = calloc(1, sizeof(*st));
+	if (st)
+		st->alower = INT64_MAX;
 	if (!st) {
 		snprintf(open_err, sizeof(open_err), "store: open %s: out of memory", path);
 		return -ENOMEM;
@@ -1385,6 +1398,170 @@ int dl_store_max_seq(struct dl_store *st, int64_t boot_key, uint64_t *seq)
 	if (rc != SQLITE_ROW)
 		return fail(st, rc, "max seq");
 	*seq = v > (boot_key << 40) ? (uint64_t)(v - (boot_key << 40)) : 0;
+	return 0;
+}
+
+/* ---- audit marks ------------------------------------------------------ */
+/*
+ * audit_marks(boot, through_id): every would-deny/deny of the boot with an
+ * id at or below through_id was sent to the audit log (or counted in an
+ * op=suppressed record that was), as far as the collector could confirm.
+ * The collector raises it (dl_store_audit_mark_set) once the audit thread has
+ * confirmed; a decision stored at or below it (a record that reached the ring
+ * after one with a higher sequence number) lowers it in the same transaction
+ * as its insert, so a crash never leaves a stored, unaudited decision under
+ * the mark. A boot first seen by a drylock without audit marks starts at its
+ * highest stored event: what came before is taken as audited.
+ */
+int dl_store_audit_mark_init(struct dl_store *st, int64_t boot_key, int64_t *through)
+{
+	PREP(st, S_AMARK_INIT, i);
+	PREP(st, S_AMARK_GET, g);
+	int64_t v = 0;
+	int r;
+
+	sqlite3_bind_int64(i, 1, boot_key);
+	if ((r = step1(st, i, "audit mark init", NULL)) < 0)
+		return r;
+	sqlite3_bind_int64(g, 1, boot_key);
+	if ((r = step1(st, g, "audit mark", &v)) < 0)
+		return r;
+	if (r == 0)
+		return seterr(st, -EIO, "store: audit mark of boot %lld vanished", (long long)boot_key);
+	st->amark_boot = boot_key;
+	st->amark = v;
+	st->alower = INT64_MAX;
+	*through = v;
+	return 0;
+}
+
+int dl_store_audit_mark_get(struct dl_store *st, int64_t boot_key, int64_t *through)
+{
+	PREP(st, S_AMARK_GET, g);
+	sqlite3_bind_int64(g, 1, boot_key);
+	return step1(st, g, "audit mark", through);
+}
+
+int dl_store_event_exists(struct dl_store *st, int64_t boot_key, uint64_t seq)
+{
+	PREP(st, S_EXISTS, x);
+	sqlite3_bind_int64(x, 1, (boot_key << SEQ_BITS) | (int64_t)(seq & (uint64_t)SEQ_MASK));
+	return step1(st, x, "event lookup", NULL);
+}
+
+int dl_store_audit_mark_set(struct dl_store *st, int64_t boot_key, int64_t through)
+{
+	PREP(st, S_AMARK_SET, s);
+	sqlite3_bind_int64(s, 1, boot_key);
+	sqlite3_bind_int64(s, 2, through);
+	int r = step1(st, s, "audit mark", NULL);
+	if (r < 0)
+		return r;
+	if (boot_key == st->amark_boot)
+		st->amark = through;
+	return 0;
+}
+
+int dl_store_audit_backlog(struct dl_store *st, uint64_t max,
+			   int (*cb)(void *arg, const struct dl_event *ev, const char *policy_name),
+			   void *arg, uint64_t *sent, uint64_t *skipped)
+{
+#define BACKLOG_FROM \
+	" FROM audit_marks m JOIN events e ON e.id > m.through_id AND e.id < ((m.boot + 1) << 40)" \
+	" AND e.verdict <> ?1"
+	static const char count_sql[] = "SELECT count(*)" BACKLOG_FROM;
+	static const char sql[] =
+		"SELECT e.id, e.ts, e.hook, e.verdict, e.enforced, coalesce(e.policy, 0),"
+		" coalesce(e.rule, -1), e.tgid, coalesce(e.pid, e.tgid), e.ppid, s.uid, s.euid, s.gid,"
+		" s.loginuid, s.sessionid, s.cgroup_id, s.mnt_ns, cm.s, ex.s, cg.s, o.addr, o.port,"
+		" o.proto, p.name, r.rule_id"
+		BACKLOG_FROM
+		" JOIN subjects s ON s.id = e.subject"
+		" LEFT JOIN strings cm ON cm.id = s.comm LEFT JOIN strings ex ON ex.id = s.exe"
+		" LEFT JOIN strings cg ON cg.id = s.cgroup LEFT JOIN objects o ON o.id = e.object"
+		" LEFT JOIN policies p ON p.id = e.policy"
+		" LEFT JOIN rules r ON r.policy = e.policy AND r.idx = e.rule"
+		" ORDER BY e.id LIMIT -1 OFFSET ?2";
+#undef BACKLOG_FROM
+	sqlite3_stmt *q;
+	int64_t total = 0, skip;
+	int rc, r = 0;
+
+	*sent = *skipped = 0;
+	rc = sqlite3_prepare_v2(st->db, count_sql, -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, rc, "audit backlog");
+	sqlite3_bind_int64(q, 1, DL_VERDICT_ALLOW);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		total = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return fail(st, rc, "audit backlog");
+	skip = total > (int64_t)max ? total - (int64_t)max : 0;
+	*skipped = (uint64_t)skip;
+	rc = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, rc, "audit backlog");
+	sqlite3_bind_int64(q, 1, DL_VERDICT_ALLOW);
+	sqlite3_bind_int64(q, 2, skip);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct dl_event ev;
+		struct dl_record *rec = &ev.rec;
+		int64_t id = sqlite3_column_int64(q, 0), rule = sqlite3_column_int64(q, 6);
+		const char *comm = (const char *)sqlite3_column_text(q, 17);
+		int commlen = sqlite3_column_bytes(q, 17);
+
+		memset(&ev, 0, sizeof(ev));
+		rec->version = DL_ABI_VERSION;
+		rec->size = sizeof(*rec);
+		rec->hook = (__u16)sqlite3_column_int(q, 2);
+		rec->family = (__u16)hook_family(rec->hook);
+		rec->seq = (uint64_t)(id & SEQ_MASK);
+		rec->verdict = (__u8)sqlite3_column_int(q, 3);
+		rec->enforced = (__u8)sqlite3_column_int(q, 4);
+		rec->rule_idx = rule < 0 ? DL_RULE_NONE : (__u32)rule;
+		rec->tgid = (__u32)sqlite3_column_int64(q, 7);
+		rec->pid = (__u32)sqlite3_column_int64(q, 8);
+		rec->ppid = (__u32)sqlite3_column_int64(q, 9);
+		rec->uid = (__u32)sqlite3_column_int64(q, 10);
+		rec->euid = (__u32)sqlite3_column_int64(q, 11);
+		rec->gid = (__u32)sqlite3_column_int64(q, 12);
+		rec->loginuid = (__u32)sqlite3_column_int64(q, 13);
+		rec->sessionid = (__u32)sqlite3_column_int64(q, 14);
+		rec->cgroup_id = (__u64)sqlite3_column_int64(q, 15);
+		rec->mnt_ns = (__u64)sqlite3_column_int64(q, 16);
+		if (comm)
+			memcpy(rec->comm, comm, commlen < DL_COMM_LEN ? (size_t)commlen : DL_COMM_LEN);
+		if (rec->family == DL_FAMILY_NET && sqlite3_column_type(q, 20) != SQLITE_NULL) {
+			const char *a = (const char *)sqlite3_column_text(q, 20);
+			struct dl_net_payload *n = &rec->u.net;
+
+			if (a && inet_pton(AF_INET6, a, n->addr) == 1) {
+				n->sa_family = AF_INET6;
+			} else if (a && inet_pton(AF_INET, a, n->addr + 12) == 1) {
+				n->addr[10] = n->addr[11] = 0xff;
+				n->sa_family = AF_INET;
+			}
+			n->port = (__u16)sqlite3_column_int(q, 21);
+			n->protocol = (__u8)sqlite3_column_int(q, 22);
+		}
+		ev.ts_ns = sqlite3_column_int64(q, 1) * 1000000;
+		ev.boot_key = id >> SEQ_BITS;
+		ev.policy_key = sqlite3_column_int64(q, 5);
+		ev.rule_id = (const char *)sqlite3_column_text(q, 24);
+		ev.exe = (const char *)sqlite3_column_text(q, 18);
+		ev.cgroup_path = (const char *)sqlite3_column_text(q, 19);
+		r = cb(arg, &ev, (const char *)sqlite3_column_text(q, 23));
+		if (r < 0)
+			break;
+		(*sent)++;
+	}
+	sqlite3_finalize(q);
+	if (r < 0)
+		return r;
+	if (rc != SQLITE_DONE)
+		return fail(st, rc, "audit backlog");
 	return 0;
 }
 
@@ -1979,6 +2156,9 @@ int dl_store_event(struct dl_store *st, const struct dl_event *ev)
 			      (long long)ev->boot_key, (unsigned long long)rc->seq);
 	int64_t id = (ev->boot_key << SEQ_BITS) | (int64_t)rc->seq;
 	int64_t ts = ev->ts_ns / 1000000;
+	if (st->amark_boot == ev->boot_key && rc->verdict != DL_VERDICT_ALLOW && id <= st->amark &&
+	    id - 1 < st->alower)
+		st->alower = id - 1;
 	int64_t subject, object = 0;
 	int r = subject_id(st, ev, &subject);
 	if (r < 0)
@@ -2016,10 +2196,12 @@ int dl_store_event(struct dl_store *st, const struct dl_event *ev)
 	if (st->in_txn)
 		return g->n == GROUP_ROWS ? group_flush(st) : 0;
 	/* Autocommit: the row is committed by its own statement. */
-	if ((r = group_flush(st)) < 0) {
+	if ((r = group_flush(st)) < 0 || (r = amark_lower(st)) < 0) {
 		st->roll.npend = 0;
+		st->alower = INT64_MAX;
 		return r;
 	}
+	amark_lowered(st);
 	if (st->roll.rules.e) {
 		roll_fold(&st->roll);
 		if (st->roll.force || st->roll.resync)
@@ -2038,11 +2220,34 @@ int dl_store_begin(struct dl_store *st)
 	return 0;
 }
 
+/* A would-deny/deny stored at or below the audit mark was never audited
+ * (it arrived late: see dl_store_audit_mark_init): lower the mark with it. */
+static int amark_lower(struct dl_store *st)
+{
+	if (st->alower == INT64_MAX)
+		return 0;
+	PREP(st, S_AMARK_SET, s);
+	sqlite3_bind_int64(s, 1, st->amark_boot);
+	sqlite3_bind_int64(s, 2, st->alower);
+	return step1(st, s, "audit mark", NULL);
+}
+
+/* After the transaction that lowered the mark committed. */
+static void amark_lowered(struct dl_store *st)
+{
+	if (st->alower != INT64_MAX)
+		st->amark = st->alower;
+	st->alower = INT64_MAX;
+}
+
 int dl_store_commit(struct dl_store *st)
 {
 	PREP(st, S_COMMIT, s);
 	struct rollup *R = &st->roll;
 	int r = group_flush(st);
+	if (r < 0)
+		return r;
+	r = amark_lower(st);
 	if (r < 0)
 		return r;
 	r = minute_flush(st);
@@ -2077,6 +2282,7 @@ int dl_store_commit(struct dl_store *st)
 	} else if (R->rules.e) {
 		roll_fold(R);
 	}
+	amark_lowered(st);
 	st->in_txn = 0;
 	return 0;
 }
@@ -2088,6 +2294,7 @@ int dl_store_rollback(struct dl_store *st)
 	st->min.valid = 0;
 	st->grp.n = 0;
 	st->roll.npend = 0;
+	st->alower = INT64_MAX;
 	st->roll.emax_boot = 0;
 	cache_clear(&st->cache);
 	front_clear(&st->front);

@@ -80,6 +80,26 @@ int dl_store_policy_for_gen(struct dl_store *st, int64_t boot_key, __u32 gen, in
  * none): a collector loading the engine afresh on the same boot continues
  * after it, so that (boot, seq) never names two decisions. */
 int dl_store_max_seq(struct dl_store *st, int64_t boot_key, uint64_t *seq);
+
+/*
+ * Audit marks (schema.sql audit_marks): how far the audit log is confirmed.
+ * init: create the boot's row if missing (at its highest stored event: a
+ * boot first seen without marks counts as audited), read it, and make this
+ * store lower it whenever a would-deny/deny at or below it is stored (in the
+ * same transaction). get: 1 and the mark, 0 if the boot has none. set: move
+ * it (outside a batch). backlog: every would-deny/deny after its boot's mark,
+ * all boots, in id order, rebuilt as events (strings valid during the call);
+ * at most max of them, the newest: *skipped says how many older ones were
+ * left out. cb returning <0 stops and is returned.
+ */
+int dl_store_audit_mark_init(struct dl_store *st, int64_t boot_key, int64_t *through);
+int dl_store_audit_mark_get(struct dl_store *st, int64_t boot_key, int64_t *through);
+int dl_store_audit_mark_set(struct dl_store *st, int64_t boot_key, int64_t through);
+int dl_store_audit_backlog(struct dl_store *st, uint64_t max,
+			   int (*cb)(void *arg, const struct dl_event *ev, const char *policy_name),
+			   void *arg, uint64_t *sent, uint64_t *skipped);
+/* 1 if an event with this boot and seq is stored, 0 if not, <0 on error. */
+int dl_store_event_exists(struct dl_store *st, int64_t boot_key, uint64_t seq);
 /* A family's mode was set (at start or by a switch). */
 int dl_store_mode(struct dl_store *st, int64_t boot_key, __u16 family, __u32 mode, int64_t ts_ns);
 /* A counter sample: kind is "kernel_drops", "audit_suppressed", "audit_dropped"

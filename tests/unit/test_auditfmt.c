@@ -105,8 +105,8 @@ static struct dl_event base_event(void)
 }
 
 static const char *const all_fields[] = {
-	"op", "lsm", "class", "decision", "enforcing", "policy", "rule", "seq", "boot", "spid",
-	"stid", "sppid", "suid", "seuid", "sgid", "sauid", "sses", "scgroup", "comm", "cmd",
+	"op", "lsm", "tcontext", "tclass", "decision", "enforcing", "policy", "rule", "seq", "boot",
+	"spid", "stid", "sppid", "suid", "euid", "sgid", "sauid", "sses", "scgroup", "comm", "cmd",
 	"daddr", "dport", "proto",
 };
 /* Header/trailer names (kernel and libaudit add these) and names auparse
@@ -114,6 +114,7 @@ static const char *const all_fields[] = {
 static const char *const forbidden[] = {
 	"pid", "uid", "auid", "ses", "subj", "exe", "hostname", "addr", "terminal", "res",
 	"mode", "flags", "id", "action", "data", "code", "list", "sig", "exit", "saddr", "key",
+	"class", "seuid", "scontext",
 };
 
 static void test_encode(void)
@@ -246,9 +247,10 @@ static void test_format(void)
 	n = dl_audit_format_avc(text, sizeof(text), &ev, "cloud", "0123abcd-4567-89ab-cdef-0123456789ab");
 	TAP_OK(n > 0, "format ok");
 	TAP_OK(!strcmp(text,
-		       "op=socket_connect lsm=drylock class=net decision=would-deny enforcing=0 "
+		       "avc:  denied  { connect } for op=socket_connect lsm=drylock "
+		       "tcontext=169.254.169.254:80 tclass=net decision=would-deny enforcing=0 "
 		       "policy=\"cloud\" rule=meta seq=42 boot=0123abcd spid=100 stid=101 sppid=1 "
-		       "suid=1000 seuid=1000 sgid=1000 sauid=4294967295 sses=3 scgroup=7777 "
+		       "suid=1000 euid=1000 sgid=1000 sauid=4294967295 sses=3 scgroup=7777 "
 		       "comm=\"curl\" cmd=\"/usr/bin/curl\" daddr=169.254.169.254 dport=80 proto=6"),
 	       "exact USER_AVC text: %s", text);
 
@@ -261,7 +263,9 @@ static void test_format(void)
 	ev.rule_id = NULL;
 	ev.exe = NULL;
 	n = dl_audit_format_avc(text, sizeof(text), &ev, NULL, NULL);
-	TAP_OK(n > 0 && strstr(text, "op=socket_bind ") && strstr(text, " decision=deny enforcing=1 ") &&
+	TAP_OK(n > 0 && strstr(text, "avc:  denied  { bind } for op=socket_bind ") &&
+	       strstr(text, " tcontext=[2001:db8::1]:80 tclass=net ") &&
+	       strstr(text, " decision=deny enforcing=1 ") &&
 	       strstr(text, " policy=? rule=? ") && strstr(text, " boot=? ") &&
 	       strstr(text, " cmd=? laddr=2001:db8::1 lport=80 proto=17") && !strstr(text, "daddr"),
 	       "bind, IPv6, unknowns as ?: %s", text);
@@ -296,7 +300,15 @@ static void test_format(void)
 	ev.rec.verdict = DL_VERDICT_ALLOW;
 	ev.rec.enforced = 1;
 	dl_audit_format_avc(text, sizeof(text), &ev, NULL, NULL);
-	TAP_OK(strstr(text, " decision=allow enforcing=1 ") != NULL, "allow decision named");
+	TAP_OK(strstr(text, " decision=allow enforcing=1 ") != NULL && !strncmp(text, "avc:  granted  {", 16),
+	       "allow decision named, avc granted");
+
+	ev.rec.loginuid = DL_AUDIT_UNSET;
+	ev.rec.sessionid = DL_AUDIT_UNSET;
+	dl_audit_format_avc(text, sizeof(text), &ev, NULL, NULL);
+	TAP_OK(field(text, "sses", v, sizeof(v)) && !strcmp(v, "unset") &&
+	       field(text, "sauid", v, sizeof(v)) && !strcmp(v, "4294967295"),
+	       "unset session written as unset, unset login uid as the number auparse reads as unset");
 
 	n = dl_audit_format_avc(text, 40, &ev, NULL, NULL);
 	TAP_OK(n == -ENOSPC && text[0] == '\0', "small buffer: -ENOSPC, empty text");

@@ -179,6 +179,21 @@ static bool plain_id(const char *s)
 }
 
 /* Every field of the logged line, in the documented order. */
+/* The address as docs/audit-records.md says it is written: IPv4-mapped as
+ * IPv4, IPv6 ending in "::" with a final 0. True for IPv6. */
+static bool format_expected_ip(char *ip, size_t n, const __u8 a[DL_ADDR_LEN])
+{
+	static const __u8 v4m[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (!memcmp(a, v4m, sizeof(v4m))) {
+		inet_ntop(AF_INET, a + 12, ip, (socklen_t)n);
+		return false;
+	}
+	if (inet_ntop(AF_INET6, a, ip, (socklen_t)n) && ip[strlen(ip) - 1] == ':')
+		strcat(ip, "0");
+	return true;
+}
+
 static void expect_fields(struct expect *e, const struct dl_event *ev, const char *policy,
 			  const char *boot_id)
 {
@@ -194,7 +209,15 @@ static void expect_fields(struct expect *e, const struct dl_event *ev, const cha
 	add(e, "subj", "unconfined");
 	add(e, "op", "%s", dl_hook_name(r->hook));
 	add(e, "lsm", "drylock");
-	add(e, "class", "%s", dl_family_name(r->family));
+	if (r->family == DL_FAMILY_NET) {
+		char ip[INET6_ADDRSTRLEN + 1];
+		bool v6 = format_expected_ip(ip, sizeof(ip), r->u.net.addr);
+
+		add(e, "tcontext", v6 ? "[%s]:%u" : "%s:%u", ip, r->u.net.port);
+	} else {
+		add(e, "tcontext", "?");
+	}
+	add(e, "tclass", "%s", dl_family_name(r->family));
 	add(e, "decision", "%s", dl_verdict_name(r->verdict));
 	add(e, "enforcing", "%u", r->enforced ? 1 : 0);
 	add_enc(e, "policy", policy, policy ? strlen(policy) : 0, false);
@@ -208,23 +231,21 @@ static void expect_fields(struct expect *e, const struct dl_event *ev, const cha
 	add(e, "stid", "%u", r->pid);
 	add(e, "sppid", "%u", r->ppid);
 	add(e, "suid", "%u", r->uid);
-	add(e, "seuid", "%u", r->euid);
+	add(e, "euid", "%u", r->euid);
 	add(e, "sgid", "%u", r->gid);
 	add(e, "sauid", "%u", r->loginuid);
-	add(e, "sses", "%u", r->sessionid);
+	if (r->sessionid == 4294967295u)
+		add(e, "sses", "unset");
+	else
+		add(e, "sses", "%u", r->sessionid);
 	add(e, "scgroup", "%llu", (unsigned long long)r->cgroup_id);
 	add_enc(e, "comm", r->comm, z ? (size_t)(z - r->comm) : DL_COMM_LEN, false);
 	add_enc(e, "cmd", ev->exe, ev->exe ? strlen(ev->exe) : 0, false);
 	if (r->family == DL_FAMILY_NET) {
-		static const __u8 v4m[12] = { [10] = 0xff, [11] = 0xff };
 		bool bind = dl_hook_op(r->hook) == DL_NET_OP_BIND;
 		char ip[INET6_ADDRSTRLEN + 1];
 
-		/* docs/audit-records.md: "::" at the end is written "::0" */
-		if (!memcmp(r->u.net.addr, v4m, sizeof(v4m)))
-			inet_ntop(AF_INET, r->u.net.addr + 12, ip, sizeof(ip));
-		else if (inet_ntop(AF_INET6, r->u.net.addr, ip, sizeof(ip)) && ip[strlen(ip) - 1] == ':')
-			strcat(ip, "0");
+		format_expected_ip(ip, sizeof(ip), r->u.net.addr);
 		add(e, bind ? "laddr" : "daddr", "%s", ip);
 		add(e, bind ? "lport" : "dport", "%u", r->u.net.port);
 		add(e, "proto", "%u", r->u.net.protocol);

@@ -350,12 +350,13 @@ static void check_audit(struct doctor *d)
 			if (audit_get_reply(fd, &rep, GET_REPLY_BLOCKING, 0) <= 0)
 				break;
 			if (rep.type == AUDIT_GET) {
+				const char *on = rep.status->enabled ? "enabled" : "disabled";
+
 				c->ok = rep.status->enabled && rep.status->pid;
-				SET(c->detail, "audit %s, %s%u", rep.status->enabled ? "enabled" : "disabled",
-				    rep.status->pid ? "auditd pid " : "no audit daemon: records go to the kernel log (dmesg) ",
-				    rep.status->pid);
-				if (!rep.status->pid)
-					c->detail[strlen(c->detail) - 2] = 0; /* drop the " 0" */
+				if (rep.status->pid)
+					SET(c->detail, "audit %s, auditd pid %u", on, rep.status->pid);
+				else
+					SET(c->detail, "audit %s, no audit daemon: records go to the kernel log (dmesg)", on);
 				got = 1;
 			} else if (rep.type == NLMSG_ERROR) {
 				errno = -rep.error->error;

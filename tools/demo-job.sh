@@ -90,7 +90,11 @@ if [ -n "$results" ]; then
 	[ ! -s "$db-wal" ] || cp "$db-wal" "$results/drylock.db-wal"
 	ausearch --input "$audit_log" -m USER_AVC,USER_MAC_POLICY_LOAD,USER_MAC_STATUS --raw \
 		> "$results/audit.log" 2>/dev/null || true
-	echo "demo: database and audit records copied to $results"
+	if [ -n "${DRYLOCK_VM_RESULTS:-}" ]; then
+		echo "demo: database and audit records saved for the host (vm.sh --keep)"
+	else
+		echo "demo: database and audit records copied to $results"
+	fi
 else
 	echo "database kept at $db (sqlite3 $db 'select * from events_v')"
 fi

@@ -4,7 +4,8 @@
  * no, and for each no the fix, instead of stopping at the first.
  *
  * The checks, in the order a person would fix them: the kernel is built
- * with CONFIG_BPF_LSM (its config from /boot or /proc/config.gz), securityfs
+ * with CONFIG_BPF_LSM (its config from /boot, /lib/modules/<release> or
+ * /proc/config.gz), securityfs
  * is mounted, "bpf" is in the active LSM list (if not: the lsm= line for the
  * boot loader, which is the active list plus bpf, and update-grub), bpffs is
  * mounted where the pins go, the kernel has BTF, each LSM hook drylock's
@@ -128,18 +129,20 @@ static void check_config(struct doctor *d)
 	char val[64];
 	int r;
 
-	SET(d->config_path, "/boot/config-%s", d->uts.release);
-	d->config = read_all(d->config_path, &d->config_len);
-	if (!d->config) {
-		SET(d->config_path, "/proc/config.gz");
+	/* where distributions put it: /boot (Debian 12, Fedora, Ubuntu), the
+	 * modules directory (Debian 13 and later, Arch), or in the kernel */
+	const char *const where[] = { "/boot/config-%s", "/lib/modules/%s/config", "/proc/config.gz" };
+
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]) && !d->config; i++) {
+		SET(d->config_path, where[i], d->uts.release);
 		d->config = read_all(d->config_path, &d->config_len);
 	}
 	if (!d->config) {
 		/* unknown, not wrong: the load test below decides */
 		c->required = false;
 		c->skipped = true;
-		SET(c->detail, "cannot tell: no /boot/config-%s and no /proc/config.gz (the load test below decides)",
-		    d->uts.release);
+		SET(c->detail, "cannot tell: no /boot/config-%s, /lib/modules/%s/config or /proc/config.gz "
+		    "(the load test below decides)", d->uts.release, d->uts.release);
 		return;
 	}
 	r = dl_kconfig_get(d->config, d->config_len, "CONFIG_BPF_LSM", val, sizeof(val));

@@ -59,11 +59,20 @@ case ",$lsm," in
 	;;
 esac
 
-# A Debian install has the kernel's config in /boot; the guest sees the
-# host's /boot, so put the guest kernel's there (from the kernel cache).
-cfg=${DRYLOCK_VM_MODULES_DIR:-/nonexistent}/../../../boot/config-$(uname -r)
-if [ -r "$cfg" ]; then
-	mkdir -p /boot && cp "$cfg" "/boot/config-$(uname -r)"
+# A Debian install has the kernel's config where its package put it:
+# /boot/config-R (Debian 12) or /usr/lib/modules/R/config (Debian 13 on).
+# The guest sees the host's /boot and /usr/lib/modules, so copy the guest
+# kernel's config from the kernel cache to the same place.
+rel=$(uname -r)
+mods=${DRYLOCK_VM_MODULES_DIR:-/nonexistent}
+if [ -r "$mods/config" ]; then
+	cfg_at=/lib/modules/$rel/config
+	mkdir -p "/lib/modules/$rel" && cp "$mods/config" "$cfg_at"
+elif [ -r "$mods/../../../boot/config-$rel" ]; then
+	cfg_at=/boot/config-$rel
+	mkdir -p /boot && cp "$mods/../../../boot/config-$rel" "$cfg_at"
+else
+	cfg_at="(none in the kernel cache)"
 fi
 audit_start "$T/audit" || tap_diag "the private auditd did not start"
 
@@ -77,7 +86,7 @@ else
 fi
 has "the last line says yes" "yes: BPF LSM programs load and attach on this kernel"
 has "the load test loaded and attached" "  yes  a BPF LSM program loads and attaches"
-has "kernel config read from /boot" "  yes  kernel built with CONFIG_BPF_LSM: CONFIG_BPF_LSM=y in /boot/config-$(uname -r)"
+has "kernel config read from where the package put it" "  yes  kernel built with CONFIG_BPF_LSM: CONFIG_BPF_LSM=y in $cfg_at"
 tap_diag "$(cat "$T/out")"
 check --json
 if [ "$rc" = 0 ] && python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ok"] is True and all(c["ok"] for c in d["checks"])' < "$T/out"; then
@@ -149,7 +158,7 @@ else
 fi
 
 # 6: no kernel config to read: not known, optional
-rm -f "/boot/config-$(uname -r)"
+rm -f "/boot/config-$rel" "/lib/modules/$rel/config"
 if [ ! -r /proc/config.gz ]; then
 	check
 	exit_is "no kernel config: exit 0 (the load test decides)" 0

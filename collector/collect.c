@@ -2,7 +2,9 @@
 /*
  * The drain loop: ring buffer -> SQLite (durable) -> release -> audit.
  *
- *   epoll on the ring buffer map and a signalfd; on wake-up read up to
+ *   epoll on the ring buffer map and a signalfd, with a drain timer (the
+ *   programs wake the collector only when the ring is a quarter full, so a
+ *   busy system is not woken per record); on wake-up read up to
  *   'batch' records in place (ringread.c), decode and enrich each (wall time,
  *   policy and rule id from the record's generation, executable from the
  *   dl_exe map or /proc, cgroup path from the cgroup id), insert them in one
@@ -35,6 +37,10 @@
 #include "auditfmt.h"
 #include "ingest.h"
 
+/* Drain timer (the programs do not wake the collector per record). */
+#define DL_DRAIN_INTERVAL_MS 50
+#define DL_DRAIN_IDLE_MS 400
+
 struct collector {
 	const struct dl_collect_opts *o;
 	struct dl_store *st;
@@ -59,8 +65,8 @@ static void log_store_failure(struct collector *c, const char *what)
 {
 	/* Say it the first time and then every 30th retry, not on every retry. */
 	if (c->store_failures++ % 30 == 0)
-		dl_log("store: %s: %s; records stay in the kernel ring buffer, retrying",
-		       what, dl_store_errmsg(c->st));
+		dl_warn("store: %s: %s; records stay in the kernel ring buffer, retrying",
+		        what, dl_store_errmsg(c->st));
 }
 
 /* Drain one batch. Returns records stored (>= 0), or <0 on store failure. */
@@ -74,7 +80,7 @@ static int drain_batch(struct collector *c)
 	dl_ingest_reset(in);
 	while (in->n < in->cap && dl_ring_next(&c->ring, &data, &len) == 1)
 		if (dl_ingest_add(in, data, len) == -EPROTO && in->bad == 1)
-			dl_log("collect: skipping a record of unknown version or size (len %u)", len);
+			dl_warn("collect: skipping a record of unknown version or size (len %u)", len);
 	if (in->n == 0) {
 		dl_ring_release(&c->ring); /* discarded or unknown records only */
 		return 0;
@@ -121,8 +127,8 @@ static void poll_state(struct collector *c)
 		if (!(c->o->policy->families & (1u << f)) || dl_read_drops(&c->pin, f, &d) || d == c->drops[f])
 			continue;
 		if (dl_store_counter(c->st, c->boot_key, f, "kernel_drops", d, now) == 0) {
-			dl_log("collect: the kernel dropped %llu %s records so far (ring buffer full)",
-			       (unsigned long long)d, dl_family_name(f));
+			dl_warn("collect: the kernel dropped %llu %s records so far (ring buffer full)",
+			        (unsigned long long)d, dl_family_name(f));
 			c->drops[f] = d;
 		} else {
 			log_store_failure(c, "counter");
@@ -181,6 +187,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	int err, sfd = -1, ep = -1, lock_fd = -1, rc = EXIT_FAILURE;
 	uint64_t seq_floor = 0;
 	int64_t last_poll = 0, last_retain = 0;
+	int interval = DL_DRAIN_INTERVAL_MS;
 	int retain_more = 0;
 
 	/* Block the stop signals before any thread exists (the audit thread
@@ -188,7 +195,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	 * not block it and kill the process before the final drain. */
 	sfd = setup_signals();
 	if (sfd < 0) {
-		dl_log("collect: signalfd: %s", strerror(errno));
+		dl_err("collect: signalfd: %s", strerror(errno));
 		return EXIT_FAILURE;
 	}
 	memset(&c.pin, 0xff, sizeof(c.pin)); /* all fds -1 */
@@ -199,14 +206,14 @@ int dl_collect(const struct dl_collect_opts *o)
 	/* 1. The store first: failing here leaves the kernel as it was. */
 	err = dl_store_open(o->db_path, o->sync_full ? DL_STORE_SYNC_FULL : 0, &c.st);
 	if (err) {
-		dl_log("store: cannot open database %s: %s; nothing was loaded or changed",
+		dl_err("store: cannot open database %s: %s; nothing was loaded or changed",
 		       o->db_path, dl_store_errmsg(c.st));
 		close(sfd);
 		return EXIT_FAILURE;
 	}
 	err = dl_store_boot(c.st, c.boot_id, c.boot_wall_ns, &c.boot_key);
 	if (err) {
-		dl_log("store: %s: %s; nothing was loaded or changed", o->db_path, dl_store_errmsg(c.st));
+		dl_err("store: %s: %s; nothing was loaded or changed", o->db_path, dl_store_errmsg(c.st));
 		goto out;
 	}
 
@@ -216,14 +223,14 @@ int dl_collect(const struct dl_collect_opts *o)
 
 		lock_fd = dl_collector_lock(o->pin_dir, &holder);
 		if (lock_fd == -EBUSY) {
-			dl_log("run: another collector (pid %d) is running for %s; stop it first "
+			dl_err("run: another collector (pid %d) is running for %s; stop it first "
 			       "(nothing was loaded or changed)", (int)holder, o->pin_dir);
 			goto out;
 		}
 		if (lock_fd < 0)
-			dl_log("run: cannot take the collector lock in %s: %s (continuing without it)",
-			       getenv("DRYLOCK_RUN_DIR") ? getenv("DRYLOCK_RUN_DIR") : DL_RUN_DIR_DEFAULT,
-			       strerror(-lock_fd));
+			dl_warn("run: cannot take the collector lock in %s: %s (continuing without it)",
+			        getenv("DRYLOCK_RUN_DIR") ? getenv("DRYLOCK_RUN_DIR") : DL_RUN_DIR_DEFAULT,
+			        strerror(-lock_fd));
 	}
 	/* On a fresh load the sequence continues after everything this boot
 	 * already numbered: what the store holds, and what `unload` saved. */
@@ -231,7 +238,7 @@ int dl_collect(const struct dl_collect_opts *o)
 		uint64_t saved = 0;
 
 		if (dl_store_max_seq(c.st, c.boot_key, &seq_floor))
-			dl_log("store: %s", dl_store_errmsg(c.st));
+			dl_err("store: %s", dl_store_errmsg(c.st));
 		dl_seq_saved(o->pin_dir, c.boot_id, &saved);
 		if (saved > seq_floor)
 			seq_floor = saved;
@@ -257,7 +264,7 @@ int dl_collect(const struct dl_collect_opts *o)
 		goto out;
 	err = register_policy(&c);
 	if (err)
-		dl_log("store: recording policy: %s", dl_store_errmsg(c.st));
+		dl_err("store: recording policy: %s", dl_store_errmsg(c.st));
 	for (int f = 1; f < DL_FAMILY_MAX; f++)
 		if (o->policy->families & (1u << f))
 			dl_store_mode(c.st, c.boot_key, f, c.mode[f], dl_now_ns());
@@ -276,7 +283,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	/* 4. Drain. */
 	err = dl_ring_open(&c.ring, c.pin.events_fd);
 	if (err) {
-		dl_log("collect: map the ring buffer: %s", strerror(-err));
+		dl_err("collect: map the ring buffer: %s", strerror(-err));
 		goto out;
 	}
 	c.cgroup_root_fd = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -286,7 +293,7 @@ int dl_collect(const struct dl_collect_opts *o)
 		goto out;
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0) {
-		dl_log("collect: epoll/signalfd: %s", strerror(errno));
+		dl_err("collect: epoll/signalfd: %s", strerror(errno));
 		goto out;
 	}
 	ev.data.fd = c.pin.events_fd;
@@ -300,19 +307,29 @@ int dl_collect(const struct dl_collect_opts *o)
 			fprintf(f, "%d\n", getpid());
 			fclose(f);
 		} else {
-			dl_log("collect: cannot write ready file %s: %s", o->ready_file, strerror(errno));
+			dl_warn("collect: cannot write ready file %s: %s", o->ready_file, strerror(errno));
 		}
 	}
+	if (dl_sd_notify("READY=1") < 0)
+		dl_warn("collect: cannot tell systemd we are ready ($NOTIFY_SOCKET): %s", strerror(errno));
 	dl_log("collect: draining into %s", o->db_path);
 
 	while (!stop) {
 		struct epoll_event evs[4];
-		int n, got, timeout = 1000;
+		int n, got, timeout;
+		bool drained = false;
 
 		/* Drain everything that is there before sleeping. */
 		do {
 			got = drain_batch(&c);
+			drained |= got > 0;
 		} while (got > 0);
+		/* The programs wake us only when the ring is a quarter full
+		 * (common.bpf.h: dl_record_submit), so drain on a timer: every
+		 * DL_DRAIN_INTERVAL_MS while records come, backing off to
+		 * DL_DRAIN_IDLE_MS when they stop. */
+		interval = drained ? DL_DRAIN_INTERVAL_MS : interval * 2 > DL_DRAIN_IDLE_MS ? DL_DRAIN_IDLE_MS : interval * 2;
+		timeout = interval;
 		if (got < 0)
 			timeout = 1000; /* store failing: retry after a pause */
 		if (dl_now_ns() - last_poll >= 1000000000LL) {

@@ -16,8 +16,18 @@
 #define DL_POLICY_DEFAULT "/etc/drylock/drylock.policy"
 #define DL_RUN_DIR_DEFAULT "/run/drylock" /* DRYLOCK_RUN_DIR overrides (tests) */
 
-/* Every message from the collector goes through here: "drylock: <component>: ...". */
-void dl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Every message from the collector goes through here: "drylock: <component>: ...",
+ * one line on stderr. When stderr is the journal ($JOURNAL_STREAM matches it)
+ * the line starts with the syslog level, "<3>" LOG_ERR, "<4>" LOG_WARNING,
+ * "<6>" LOG_INFO (sd-daemon(3)); dl_log() is LOG_INFO. */
+void dl_log_level(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define dl_log(...) dl_log_level(6 /* LOG_INFO */, __VA_ARGS__)
+#define dl_warn(...) dl_log_level(4 /* LOG_WARNING */, __VA_ARGS__)
+#define dl_err(...) dl_log_level(3 /* LOG_ERR */, __VA_ARGS__)
+
+/* sdnotify.c: send state ("READY=1") to systemd's $NOTIFY_SOCKET. 1 sent,
+ * 0 no socket to tell (not a Type=notify service), -errno (errno set too). */
+int dl_sd_notify(const char *state);
 
 /* ---- loader.c: load, attach, pin, configure ---- */
 struct dl_pinned {
@@ -111,6 +121,17 @@ struct dl_collect_opts {
 	int64_t max_bytes;        /* retention: keep the database under (0: no limit) */
 };
 int dl_collect(const struct dl_collect_opts *o);
+
+/* ---- links.c: the kernel's BPF LSM links ---- */
+struct dl_lsm_link {
+	__u32 link_id, prog_id;
+	char prog_name[16];     /* BPF_OBJ_NAME_LEN */
+	char hook[64];          /* LSM hook, "?" if unknown */
+};
+/* Every BPF_LSM_MAC link the kernel lists (malloc'd array). */
+int dl_lsm_links(struct dl_lsm_link **out, size_t *n);
+/* Is the link's program one of drylock's (named dl_*)? */
+bool dl_lsm_link_is_ours(const struct dl_lsm_link *l);
 
 /* ---- unload.c: state kept across collectors, `drylock unload` ---- */
 /* Take the one-collector-per-engine lock: the fd to keep open, or -EBUSY

@@ -6,7 +6,8 @@
  *     case) or is looked up once in the store's loads table and remembered;
  *   - executable: cached by (tgid, exe inode) from the record; on a miss the
  *     pinned dl_exe map (filled at exec, so exited processes are named), then
- *     /proc/<tgid>/exe for processes that exec'd before drylock started;
+ *     /proc/<tgid>/exe for processes that exec'd before drylock started, only
+ *     when its inode is the record's (else no executable, never a wrong one);
  *   - cgroup path: cached by id; on a miss the id is opened as a kernfs file
  *     handle under /sys/fs/cgroup and the fd's path read back.
  * The caches are fixed-size and direct-mapped: memory stays bounded whatever
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <sqlite3.h>
@@ -51,13 +53,40 @@ void dl_ingest_fini(struct dl_ingest *in)
 	in->batch = NULL;
 }
 
+/*
+ * /proc/<tgid>/exe, but only if it is still the executable the record was
+ * made by: the process may have exec'd something else since, or exited and
+ * left its pid to another. Path and inode come from one open of the link
+ * (O_PATH), so they name the same file; on any mismatch the record gets no
+ * executable ("") rather than a wrong one.
+ */
+static const char *proc_exe(const struct dl_record *r, char *buf, size_t n)
+{
+	char link[64];
+	struct stat st;
+	ssize_t l;
+	int fd;
+
+	buf[0] = 0;
+	snprintf(link, sizeof(link), "/proc/%u/exe", r->tgid);
+	fd = open(link, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return buf;
+	if (fstat(fd, &st) == 0 && r->exe_ino && st.st_ino == r->exe_ino) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		l = readlink(link, buf, n - 1);
+		buf[l > 0 ? l : 0] = 0;
+	}
+	close(fd);
+	return buf;
+}
+
 static const char *exe_lookup(struct dl_ingest *in, const struct dl_record *r)
 {
 	unsigned h = (r->tgid * 2654435761u ^ (unsigned)r->exe_ino) % DL_EXE_CACHE;
-	char buf[DL_PATH_MAX], link[64];
+	char buf[DL_PATH_MAX];
 	struct dl_exe e;
 	const char *found = NULL;
-	ssize_t n;
 
 	/* A cached "" is a lookup that failed: an exited process's remaining
 	 * records cost no further system calls. */
@@ -68,10 +97,7 @@ static const char *exe_lookup(struct dl_ingest *in, const struct dl_record *r)
 		e.path[DL_PATH_MAX - 1] = 0;
 		found = e.path;
 	} else {
-		snprintf(link, sizeof(link), "/proc/%u/exe", r->tgid);
-		n = readlink(link, buf, sizeof(buf) - 1);
-		buf[n > 0 ? n : 0] = 0;
-		found = buf;
+		found = proc_exe(r, buf, sizeof(buf));
 	}
 	free(in->exe[h].path);
 	in->exe[h].path = strdup(found);
@@ -169,16 +195,20 @@ int dl_ingest_add(struct dl_ingest *in, const void *data, __u32 len)
 {
 	const struct dl_record *r = data;
 	struct dl_pending *p;
+	int64_t ts_ns;
 
 	if (in->n >= in->cap)
 		return -ENOSPC;
-	if (len < sizeof(*r) || r->version != DL_ABI_VERSION || r->size != sizeof(*r)) {
+	/* A time int64 nanoseconds cannot hold (after 2262) is no real record's. */
+	if (len < sizeof(*r) || r->version != DL_ABI_VERSION || r->size != sizeof(*r) ||
+	    r->ktime_ns > (__u64)INT64_MAX ||
+	    __builtin_add_overflow(in->boot_wall_ns, (int64_t)r->ktime_ns, &ts_ns)) {
 		in->bad++;
 		return -EPROTO;
 	}
 	p = &in->batch[in->n++];
 	memcpy(&p->ev.rec, r, sizeof(*r));
-	p->ev.ts_ns = in->boot_wall_ns + (int64_t)r->ktime_ns;
+	p->ev.ts_ns = ts_ns;
 	p->ev.boot_key = in->boot_key;
 	p->ev.policy_key = policy_key_for(in, r->policy_gen);
 	p->ev.rule_id = NULL;

@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <syslog.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <libaudit.h>
@@ -50,15 +52,54 @@ const char dl_default_policy[] =
 	"# Cleartext remote shells.\n"
 	"net deny telnet-out addr=any port=23 proto=tcp op=connect\n";
 
-void dl_log(const char *fmt, ...)
+/* Is stderr the journal? systemd sets JOURNAL_STREAM=<dev>:<ino> of the
+ * stream it connects to stderr (and stdout); a process whose stderr was
+ * redirected since (or that inherited the variable) must not match. */
+static bool stderr_is_journal(void)
 {
+	static int cached = -1;
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (cached < 0)
+		cached = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 &&
+			 fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+	return cached;
+}
+
+/* One line, written with one call (the audit thread logs too). On the
+ * journal it starts with the sd-daemon(3) level prefix, "<3>" for LOG_ERR. */
+void dl_log_level(int level, const char *fmt, ...)
+{
+	char msg[8192]; /* a message names at most a few paths */
 	va_list ap;
 
-	fputs("drylock: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (stderr_is_journal())
+		fprintf(stderr, "<%d>drylock: %s\n", level, msg);
+	else
+		fprintf(stderr, "drylock: %s\n", msg);
+}
+
+/* Errors in a policy (file:line:col lines): on the journal, at LOG_ERR. */
+static void print_diags(const struct dl_diags *d)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!stderr_is_journal() || !(f = open_memstream(&buf, &len))) {
+		dl_diags_print(d, stderr);
+		return;
+	}
+	dl_diags_print(d, f);
+	fclose(f);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		fprintf(stderr, "<%d>%s\n", LOG_ERR, line);
+	free(buf);
 }
 
 int64_t dl_now_ns(void)
@@ -323,9 +364,9 @@ static int load_policy(const char *path, struct dl_policy **p)
 	else
 		err = dl_policy_parse_string("<built-in default policy>", dl_default_policy, p, &d);
 	if (err) {
-		dl_diags_print(&d, stderr);
+		print_diags(&d);
 		if (!d.n)
-			dl_log("policy %s: %s", path ? path : DL_POLICY_DEFAULT, strerror(-err));
+			dl_err("policy %s: %s", path ? path : DL_POLICY_DEFAULT, strerror(-err));
 	}
 	dl_diags_free(&d);
 	return err;
@@ -440,7 +481,7 @@ static int cmd_mode(int argc, char **argv)
 	}
 	err = dl_pinned_open(pin_dir, &pin);
 	if (err) {
-		dl_log("mode: nothing is loaded (%s: %s); start `drylock run` first", pin_dir, strerror(-err));
+		dl_err("mode: nothing is loaded (%s: %s); start `drylock run` first", pin_dir, strerror(-err));
 		return EXIT_FAILURE;
 	}
 	err = dl_config_read(&pin, &cfg);
@@ -492,6 +533,8 @@ static int cmd_status(int argc, char **argv)
 	struct dl_pinned pin;
 	struct dl_config cfg;
 	uint64_t drops = 0, unmatched = 0, seq = 0;
+	struct dl_lsm_link *links = NULL;
+	size_t n_links = 0;
 	int ncpu, c, err;
 	__u64 *pc;
 	__u32 zero = 0, fam = DL_FAMILY_NET;
@@ -536,13 +579,34 @@ static int cmd_status(int argc, char **argv)
 	if (pc && bpf_map_lookup_elem(pin.unmatched_fd, &fam, pc) == 0)
 		for (int i = 0; i < ncpu; i++)
 			unmatched += pc[i];
+	/* Other BPF LSM programs on the hooks drylock uses: they run before
+	 * drylock's (newest first) and can refuse what drylock allows. */
+	if (dl_lsm_links(&links, &n_links) < 0)
+		n_links = 0;
+	for (size_t i = 0; i < n_links; i++)
+		for (size_t j = 0; j < n_links && dl_lsm_link_is_ours(&links[i]); j++)
+			if (!dl_lsm_link_is_ours(&links[j]) && !strcmp(links[i].hook, links[j].hook))
+				links[j].link_id |= 0x80000000u; /* mark: shares a drylock hook */
 	if (json) {
+		bool first = true;
+
 		fputs("{\"loaded\":true,\"pin_dir\":", stdout);
 		dl_json_str(stdout, pin_dir, strlen(pin_dir));
 		printf(",\"generation\":%u,\"net_mode\":\"%s\","
-		       "\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu}\n",
+		       "\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu,\"other_lsm_programs\":[",
 		       cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
 		       (unsigned long long)drops, (unsigned long long)unmatched);
+		for (size_t i = 0; i < n_links; i++) {
+			if (!(links[i].link_id & 0x80000000u))
+				continue;
+			printf("%s{\"hook\":", first ? "" : ",");
+			dl_json_str(stdout, links[i].hook, strlen(links[i].hook));
+			printf(",\"prog_id\":%u,\"prog_name\":", links[i].prog_id);
+			dl_json_str(stdout, links[i].prog_name, strnlen(links[i].prog_name, sizeof(links[i].prog_name)));
+			fputs("}", stdout);
+			first = false;
+		}
+		fputs("]}\n", stdout);
 	} else {
 		fputs("loaded: ", stdout);
 		dl_term_str(stdout, pin_dir, strlen(pin_dir));
@@ -550,7 +614,15 @@ static int cmd_status(int argc, char **argv)
 		       "records dropped by the kernel: %llu\nunmatched operations (allowed): %llu\n",
 		       cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
 		       (unsigned long long)drops, (unsigned long long)unmatched);
+		for (size_t i = 0; i < n_links; i++) {
+			if (!(links[i].link_id & 0x80000000u))
+				continue;
+			printf("other LSM program on hook %s: id %u, name ", links[i].hook, links[i].prog_id);
+			dl_term_str(stdout, links[i].prog_name, strnlen(links[i].prog_name, sizeof(links[i].prog_name)));
+			fputs(" (runs before drylock's and can deny what drylock allows)\n", stdout);
+		}
 	}
+	free(links);
 	dl_pinned_close(&pin);
 	free(pc);
 	return EXIT_SUCCESS;
@@ -558,7 +630,7 @@ static int cmd_status(int argc, char **argv)
 
 static int bad_number(const char *cmd, const char *opt, const char *val, int err, const char *want)
 {
-	dl_log("%s: %s '%s': %s (%s)", cmd, opt, val, dl_parse_strerror(err), want);
+	dl_err("%s: %s '%s': %s (%s)", cmd, opt, val, dl_parse_strerror(err), want);
 	return 2;
 }
 
@@ -645,13 +717,13 @@ static int cmd_run(int argc, char **argv)
 	}
 	o.pin_dir = pin_dir;
 	if (optind < argc) {
-		dl_log("run: unexpected argument '%s'", argv[optind]);
+		dl_err("run: unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
 	if (load_policy(policy_path, &p))
 		return EXIT_FAILURE;
 	if (dl_bpf_lsm_check(why, sizeof(why))) {
-		dl_log("run: %s", why);
+		dl_err("run: %s", why);
 		dl_policy_free(p);
 		return EXIT_FAILURE;
 	}
@@ -718,6 +790,8 @@ int main(int argc, char **argv)
 			return dl_cmd_unload(pin_dir, 2, (char *[]){ argv[0], "--help", NULL });
 		if (argc > 1 && cmd_usage(argv[1], stdout) == 0)
 			return EXIT_SUCCESS;
+		if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")))
+			argc = 1; /* `drylock help --help` is help too */
 		usage(argc > 1 ? stderr : stdout);
 		return argc > 1 ? 2 : EXIT_SUCCESS;
 	}

@@ -1511,14 +1511,14 @@ struct cg_res {
 	int err;
 };
 
-/* Most specific first; see policy.h for the order. rule_idx last makes it total. */
-static const struct dl_policy *sort_policy;
-
-static int rule_cmp(const void *pa, const void *pb)
+/* Most specific first; see policy.h for the order. rule_idx last makes it
+ * total. ctx is the policy (qsort_r: no file-static sort state). */
+static int rule_cmp(const void *pa, const void *pb, void *ctx)
 {
+	const struct dl_policy *pol = ctx;
 	const struct dl_net_rule *a = pa, *b = pb;
-	const struct dl_net_match *ma = &sort_policy->rules[a->rule_idx].u.net;
-	const struct dl_net_match *mb = &sort_policy->rules[b->rule_idx].u.net;
+	const struct dl_net_match *ma = &pol->rules[a->rule_idx].u.net;
+	const struct dl_net_match *mb = &pol->rules[b->rule_idx].u.net;
 	int la = a->cgroup_id ? a->cgroup_level : -1, lb = b->cgroup_id ? b->cgroup_level : -1;
 	unsigned wa = (unsigned)a->port_hi - a->port_lo, wb = (unsigned)b->port_hi - b->port_lo;
 
@@ -1649,9 +1649,7 @@ int dl_net_compile(const struct dl_policy *p, dl_cgroup_resolver res, void *res_
 			bad = true;
 			continue;
 		}
-		sort_policy = p;
-		qsort(tmp, n, sizeof(tmp[0]), rule_cmp);
-		sort_policy = NULL;
+		qsort_r(tmp, n, sizeof(tmp[0]), rule_cmp, (void *)p);
 		ent->set.n = (__u32)n;
 		ent->set.gen = 0; /* the loader stamps the generation */
 		memcpy(ent->set.r, tmp, n * sizeof(tmp[0]));

@@ -154,38 +154,19 @@ static int seq_save(const char *pin_dir, const char *boot_id, uint64_t seq)
 	return 0;
 }
 
-/* Is any program named dl_* attached through an LSM link? 1 yes, 0 no. */
+/* Is any of drylock's programs attached through an LSM link? 1 yes, 0 no. */
 static int drylock_links_attached(void)
 {
-	__u32 id = 0;
+	struct dl_lsm_link *l;
+	size_t n;
+	int found = 0;
 
-	while (bpf_link_get_next_id(id, &id) == 0) {
-		struct bpf_link_info li;
-		struct bpf_prog_info pi;
-		__u32 len = sizeof(li);
-		int lfd = bpf_link_get_fd_by_id(id), pfd;
-
-		if (lfd < 0)
-			continue;
-		memset(&li, 0, sizeof(li));
-		if (bpf_obj_get_info_by_fd(lfd, &li, &len) < 0 || li.type != BPF_LINK_TYPE_TRACING ||
-		    li.tracing.attach_type != BPF_LSM_MAC) {
-			close(lfd);
-			continue;
-		}
-		close(lfd);
-		pfd = bpf_prog_get_fd_by_id(li.prog_id);
-		if (pfd < 0)
-			continue;
-		memset(&pi, 0, sizeof(pi));
-		len = sizeof(pi);
-		if (bpf_obj_get_info_by_fd(pfd, &pi, &len) == 0 && strncmp(pi.name, "dl_", 3) == 0) {
-			close(pfd);
-			return 1;
-		}
-		close(pfd);
-	}
-	return 0;
+	if (dl_lsm_links(&l, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n && !found; i++)
+		found = dl_lsm_link_is_ours(&l[i]);
+	free(l);
+	return found;
 }
 
 static void unload_usage(FILE *f)

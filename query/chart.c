@@ -4,13 +4,17 @@
  *
  * Design. The chart must open anywhere, offline, and from a report attached
  * to a ticket, so it is plain SVG 1.1 with no script, no external font, no
- * stylesheet link: a line chart with one polyline per verdict (allow,
- * would-deny, deny) over every bucket of the window (empty buckets are
+ * stylesheet link: a line chart with one polyline per series -- the
+ * verdicts (allow, would-deny, deny), or the rules of timeline --by rule --
+ * over every bucket of the window (empty buckets are
  * zeros, so a quiet hour shows as a dip, not a straight line to the next
  * busy one), y axis with "nice" ticks (1, 2, 5 x 10^k), x axis with at most
  * eight time labels (UTC; the date under the first label and wherever it
- * changes), light grid, and a legend with each series' total. Series differ
- * in dash pattern as well as colour, so the chart also reads in greyscale.
+ * changes), light grid, and a legend with each series' total, for which
+ * the image is made wide enough (the legend text is measured at a generous
+ * average glyph width, as no font metrics are available offline). Series
+ * differ in dash pattern as well as colour, so the chart also reads in
+ * greyscale.
  * The HTML variant is a minimal page with the same SVG inline.
  *
  * All text that did not come from this file (the title) is XML-escaped, and
@@ -24,10 +28,11 @@
 #include "chart.h"
 #include "collector/escape.h"
 
-#define W 960
+#define W_MIN 960
 #define H 420
+#define GLYPH_W 7.5 /* px per character at font-size 12, generous for sans-serif */
 #define X0 80.0
-#define X1 (W - 180.0)
+#define X1 (W_MIN - 180.0)
 #define Y0 50.0
 #define Y1 (H - 70.0)
 
@@ -38,6 +43,43 @@ static const struct {
 	{ "would-deny", "#e65100", "8 4" },
 	{ "deny", "#b71c1c", "2 3" },
 };
+
+/* Other series (rules): colour-blind-safe palette, dashes cycling. */
+static const char *const palette[DL_CHART_SERIES_MAX] = {
+	"#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#000000", "#f0e442",
+	"#999999",
+};
+static const char *const dashes[4] = { "", "8 4", "2 3", "10 3 2 3" };
+
+static const char *s_name(const struct dl_chart *c, size_t k)
+{
+	return c->names ? c->names[k] : series[k].name;
+}
+
+static const char *s_color(const struct dl_chart *c, size_t k)
+{
+	return c->names ? palette[k % DL_CHART_SERIES_MAX] : series[k].color;
+}
+
+static const char *s_dash(const struct dl_chart *c, size_t k)
+{
+	return c->names ? dashes[k % 4] : series[k].dash;
+}
+
+static uint64_t cnt(const struct dl_chart *c, size_t i, size_t k)
+{
+	return c->counts[i * c->n_series + k];
+}
+
+/* Characters (code points) of s. */
+static size_t text_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; s && *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
 
 /* XML text: escape markup characters; replace invalid UTF-8 (one '?' per
  * byte, decoded by the one decoder in collector/escape.c, which refuses
@@ -100,17 +142,29 @@ static double xpos(size_t i, size_t n)
 
 static void svg(FILE *f, const struct dl_chart *c)
 {
-	uint64_t max = 0, step, top, total[DL_VERDICT_MAX] = { 0 };
-	size_t labels, every;
-	char prev_day[16] = "";
+	uint64_t max = 0, step, top, total[DL_CHART_SERIES_MAX] = { 0 };
+	size_t labels, every, ns = c->n_series < DL_CHART_SERIES_MAX ? c->n_series : DL_CHART_SERIES_MAX;
+	char prev_day[16] = "", num[32];
+	double legend = 0;
+	int W;
 
 	for (size_t i = 0; i < c->n; i++)
-		for (int v = 0; v < DL_VERDICT_MAX; v++) {
-			total[v] += c->counts[i][v];
-			if (c->counts[i][v] > max)
-				max = c->counts[i][v];
+		for (size_t v = 0; v < ns; v++) {
+			total[v] += cnt(c, i, v);
+			if (cnt(c, i, v) > max)
+				max = cnt(c, i, v);
 		}
 	top = nice_max(max, &step);
+	/* wide enough for the longest legend line: "name (total)" */
+	for (size_t v = 0; v < ns; v++) {
+		double w = (double)(text_len(s_name(c, v)) + (size_t)snprintf(num, sizeof(num), " (%" PRIu64 ")",
+									       total[v])) * GLYPH_W;
+		if (w > legend)
+			legend = w;
+	}
+	W = (int)(X1 + 58 + legend + 16);
+	if (W < W_MIN)
+		W = W_MIN;
 
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
 		   "viewBox=\"0 0 %d %d\" role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n",
@@ -174,38 +228,42 @@ static void svg(FILE *f, const struct dl_chart *c)
 	}
 	fputs("</g>\n", f);
 
-	/* one series per verdict */
-	for (int v = 0; v < DL_VERDICT_MAX; v++) {
-		fprintf(f, "<g class=\"series\" id=\"series-%s\">\n", series[v].name);
+	/* one polyline per series */
+	for (size_t v = 0; v < ns; v++) {
+		const char *dash = s_dash(c, v);
+
+		fputs("<g class=\"series\" id=\"series-", f);
+		xml_text(f, s_name(c, v));
+		fputs("\">\n", f);
 		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s%s%s points=\"",
-			series[v].color, *series[v].dash ? " stroke-dasharray=\"" : "", series[v].dash,
-			*series[v].dash ? "\"" : "");
+			s_color(c, v), *dash ? " stroke-dasharray=\"" : "", dash, *dash ? "\"" : "");
 		for (size_t i = 0; i < c->n; i++)
 			fprintf(f, "%s%.1f,%.1f", i ? " " : "", xpos(i, c->n),
-				Y1 - (Y1 - Y0) * (double)c->counts[i][v] / (double)top);
+				Y1 - (Y1 - Y0) * (double)cnt(c, i, v) / (double)top);
 		fputs("\"/>\n", f);
 		if (c->n <= 120)
 			for (size_t i = 0; i < c->n; i++)
-				if (c->counts[i][v])
+				if (cnt(c, i, v))
 					fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
 						xpos(i, c->n),
-						Y1 - (Y1 - Y0) * (double)c->counts[i][v] / (double)top,
-						series[v].color);
+						Y1 - (Y1 - Y0) * (double)cnt(c, i, v) / (double)top,
+						s_color(c, v));
 		fputs("</g>\n", f);
 	}
 
 	/* legend */
 	fprintf(f, "<g class=\"legend\" fill=\"#333333\">\n");
-	for (int v = 0; v < DL_VERDICT_MAX; v++) {
-		double y = Y0 + 10 + v * 24;
+	for (size_t v = 0; v < ns; v++) {
+		double y = Y0 + 10 + (double)v * 24;
+		const char *dash = s_dash(c, v);
 
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
 			   "stroke-width=\"2\"%s%s%s/>\n",
-			X1 + 20, y, X1 + 50, y, series[v].color,
-			*series[v].dash ? " stroke-dasharray=\"" : "", series[v].dash,
-			*series[v].dash ? "\"" : "");
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%s (%" PRIu64 ")</text>\n", X1 + 58, y + 4,
-			series[v].name, total[v]);
+			X1 + 20, y, X1 + 50, y, s_color(c, v), *dash ? " stroke-dasharray=\"" : "", dash,
+			*dash ? "\"" : "");
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", X1 + 58, y + 4);
+		xml_text(f, s_name(c, v));
+		fprintf(f, " (%" PRIu64 ")</text>\n", total[v]);
 	}
 	fputs("</g>\n</svg>\n", f);
 }

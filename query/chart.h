@@ -9,12 +9,19 @@
 #include <stdio.h>
 #include "bpf/drylock_abi.h"
 
-/* counts[i][v]: events of verdict v in bucket i, which starts at
- * t0_ms + i * bucket_ms. Every bucket is present (zeros included). */
+#define DL_CHART_SERIES_MAX 9
+
+/* counts[i * n_series + k]: events of series k in bucket i, which starts at
+ * t0_ms + i * bucket_ms. Every bucket is present (zeros included). With
+ * names NULL the series are the verdicts (n_series = DL_VERDICT_MAX, fixed
+ * colours); else names[k] names series k (a rule id; untrusted: escaped),
+ * at most DL_CHART_SERIES_MAX. */
 struct dl_chart {
 	int64_t t0_ms, bucket_ms;
 	size_t n;
-	const uint64_t (*counts)[DL_VERDICT_MAX];
+	size_t n_series;
+	const char *const *names;
+	const uint64_t *counts;
 	const char *title;       /* untrusted: escaped */
 };
 

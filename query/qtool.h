@@ -2,8 +2,9 @@
 /*
  * What the drylock-query commands share: options, filters, SQL assembly with
  * bound parameters (add_where: every filter), and the output functions
- * (print_rows: table/json/csv of a statement; the *_str escapers). The core
- * commands live in query.c, the tuning reports (timeline, denials, suggest,
+ * (print_rows: table/json/csv of a statement; the *_str escapers), the row
+ * limits and the policy version a report decides as of. The core commands
+ * live in query.c, the tuning reports (timeline, denials, ready, suggest,
  * what-if) in reports.c.
  */
 #ifndef DRYLOCK_QUERY_QTOOL_H
@@ -23,7 +24,8 @@ enum fmt { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_JSONL };
 struct filters {
 	bool has_since, has_until, has_dest;
 	int64_t since_ms, until_ms; /* [since, until) */
-	const char *policy, *rule, *comm, *exe;
+	const char *policy, *rule, *comm, *exe; /* policy: a name (every version of it) */
+	int64_t policy_id;          /* one version (policies.id); 0: any */
 	char *cgroup;               /* trailing '/' removed */
 	int family, verdict, port;  /* -1: any */
 	uint8_t dest[16];           /* v4 as ::ffff:a.b.c.d */
@@ -45,15 +47,26 @@ struct query {
 	bool overflow;
 };
 
+/* A stored policy version (policies row). */
+struct pversion {
+	int64_t id;                 /* 0: none */
+	char *name, *sha256, *text;
+};
+
 struct ctx {
 	sqlite3 *db;
+	/* The version ready, denials and suggest decide as of: --policy, else
+	 * the currently loaded one (latest load). Events logged under another
+	 * version are replayed against it. */
+	struct pversion ver;
 	struct filters f;
 	enum fmt fmt;
-	long limit;     /* -1: command default */
+	long limit;     /* -1: command default, 0: all (--all) */
 	const char *by; /* top; timeline: "rule" */
 	int64_t bucket_ms;      /* timeline: 0 = from the window */
 	const char *chart;      /* timeline: FILE.svg or FILE.html */
 	unsigned max_ports;     /* suggest */
+	unsigned max_rules;     /* suggest: budget, 0 = none (--all) */
 	const char *candidate;  /* what-if */
 };
 
@@ -65,6 +78,14 @@ struct ctx {
 extern const char ev_joins[];
 
 void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* --policy SPEC (NULL: none) to c->ver and the filters: "current" (the
+ * version of the latest load), a policy name (its latest loaded version;
+ * events of every version of the name), or a sha256 prefix of at least 8
+ * hex digits (that version; an ambiguous prefix is a usage error). With
+ * exact, a sha256 prefix or "current" also restricts events to that version
+ * (f.policy_id); without (tuning reports) events of the whole name are kept
+ * and replayed. 0, or < 0 after a message. */
+int resolve_policy(struct ctx *c, const char *spec, bool exact);
 void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void add(struct query *q, const char *frag);
 void add_int(struct query *q, const char *frag, int64_t v);
@@ -80,7 +101,18 @@ void csv_str(FILE *o, const unsigned char *s, size_t n);
 char *table_str(const unsigned char *s, size_t n, size_t *width);
 /* Every row of s in fmt; returns the row count or < 0. */
 long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *only);
+/* The first limit rows (< 0: all), the count of all into *total. */
+long print_rows_lim(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *only, long limit,
+		    long *total);
+/* The row limit: --limit N, --all (-1: no limit), else def. */
+long limit_of(const struct ctx *c, long def);
+/* "showing N of M WHAT" when rows were left out: a line after a table, a
+ * line on stderr for JSON and CSV (whose output stays exact). */
+void note_shown(const struct ctx *c, long shown, long total, const char *what);
 
+/* ready: 0 when nothing would be denied as of c->ver, else lists it and
+ * returns 1. */
+int cmd_ready(struct ctx *c);
 int cmd_timeline(struct ctx *c);
 int cmd_denials(struct ctx *c);
 int cmd_suggest(struct ctx *c);

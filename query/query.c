@@ -27,9 +27,10 @@
  * the filters allow it and scan events otherwise, with the same output
  * (see "rollups" below and docs/reports.md).
  *
- * Commands: summary, events, top, export, ready here; the tuning reports
- * timeline, denials, suggest and what-if in reports.c (shared helpers in
- * qtool.h). Exit codes: 0 success, 1 error (message on stderr) or, for
+ * Commands: summary, events, top, export here; the tuning reports
+ * timeline, denials, ready, suggest and what-if in reports.c (shared helpers
+ * in qtool.h). Output size: every report has a default row limit (--limit,
+ * --all) and says when it left rows out; a terminal on stdout gets a pager. Exit codes: 0 success, 1 error (message on stderr) or, for
  * `ready`, "not ready" and for `what-if` "something would newly be denied",
  * 2 usage (for what-if also an invalid candidate policy).
  */
@@ -44,6 +45,10 @@
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 #include "collector/escape.h"
@@ -308,6 +313,113 @@ static int scalar(sqlite3 *db, const char *sql, int64_t arg, int64_t *v, bool *n
 	return 0;
 }
 
+/* One policies row from a statement whose columns are id, name, sha256,
+ * text; 1 found, 0 none, < 0 error. */
+static int version_row(sqlite3 *db, sqlite3_stmt *s, struct pversion *v)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW) {
+		errorf("query: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	v->id = sqlite3_column_int64(s, 0);
+	v->name = strdup((const char *)sqlite3_column_text(s, 1));
+	v->sha256 = strdup((const char *)sqlite3_column_text(s, 2));
+	v->text = strdup((const char *)sqlite3_column_text(s, 3));
+	if (!v->name || !v->sha256 || !v->text) {
+		errorf("out of memory");
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+static int version_query(sqlite3 *db, const char *sql, const char *arg, struct pversion *v)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		errorf("query: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	if (arg)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	r = version_row(db, s, v);
+	sqlite3_finalize(s);
+	return r;
+}
+
+int resolve_policy(struct ctx *c, const char *spec, bool exact)
+{
+	/* The latest load wins; a version never loaded (stored by hand) ranks
+	 * after every loaded one, newest first. */
+	static const char current[] =
+		"SELECT p.id, p.name, p.sha256, p.text FROM policies p"
+		" ORDER BY (SELECT max(l.ts) FROM loads l WHERE l.policy = p.id) DESC NULLS LAST,"
+		" p.id DESC LIMIT 1";
+	static const char by_name[] =
+		"SELECT p.id, p.name, p.sha256, p.text FROM policies p WHERE p.name = ?1"
+		" ORDER BY (SELECT max(l.ts) FROM loads l WHERE l.policy = p.id) DESC NULLS LAST,"
+		" p.id DESC LIMIT 1";
+	static const char by_sha[] =
+		"SELECT p.id, p.name, p.sha256, p.text FROM policies p"
+		" WHERE substr(p.sha256, 1, length(?1)) = lower(?1) ORDER BY p.sha256 LIMIT 3";
+	size_t n = spec ? strlen(spec) : 0;
+	int r;
+
+	if (!spec || !strcmp(spec, "current")) {
+		if ((r = version_query(c->db, current, NULL, &c->ver)) < 0)
+			return r;
+		if (!spec)
+			return 0;
+		if (r == 0) {
+			errorf("--policy current: no policy version is stored in this database");
+			return -ENOENT;
+		}
+		c->f.policy = c->ver.name;
+		if (exact)
+			c->f.policy_id = c->ver.id;
+		return 0;
+	}
+	c->f.policy = spec;
+	if ((r = version_query(c->db, by_name, spec, &c->ver)) != 0)
+		return r < 0 ? r : 0;
+	if (n >= 8 && n <= 64 && strspn(spec, "0123456789abcdefABCDEF") == n) {
+		struct pversion v[3] = { 0 };
+		sqlite3_stmt *s;
+		int k = 0;
+
+		if (sqlite3_prepare_v2(c->db, by_sha, -1, &s, NULL) != SQLITE_OK) {
+			errorf("query: %s", sqlite3_errmsg(c->db));
+			return -EIO;
+		}
+		sqlite3_bind_text(s, 1, spec, -1, SQLITE_STATIC);
+		while (k < 3 && (r = version_row(c->db, s, &v[k])) > 0)
+			k++;
+		sqlite3_finalize(s);
+		if (r < 0)
+			return r;
+		if (k > 1) {
+			fprintf(stderr, PROG ": --policy '%s': ambiguous sha256 prefix, %s stored versions"
+				" match:", spec, k > 2 ? "3 or more" : "2");
+			for (int i = 0; i < k; i++)
+				fprintf(stderr, " %.16s (%s)", v[i].sha256, v[i].name);
+			fputs("; give more digits\n", stderr);
+			exit(EXIT_USAGE);
+		}
+		if (k == 1) {
+			c->ver = v[0];
+			c->f.policy = c->ver.name;
+			if (exact)
+				c->f.policy_id = c->ver.id;
+		}
+	}
+	return 0;
+}
+
 /* Append " AND ..." conditions on events alias e for every filter. The time
  * window is narrowed to an id range through the minutes table first. */
 int add_where(sqlite3 *db, struct query *q, const struct filters *f)
@@ -341,6 +453,8 @@ int add_where(sqlite3 *db, struct query *q, const struct filters *f)
 		add_int(q, " AND e.hook IN (SELECT id FROM hook_names WHERE family = ?)", f->family);
 	if (f->policy)
 		add_text(q, " AND e.policy IN (SELECT id FROM policies WHERE name = ?)", f->policy);
+	if (f->policy_id)
+		add_int(q, " AND e.policy = ?", f->policy_id);
 	if (f->rule)
 		add_text(q, " AND (e.policy, e.rule) IN (SELECT policy, idx FROM rules WHERE rule_id = ?)",
 			 f->rule);
@@ -475,9 +589,36 @@ static int cell_text(sqlite3_stmt *s, int c, char *buf, size_t n, const unsigned
 	}
 }
 
-/* Print every row of s in fmt. For tables, `only` (NULL-terminated names)
- * picks the columns shown. Returns the row count, or <0 on a step error. */
 long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *only)
+{
+	return print_rows_lim(db, s, fmt, only, -1, NULL);
+}
+
+long limit_of(const struct ctx *c, long def)
+{
+	return c->limit < 0 ? def : c->limit == 0 ? -1 : c->limit;
+}
+
+void note_shown(const struct ctx *c, long shown, long total, const char *what)
+{
+	if (shown < 0 || total <= shown)
+		return;
+	bool last = !strcmp(what, "events") || !strcmp(what, "buckets");
+
+	if (c->fmt == FMT_TABLE)
+		printf("showing %s%ld of %ld %s (--limit N for another number, --all for every one)\n",
+		       last ? "the last " : "", shown, total, what);
+	else
+		fprintf(stderr, PROG ": showing %s%ld of %ld %s; --limit N or --all for more\n",
+			last ? "the last " : "", shown, total, what);
+}
+
+/* Print the first `limit` rows of s (< 0: all) in fmt and step through the
+ * rest to count them into *total (if not NULL). For tables, `only`
+ * (NULL-terminated names) picks the columns shown. Returns the rows printed,
+ * or <0 on a step error. */
+long print_rows_lim(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *only, long limit,
+		    long *total)
 {
 	FILE *o = stdout;
 	int n = sqlite3_column_count(s);
@@ -514,9 +655,16 @@ long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *o
 		fputs("\r\n", o);
 	}
 
+	long seen = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const unsigned char *txt;
 		size_t len;
+		if (limit >= 0 && rows >= limit) {
+			if (!total)
+				break;
+			seen++;
+			continue;
+		}
 		if (fmt == FMT_TABLE) {
 			if (t.rows == t.cap) {
 				t.cap = t.cap ? t.cap * 2 : 64;
@@ -570,10 +718,12 @@ long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *o
 		}
 		rows++;
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		errorf("query: %s", sqlite3_errmsg(db));
 		rows = -EIO;
 	}
+	if (total)
+		*total = rows < 0 ? rows : rows + seen;
 
 	if (fmt == FMT_JSON) {
 		fputs(rows > 0 ? "\n]\n" : "]\n", o);
@@ -609,17 +759,21 @@ long print_rows(sqlite3 *db, sqlite3_stmt *s, enum fmt fmt, const char *const *o
 /* ---- commands -------------------------------------------------------- */
 
 
-static int run(struct ctx *c, struct query *q, const char *const *only, long *rows)
+/* Print q's rows, at most limit (< 0: all), then the "showing N of M"
+ * note naming what the rows are. */
+static int run(struct ctx *c, struct query *q, const char *const *only, long limit, const char *what)
 {
 	sqlite3_stmt *s;
+	long total;
 	int r = prepare(c->db, q, &s);
 	if (r < 0)
 		return r;
-	long n = print_rows(c->db, s, c->fmt, only);
+	long n = print_rows_lim(c->db, s, c->fmt, only, limit, &total);
 	sqlite3_finalize(s);
-	if (rows)
-		*rows = n;
-	return n < 0 ? (int)n : 0;
+	if (n < 0)
+		return (int)n;
+	note_shown(c, n, total, what);
+	return 0;
 }
 
 /* ---- rollups ---------------------------------------------------------
@@ -657,7 +811,7 @@ static bool rollups_usable(struct ctx *c, bool rules_cols, struct rwin *w)
 		return false;
 	if (f->comm || f->exe || f->cgroup || f->has_dest || f->port >= 0)
 		return false;
-	if (!rules_cols && (f->policy || f->rule || f->family >= 0))
+	if (!rules_cols && (f->policy || f->policy_id || f->rule || f->family >= 0))
 		return false;
 	*w = (struct rwin){ 0 };
 	if (f->has_since) {
@@ -702,6 +856,8 @@ static void rollup_where(struct query *q, const struct filters *f, bool rules_co
 		add_int(q, " AND u.hook IN (SELECT id FROM hook_names WHERE family = ?)", f->family);
 	if (f->policy)
 		add_text(q, " AND u.policy IN (SELECT id FROM policies WHERE name = ?)", f->policy);
+	if (f->policy_id)
+		add_int(q, " AND u.policy = ?", f->policy_id);
 	if (f->rule)
 		add_text(q, " AND (u.policy, u.rule) IN (SELECT policy, idx FROM rules WHERE rule_id = ?)",
 			 f->rule);
@@ -775,7 +931,7 @@ static int add_rollup_source(struct ctx *c, struct query *q, const struct rwin *
 }
 
 static const char summary_cols[] =
-	"SELECT p.name AS policy, fn.name AS family,"
+	"SELECT p.name AS policy, substr(p.sha256, 1, 12) AS version, fn.name AS family,"
 	" coalesce(r.rule_id, '#' || g.rule) AS rule, v.name AS verdict,"
 	" g.n AS count, " TIME("g.first") " AS first_seen, " TIME("g.last") " AS last_seen FROM (";
 static const char summary_tail[] =
@@ -810,7 +966,7 @@ static int cmd_summary(struct ctx *c)
 		add(&q, " GROUP BY e.policy, h.family, e.rule, e.verdict) g");
 	}
 	add(&q, summary_tail);
-	return run(c, &q, NULL, NULL);
+	return run(c, &q, NULL, limit_of(c, 100), "rows");
 }
 
 /* events: the last --limit events of the window (default 100, 0 = all),
@@ -818,7 +974,9 @@ static int cmd_summary(struct ctx *c)
 static int cmd_events(struct ctx *c, bool export)
 {
 	struct query q = { 0 };
-	long limit = export ? 0 : c->limit < 0 ? 100 : c->limit;
+	long limit = limit_of(c, export ? -1 : 100);
+	sqlite3_stmt *s;
+	long n;
 	add(&q, "SELECT ");
 	add(&q, ev_cols);
 	add(&q, " FROM (SELECT * FROM events e WHERE 1");
@@ -830,12 +988,28 @@ static int cmd_events(struct ctx *c, bool export)
 	add(&q, ") e");
 	add(&q, ev_joins);
 	add(&q, " ORDER BY e.id");
-	return run(c, &q, ev_table_cols, NULL);
+	if ((r = prepare(c->db, &q, &s)) < 0)
+		return r;
+	n = print_rows(c->db, s, c->fmt, ev_table_cols);
+	sqlite3_finalize(s);
+	if (n < 0)
+		return (int)n;
+	if (limit > 0 && n == limit) {
+		/* Perhaps cut: say how many match. */
+		struct query cq = { 0 };
+		add(&cq, "SELECT count(*) FROM events e WHERE 1");
+		if ((r = add_where(c->db, &cq, &c->f)) < 0 || (r = prepare(c->db, &cq, &s)) < 0)
+			return r;
+		if (sqlite3_step(s) == SQLITE_ROW)
+			note_shown(c, n, (long)sqlite3_column_int64(s, 0), "events");
+		sqlite3_finalize(s);
+	}
+	return 0;
 }
 
 /* top from the rollups: subjects from rollup_subjects, rules from
  * rollup_rules; same columns, order and limit as the scan below. */
-static int top_rollups(struct ctx *c, int k, const struct rwin *w, int64_t limit)
+static int top_rollups(struct ctx *c, int k, const struct rwin *w, long limit)
 {
 	static const char *const subj_keys[] = { "subject", NULL };
 	static const char *const rule_keys[] = { "policy", "rule", NULL };
@@ -855,7 +1029,7 @@ static int top_rollups(struct ctx *c, int k, const struct rwin *w, int64_t limit
 			return r;
 		add(&q, ") x LEFT JOIN subjects s ON s.id = x.subject"
 			" GROUP BY s.comm, s.exe, s.cgroup ORDER BY n DESC, s.comm, s.exe, s.cgroup");
-		add_int(&q, " LIMIT ?) t", limit);
+		add(&q, ") t");
 		add(&q, " LEFT JOIN strings cm ON cm.id = t.comm LEFT JOIN strings ex ON ex.id = t.exe"
 			" LEFT JOIN strings cg ON cg.id = t.cgroup"
 			" ORDER BY t.n DESC, t.comm, t.exe, t.cgroup");
@@ -866,13 +1040,12 @@ static int top_rollups(struct ctx *c, int k, const struct rwin *w, int64_t limit
 			" max(x.last) AS last FROM (");
 		if ((r = add_rollup_source(c, &q, w, "rollup_rules", rule_keys, true, cu, ce)) < 0)
 			return r;
-		add(&q, ") x GROUP BY x.policy, x.rule ORDER BY n DESC, x.policy, x.rule");
-		add_int(&q, " LIMIT ?) t", limit);
+		add(&q, ") x GROUP BY x.policy, x.rule ORDER BY n DESC, x.policy, x.rule) t");
 		add(&q, " LEFT JOIN policies p ON p.id = t.policy"
 			" LEFT JOIN rules r ON r.policy = t.policy AND r.idx = t.rule"
 			" ORDER BY t.n DESC, t.policy, t.rule");
 	}
-	return run(c, &q, NULL, NULL);
+	return run(c, &q, NULL, limit, "rows");
 }
 
 /* Would-deny/deny grouped by subject, object or rule, largest first (ties
@@ -898,7 +1071,7 @@ static int cmd_top(struct ctx *c)
 			k = i;
 	if (k < 0)
 		die_usage("top --by must be subjects, objects or rules");
-	int64_t limit = c->limit < 0 ? 20 : c->limit == 0 ? -1 : c->limit;
+	long limit = limit_of(c, 20);
 	struct rwin w;
 	if (k < 2 && rollups_usable(c, k == 1, &w))
 		return top_rollups(c, k, &w, limit);
@@ -918,51 +1091,85 @@ static int cmd_top(struct ctx *c)
 	add(&q, kinds[k].group);
 	add(&q, " ORDER BY count DESC, ");
 	add(&q, kinds[k].group);
-	add_int(&q, " LIMIT ?", limit);
-	return run(c, &q, NULL, NULL);
+	return run(c, &q, NULL, limit, "rows");
 }
 
-/* ready: 0 when nothing in the window would have been denied (or was);
- * otherwise lists what would, grouped like would_deny_v, and returns 1. */
-static int cmd_ready(struct ctx *c)
+/* ---- pager -----------------------------------------------------------
+ *
+ * Like git and systemctl: when stdout is a terminal (and not --no-pager),
+ * the output goes through $DRYLOCK_PAGER, else $PAGER, else "less", run with
+ * /bin/sh -c; LESS=FRX unless LESS is set (quit when it fits one screen,
+ * keep escapes raw, do not clear the screen). An empty value or "cat" means
+ * no pager. Never when stdout is not a terminal, so pipes, files and
+ * scripts get the plain output. Errors stay on stderr, unpaged. */
+
+static pid_t pager_pid;
+
+static bool in_path(const char *name)
 {
-	struct query q = { 0 };
-	add(&q, "SELECT p.name AS policy, r.rule_id AS rule, v.name AS verdict, cm.s AS comm,"
-		" ex.s AS exe, cg.s AS cgroup, o.addr AS addr, o.port AS port, count(*) AS count, "
-		TIME("min(e.ts)") " AS first_seen, " TIME("max(e.ts)") " AS last_seen FROM events e");
-	add(&q, ev_joins);
-	add(&q, " WHERE e.verdict IN (1, 2)");
-	int r = add_where(c->db, &q, &c->f);
-	if (r < 0)
-		return r;
-	add(&q, " GROUP BY e.policy, e.rule, e.verdict, s.comm, s.exe, s.cgroup, e.object"
-		" ORDER BY count DESC");
-	sqlite3_stmt *s;
-	if ((r = prepare(c->db, &q, &s)) < 0)
-		return r;
-	/* Look before printing so that "ready" prints no empty table. */
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(s);
-		if (c->fmt == FMT_JSON)
-			puts("[]");
-		else if (c->fmt == FMT_TABLE)
-			puts("ready: no would-deny or deny decisions match");
-		return 0;
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+
+		if (n > 0 && snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, name) < (int)sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
 	}
-	if (rc != SQLITE_ROW) {
-		errorf("query: %s", sqlite3_errmsg(c->db));
-		sqlite3_finalize(s);
-		return -EIO;
+	return false;
+}
+
+static void pager_start(void)
+{
+	const char *p = getenv("DRYLOCK_PAGER");
+	int fd[2];
+	pid_t pid;
+
+	if (!p)
+		p = getenv("PAGER");
+	if (!p) {
+		/* The default only if it is there: a missing pager would eat
+		 * the output. */
+		p = "less";
+		if (!in_path(p))
+			return;
 	}
-	sqlite3_reset(s);
-	long n = print_rows(c->db, s, c->fmt, NULL);
-	sqlite3_finalize(s);
-	if (n < 0)
-		return (int)n;
-	if (c->fmt == FMT_TABLE)
-		printf("not ready: %ld group(s) of decisions would be denied\n", n);
-	return 1;
+	if (!*p || !strcmp(p, "cat") || pipe2(fd, O_CLOEXEC) < 0)
+		return;
+	fflush(stdout);
+	if ((pid = fork()) < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return;
+	}
+	if (pid == 0) {
+		dup2(fd[0], STDIN_FILENO);
+		setenv("LESS", "FRX", 0);
+		setenv("LV", "-c", 0);
+		execl("/bin/sh", "sh", "-c", p, (char *)NULL);
+		_exit(127);
+	}
+	close(fd[0]);
+	if (dup2(fd[1], STDOUT_FILENO) < 0) {
+		close(fd[1]);
+		return;
+	}
+	close(fd[1]);
+	pager_pid = pid;
+}
+
+/* Close our end and wait for the reader to quit. */
+static void pager_wait(void)
+{
+	if (!pager_pid)
+		return;
+	fflush(stdout);
+	close(STDOUT_FILENO);
+	while (waitpid(pager_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	pager_pid = 0;
 }
 
 /* ---- main ------------------------------------------------------------ */
@@ -985,7 +1192,9 @@ static void help(void)
 "  timeline [--bucket minute|hour] [--by rule] [--chart FILE.svg|FILE.html]\n"
 "                          decisions per time bucket and verdict; optional chart\n"
 "  denials                 would-deny/deny grouped by subject and object, most first\n"
-"  suggest [--max-ports N] allow rules (policy syntax) that would admit the denials,\n"
+"  suggest [--max-ports N] [--max-rules N]\n"
+"                          allow rules (policy syntax) that would admit the denials,\n"
+"                          widened to fit --max-rules (default 64),\n"
 "                          verified by replay against the policy (--policy NAME,\n"
 "                          default the latest loaded)\n"
 "  what-if --candidate FILE\n"
@@ -996,12 +1205,22 @@ static void help(void)
 "  --db PATH               database (default $DRYLOCK_DB, else " DB_DEFAULT ")\n"
 "  -o, --output FMT        table (default), json or csv\n"
 "      --json              same as -o json\n"
-"      --limit N           rows for events (default 100), top and denials; 0 = all\n"
+"      --limit N           rows to show (defaults: summary 100, events 100 newest,\n"
+"                          top 20, denials 50, ready 50, timeline 500 newest,\n"
+"                          what-if 50; export all); 0 = all. When rows are left\n"
+"                          out, a \"showing N of M\" line follows the table (on\n"
+"                          stderr for json/csv). suggest: same as --max-rules\n"
+"      --all               every row (suggest: no rule budget)\n"
+"      --no-pager          never page; otherwise a terminal on stdout gets\n"
+"                          $DRYLOCK_PAGER, $PAGER or less (LESS=FRX)\n"
 "      --bucket B          timeline: minute or hour (default: hour if the window\n"
 "                          is longer than 6 hours)\n"
 "      --by rule           timeline: one row per bucket and rule\n"
 "      --chart FILE        timeline: also write an SVG (.svg) or HTML (.html) chart\n"
 "      --max-ports N       suggest: exact ports up to N per address, else a range (8)\n"
+"      --max-rules N       suggest: at most N rules (1-1024, default 64); wider\n"
+"                          prefixes, then port ranges, then the least frequent\n"
+"                          groups left out, with the coverage stated\n"
 "      --candidate FILE    what-if: the policy file to replay against\n"
 "  -h, --help              this text\n"
 "      --version           print the version\n"
@@ -1009,7 +1228,11 @@ static void help(void)
 "Filters (every command):\n"
 "  --since T, --until T    window [since, until); T is unix seconds, YYYY-MM-DD,\n"
 "                          YYYY-MM-DDTHH:MM[:SS] (UTC), or 30s, 15m, 2h, 7d, 2w ago\n"
-"  --policy NAME           policy name\n"
+"  --policy P              policy NAME (every version of it), `current` (the\n"
+"                          loaded version) or a sha256 prefix (8+ hex digits: that\n"
+"                          version). ready, denials and suggest decide as of that\n"
+"                          version (default: the loaded one), replaying events\n"
+"                          logged under other versions\n"
 "  --family F              policy family (net)\n"
 "  --rule ID               rule id from the policy file\n"
 "  --verdict V             allow, would-deny or deny\n"
@@ -1031,7 +1254,8 @@ static void help(void)
 "  " PROG " suggest --since 7d > /etc/drylock/policy.d/50-suggested.policy\n"
 "  " PROG " what-if --candidate /etc/drylock/drylock.policy --since 7d\n"
 "\n"
-"Environment: DRYLOCK_DB (see --db); DRYLOCK_QUERY_NO_ROLLUPS=1 makes summary\n"
+"Environment: DRYLOCK_DB (see --db); DRYLOCK_PAGER, PAGER (see --no-pager);\n"
+"DRYLOCK_QUERY_NO_ROLLUPS=1 makes summary\n"
 "and top scan every event instead of reading the rollups (same output).\n"
 "\n"
 "Exit status: 0 success, 1 error (or `ready`/`what-if`: would deny), 2 usage\n"
@@ -1041,7 +1265,7 @@ static void help(void)
 enum {
 	O_DB = 256, O_JSON, O_LIMIT, O_VERSION, O_SINCE, O_UNTIL, O_POLICY, O_FAMILY, O_RULE,
 	O_VERDICT, O_COMM, O_EXE, O_CGROUP, O_DEST, O_PORT, O_BY, O_FORMAT, O_BUCKET, O_CHART,
-	O_MAX_PORTS, O_CANDIDATE,
+	O_MAX_PORTS, O_CANDIDATE, O_ALL, O_NO_PAGER, O_MAX_RULES,
 };
 
 int main(int argc, char **argv)
@@ -1070,13 +1294,16 @@ int main(int argc, char **argv)
 		{ "chart", required_argument, NULL, O_CHART },
 		{ "max-ports", required_argument, NULL, O_MAX_PORTS },
 		{ "candidate", required_argument, NULL, O_CANDIDATE },
+		{ "all", no_argument, NULL, O_ALL },
+		{ "no-pager", no_argument, NULL, O_NO_PAGER },
+		{ "max-rules", required_argument, NULL, O_MAX_RULES },
 		{ 0 },
 	};
 	struct ctx c = { .fmt = FMT_TABLE, .limit = -1, .max_ports = 8 };
-	bool max_ports_set = false;
+	bool max_ports_set = false, no_pager = false, limit_set = false;
 	c.f.family = c.f.verdict = c.f.port = -1;
 	const char *db = getenv("DRYLOCK_DB");
-	const char *format = NULL;
+	const char *format = NULL, *policy_spec = NULL;
 	int opt;
 
 	if (!db || !*db)
@@ -1092,7 +1319,20 @@ int main(int argc, char **argv)
 			break;
 		case O_JSON: c.fmt = FMT_JSON; break;
 		case O_LIMIT:
+			if (limit_set && c.limit == 0)
+				die_usage("--limit and --all exclude each other");
 			c.limit = (long)opt_uint("--limit", optarg, 0, LONG_MAX);
+			limit_set = true;
+			break;
+		case O_ALL:
+			if (limit_set && c.limit != 0)
+				die_usage("--limit and --all exclude each other");
+			c.limit = 0;
+			limit_set = true;
+			break;
+		case O_NO_PAGER: no_pager = true; break;
+		case O_MAX_RULES:
+			c.max_rules = (unsigned)opt_uint("--max-rules", optarg, 1, DL_MAX_RULES);
 			break;
 		case 'h': help(); return EXIT_SUCCESS;
 		case O_VERSION: printf(PROG " %s\n", DRYLOCK_VERSION); return EXIT_SUCCESS;
@@ -1108,7 +1348,7 @@ int main(int argc, char **argv)
 			*(opt == O_SINCE ? &c.f.has_since : &c.f.has_until) = true;
 			break;
 		}
-		case O_POLICY: c.f.policy = optarg; break;
+		case O_POLICY: policy_spec = optarg; break;
 		case O_FAMILY:
 			if ((c.f.family = dl_family_by_name(optarg)) < 0)
 				die_usage("unknown family '%s'", optarg);
@@ -1181,6 +1421,10 @@ int main(int argc, char **argv)
 		die_usage("--bucket and --chart only apply to timeline");
 	if (max_ports_set && which != C_SUGGEST)
 		die_usage("--max-ports only applies to suggest");
+	if (c.max_rules && which != C_SUGGEST)
+		die_usage("--max-rules only applies to suggest");
+	if (which == C_SUGGEST && !c.max_rules)
+		c.max_rules = c.limit < 0 ? 64 : c.limit > DL_MAX_RULES ? DL_MAX_RULES : (unsigned)c.limit;
 	if (c.candidate && which != C_WHATIF)
 		die_usage("--candidate only applies to what-if");
 	if (which == C_WHATIF && !c.candidate)
@@ -1206,7 +1450,12 @@ int main(int argc, char **argv)
 	c.db = dl_store_sqlite(st);
 	sqlite3_create_function_v2(c.db, "dl_addr_in", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 				   sql_addr_in, NULL, NULL, NULL);
-	int r;
+	int r = resolve_policy(&c, policy_spec, which != C_READY && which != C_DENIALS &&
+						       which != C_SUGGEST);
+	if (r < 0)
+		goto done;
+	if (!no_pager && isatty(STDOUT_FILENO))
+		pager_start();
 	switch (which) {
 	case C_SUMMARY: r = cmd_summary(&c); break;
 	case C_EVENTS: r = cmd_events(&c, false); break;
@@ -1218,16 +1467,22 @@ int main(int argc, char **argv)
 	case C_WHATIF: r = cmd_whatif(&c); break;
 	default: r = cmd_ready(&c); break;
 	}
+done:
 	if (dl_store_check_snapshot(st) < 0) { /* a collector wrote under a snapshot read */
 		errorf("%s", dl_store_errmsg(st));
 		r = 1;
 	}
 	dl_store_close(st);
 	free(c.f.cgroup);
+	free(c.ver.name);
+	free(c.ver.sha256);
+	free(c.ver.text);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		errorf("write error on standard output");
+		pager_wait();
 		return EXIT_FAILURE;
 	}
+	pager_wait();
 	if (which == C_WHATIF && r == EXIT_USAGE)
 		return EXIT_USAGE;
 	return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * drylock-query tuning reports: timeline, denials, suggest, what-if.
+ * drylock-query tuning reports: timeline, denials, ready, suggest, what-if.
  *
  * Design. These reports carry the tuning loop of docs/reports.md: see when
  * and how much would be denied (timeline), who would be denied what
  * (denials), get least-privilege allow rules for it (suggest), and check a
  * candidate policy against everything recorded before loading it (what-if).
  *
- * timeline and denials are single SQL statements built like the core
- * commands (constant fragments, every filter a bound parameter via
- * add_where). suggest and what-if need the policy decision itself, so they
+ * timeline is a single SQL statement built like the core commands
+ * (constant fragments, every filter a bound parameter via add_where).
+ * denials and ready decide as of one policy version (c->ver): the events
+ * that version logged keep their verdict, the others are replayed against
+ * it (see "decisions as of one policy version" below). suggest and what-if
+ * need the policy decision itself, so they
  * read the matching events grouped by (hook, old verdict, old rule, comm,
  * exe, cgroup, object) -- the decision depends only on op, address, port,
  * proto and cgroup path, so a group replays as one -- and decide each group
@@ -17,7 +20,9 @@
  * taken from policies.text, the exact text that was loaded.
  *
  * Output. SQL results go through print_rows (table/json/csv, untrusted text
- * sanitised). what-if's rows are computed in C; they are put in a private
+ * sanitised), at most --limit rows, with a "showing N of M" note when rows
+ * were left out. The rows of what-if, denials and ready are computed in C;
+ * they are put in a private
  * in-memory SQLite table and printed with print_rows too, so the three
  * formats and the sanitising are the same code. suggest prints policy text:
  * every untrusted string it puts in a comment has control bytes and invalid
@@ -80,13 +85,39 @@ static int timeline_query(struct ctx *c, struct query *q, bool by_rule, bool raw
 	return 0;
 }
 
+struct chart_row {
+	int64_t b;
+	char *rule;
+	uint64_t v[DL_VERDICT_MAX], total;
+};
+
+struct rule_total {
+	char *rule;
+	uint64_t n;
+};
+
+static int rt_cmp(const void *pa, const void *pb)
+{
+	const struct rule_total *a = pa, *b = pb;
+
+	if (a->n != b->n)
+		return a->n > b->n ? -1 : 1;
+	return strcmp(a->rule, b->rule);
+}
+
+/* The chart's series: verdicts, or (--by rule) the decisions of each rule,
+ * the 8 most frequent by name and the rest as "other". */
 static int write_chart(struct ctx *c, int64_t lo, int64_t hi)
 {
 	struct query q = { 0 };
 	sqlite3_stmt *s;
 	int64_t t0 = lo / c->bucket_ms * c->bucket_ms, t1 = hi / c->bucket_ms * c->bucket_ms;
-	size_t n = (size_t)((t1 - t0) / c->bucket_ms) + 1;
-	uint64_t (*counts)[DL_VERDICT_MAX];
+	size_t n = (size_t)((t1 - t0) / c->bucket_ms) + 1, nrows = 0, cap = 0, nrt = 0, ns;
+	bool by_rule = c->by != NULL;
+	struct chart_row *rows = NULL;
+	struct rule_total *rt = NULL;
+	const char *names[DL_CHART_SERIES_MAX];
+	uint64_t *counts = NULL;
 	const char *dot = strrchr(c->chart, '.');
 	char title[256];
 	FILE *f;
@@ -97,37 +128,106 @@ static int write_chart(struct ctx *c, int64_t lo, int64_t hi)
 		       n);
 		return -E2BIG;
 	}
-	if ((r = timeline_query(c, &q, false, true)) < 0 || (r = prepare(c->db, &q, &s)) < 0)
+	if ((r = timeline_query(c, &q, by_rule, true)) < 0 || (r = prepare(c->db, &q, &s)) < 0)
 		return r;
-	if (!(counts = calloc(n, sizeof(*counts)))) {
-		sqlite3_finalize(s);
-		return -ENOMEM;
-	}
+	r = -ENOMEM;
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		int64_t b = sqlite3_column_int64(s, 0);
+		struct chart_row *row;
+		int col = 1;
 
-		if (b < t0 || b > t1)
-			continue;
+		if (nrows == cap) {
+			struct chart_row *nr = realloc(rows, (cap = cap ? cap * 2 : 256) * sizeof(*rows));
+
+			if (!nr)
+				goto out;
+			rows = nr;
+		}
+		row = &rows[nrows];
+		*row = (struct chart_row){ .b = sqlite3_column_int64(s, 0) };
+		if (by_rule) {
+			const unsigned char *t = sqlite3_column_text(s, col++);
+
+			if (!(row->rule = strdup(t ? (const char *)t : "-")))
+				goto out;
+		}
 		for (int v = 0; v < DL_VERDICT_MAX; v++)
-			counts[(b - t0) / c->bucket_ms][v] = (uint64_t)sqlite3_column_int64(s, 1 + v);
+			row->v[v] = (uint64_t)sqlite3_column_int64(s, col + v);
+		row->total = (uint64_t)sqlite3_column_int64(s, col + DL_VERDICT_MAX);
+		nrows++;
 	}
 	sqlite3_finalize(s);
-	snprintf(title, sizeof(title), "drylock decisions per %s%s%s",
-		 c->bucket_ms >= 3600000 ? "hour" : "minute", c->f.policy ? ", policy " : "",
-		 c->f.policy ? c->f.policy : "");
+	s = NULL;
+	if (by_rule) {
+		/* totals per rule, largest first */
+		if (!(rt = calloc(nrows ? nrows : 1, sizeof(*rt))))
+			goto out;
+		for (size_t i = 0; i < nrows; i++) {
+			size_t k;
+
+			for (k = 0; k < nrt && strcmp(rt[k].rule, rows[i].rule); k++)
+				;
+			if (k == nrt)
+				rt[nrt++].rule = rows[i].rule;
+			rt[k].n += rows[i].total;
+		}
+		qsort(rt, nrt, sizeof(*rt), rt_cmp);
+		ns = nrt <= DL_CHART_SERIES_MAX ? nrt : DL_CHART_SERIES_MAX;
+		for (size_t k = 0; k < ns; k++)
+			names[k] = k + 1 == DL_CHART_SERIES_MAX && nrt > ns ? "other" : rt[k].rule;
+		if (!ns) {
+			names[0] = "-";
+			ns = 1;
+		}
+	} else {
+		ns = DL_VERDICT_MAX;
+	}
+	if (!(counts = calloc(n * ns, sizeof(*counts))))
+		goto out;
+	for (size_t i = 0; i < nrows; i++) {
+		size_t bi;
+
+		if (rows[i].b < t0 || rows[i].b > t1)
+			continue;
+		bi = (size_t)((rows[i].b - t0) / c->bucket_ms);
+		if (!by_rule) {
+			for (int v = 0; v < DL_VERDICT_MAX; v++)
+				counts[bi * ns + (size_t)v] = rows[i].v[v];
+			continue;
+		}
+		size_t k;
+		for (k = 0; k + 1 < ns && strcmp(names[k], rows[i].rule); k++)
+			;
+		if (strcmp(names[k], rows[i].rule) && strcmp(names[k], "other"))
+			continue; /* cannot happen: the last series is the rule or "other" */
+		counts[bi * ns + k] += rows[i].total;
+	}
+	snprintf(title, sizeof(title), "drylock decisions per %s%s%s%s",
+		 c->bucket_ms >= 3600000 ? "hour" : "minute", by_rule ? " and rule" : "",
+		 c->f.policy ? ", policy " : "", c->f.policy ? c->f.policy : "");
 	if (!(f = fopen(c->chart, "we"))) {
+		r = -errno;
 		errorf("timeline: cannot write %s: %s", c->chart, strerror(errno));
-		free(counts);
-		return -errno;
+		goto out;
 	}
 	r = dl_chart_write(f, &(struct dl_chart){ .t0_ms = t0, .bucket_ms = c->bucket_ms, .n = n,
-						   .counts = (const uint64_t (*)[DL_VERDICT_MAX])counts,
-						   .title = title },
+						   .n_series = ns, .names = by_rule ? names : NULL,
+						   .counts = counts, .title = title },
 			   strcmp(dot, ".svg") != 0);
 	if (fclose(f) != 0 && r == 0)
 		r = -EIO;
 	if (r < 0)
 		errorf("timeline: writing %s failed", c->chart);
+	else
+		fprintf(stderr, "wrote %s (%zu %s buckets%s)\n", c->chart, n,
+			c->bucket_ms >= 3600000 ? "hour" : "minute", by_rule ? ", one series per rule" : "");
+out:
+	if (r == -ENOMEM)
+		errorf("timeline: out of memory");
+	sqlite3_finalize(s);
+	for (size_t i = 0; i < nrows; i++)
+		free(rows[i].rule);
+	free(rows);
+	free(rt);
 	free(counts);
 	return r;
 }
@@ -143,15 +243,31 @@ int cmd_timeline(struct ctx *c)
 		return r;
 	if (!c->bucket_ms)
 		c->bucket_ms = hi - lo > 6 * 3600000LL ? 3600000 : 60000;
+	/* The last --limit rows (default 500): count them first. */
+	long limit = limit_of(c, 500), total = 0;
+	sqlite3_stmt *s;
+	if (limit >= 0) {
+		add(&q, "SELECT count(*) FROM (");
+		if ((r = timeline_query(c, &q, c->by != NULL, false)) < 0)
+			return r;
+		add(&q, ")");
+		if ((r = prepare(c->db, &q, &s)) < 0)
+			return r;
+		total = sqlite3_step(s) == SQLITE_ROW ? (long)sqlite3_column_int64(s, 0) : 0;
+		sqlite3_finalize(s);
+		q = (struct query){ 0 };
+	}
 	if ((r = timeline_query(c, &q, c->by != NULL, false)) < 0)
 		return r;
-	sqlite3_stmt *s;
+	if (limit >= 0 && total > limit)
+		add_int(&q, " LIMIT -1 OFFSET ?", total - limit);
 	if ((r = prepare(c->db, &q, &s)) < 0)
 		return r;
 	long n = print_rows(c->db, s, c->fmt, NULL);
 	sqlite3_finalize(s);
 	if (n < 0)
 		return (int)n;
+	note_shown(c, n, total, "buckets");
 	if (c->chart) {
 		if (!any && !c->f.has_since && !c->f.has_until)
 			lo = hi = (int64_t)time(NULL) * 1000;
@@ -165,51 +281,266 @@ int cmd_timeline(struct ctx *c)
 
 static const char *op_name(unsigned hook);
 
-/* " CASE e.hook WHEN <hook> THEN '<operation>' ... ELSE h.name END", from
- * the hooks' X-macro: no hook number is written into SQL by hand. */
-static const char *op_case_sql(void)
-{
-	static char sql[64 * 32];
-	size_t n = 0;
+/* ---- decisions as of one policy version (ready, denials) ------------
+ *
+ * An event logged under the chosen version (c->ver) keeps its logged
+ * verdict and rule. An event logged under any other version (or none) is
+ * replayed against the chosen one, as what-if does: a denial there is a
+ * would-deny of its rule, anything else an allow. Events that cannot be
+ * replayed (not a net hook, no address) keep their logged decision. The
+ * store is read once, grouped by (version, hook, verdict, rule, comm, exe,
+ * cgroup, uid, object); the decided groups go into a private in-memory
+ * table "d", which the reports group, order and print with print_rows. */
 
-	if (sql[0])
-		return sql;
-	n += snprintf(sql + n, sizeof(sql) - n, " CASE e.hook");
-#define OPW(nm, v, s, f, op) \
-	n += snprintf(sql + n, sizeof(sql) - n, " WHEN %d THEN '%s'", v, op_name(v));
-	DL_HOOKS(OPW)
-#undef OPW
-	snprintf(sql + n, sizeof(sql) - n, " ELSE h.name END");
-	return sql;
+struct decided {
+	sqlite3 *mem;
+	uint64_t replayed;      /* events decided by replay */
+	uint64_t kept;          /* logged elsewhere, could not be replayed */
+	bool cand_bad;          /* the chosen version's text does not parse */
+};
+
+/* The verdicts of a group in verdict-id order, whatever the row order. */
+#define D_VERDICTS \
+	"CASE sum(DISTINCT 1 << d.verdict) WHEN 1 THEN 'allow' WHEN 2 THEN 'would-deny'" \
+	" WHEN 4 THEN 'deny' WHEN 3 THEN 'allow,would-deny' WHEN 5 THEN 'allow,deny'" \
+	" WHEN 6 THEN 'would-deny,deny' ELSE 'allow,would-deny,deny' END"
+#define D_PROTO "CASE d.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE d.proto END"
+
+static int decided_load(struct ctx *c, struct decided *dd)
+{
+	struct query q = { 0 };
+	struct filters f = c->f;
+	struct dl_replay cand = { 0 };
+	bool cand_ready = false;
+	sqlite3_stmt *s = NULL, *ins = NULL;
+	int r, rc, want = c->f.verdict;
+
+	*dd = (struct decided){ 0 };
+	if (sqlite3_open_v2(":memory:", &dd->mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, NULL) != SQLITE_OK ||
+	    sqlite3_exec(dd->mem, "CREATE TABLE d (verdict INTEGER, op TEXT, comm TEXT, exe TEXT,"
+				  " cgroup TEXT, uid INTEGER, addr TEXT, port INTEGER, proto INTEGER,"
+				  " policy TEXT, version TEXT, rule TEXT, n INTEGER, first INTEGER,"
+				  " last INTEGER, replayed INTEGER)", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(dd->mem, "INSERT INTO d VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+				      " ?10, ?11, ?12, ?13, ?14, ?15, ?16)", -1, &ins, NULL) != SQLITE_OK) {
+		errorf("query: %s", dd->mem ? sqlite3_errmsg(dd->mem) : "out of memory");
+		return -EIO;
+	}
+	add(&q, "SELECT e.policy, e.hook, e.verdict, coalesce(r.rule_id, '#' || e.rule), cm.s, ex.s,"
+		" cg.s, s.uid, o.addr, o.port, o.proto, p.name, substr(p.sha256, 1, 12), count(*),"
+		" min(e.ts), max(e.ts), h.name FROM events e");
+	add(&q, ev_joins);
+	/* The logged verdict only decides for the chosen version's events. */
+	add(&q, want >= 0 ? " WHERE (e.verdict = ?" : " WHERE (e.verdict IN (1, 2)");
+	if (want >= 0)
+		q.b[q.nb++] = (struct bind){ .type = B_INT, .i = want };
+	if (c->ver.id)
+		add_int(&q, " OR e.policy IS NOT ?)", c->ver.id);
+	else
+		add(&q, ")");
+	f.verdict = -1;
+	if ((r = add_where(c->db, &q, &f)) < 0)
+		goto out;
+	add(&q, " GROUP BY e.policy, e.hook, e.verdict, e.rule, s.comm, s.exe, s.cgroup, s.uid, e.object");
+	if ((r = prepare(c->db, &q, &s)) < 0)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t pol = sqlite3_column_int64(s, 0);
+		unsigned hook = (unsigned)sqlite3_column_int(s, 1);
+		int verdict = sqlite3_column_int(s, 2);
+		uint64_t n = (uint64_t)sqlite3_column_int64(s, 13);
+		bool replay = c->ver.id && (sqlite3_column_type(s, 0) == SQLITE_NULL || pol != c->ver.id);
+		const char *rule = NULL;
+		char ver[16];
+
+		sqlite3_reset(ins);
+		sqlite3_clear_bindings(ins);
+		if (replay && !cand_ready && !dd->cand_bad) {
+			struct dl_diags dg = { 0 };
+
+			if (dl_replay_init(&cand, c->ver.name, c->ver.text, &dg) < 0)
+				dd->cand_bad = true;
+			else
+				cand_ready = true;
+			dl_diags_free(&dg);
+		}
+		if (replay && cand_ready) {
+			struct dl_replay_in in = {
+				.hook = hook, .addr = (const char *)sqlite3_column_text(s, 8),
+				.port = (unsigned)sqlite3_column_int(s, 9),
+				.proto = (unsigned)sqlite3_column_int(s, 10),
+				.cgroup = (const char *)sqlite3_column_text(s, 6) };
+			__u8 act;
+			__u32 ri;
+			bool unk;
+
+			if (dl_replay_decide(&cand, &in, &act, &ri, &unk) == 0) {
+				verdict = act == DL_ACTION_DENY ? DL_VERDICT_WOULD_DENY : DL_VERDICT_ALLOW;
+				rule = ri < cand.policy->n_rules ? cand.policy->rules[ri].id : NULL;
+				dd->replayed += n;
+			} else {
+				replay = false;
+				dd->kept += n;
+			}
+		} else if (replay) {
+			replay = false;
+			dd->kept += n;
+		}
+		if (want >= 0 ? verdict != want : verdict != DL_VERDICT_WOULD_DENY && verdict != DL_VERDICT_DENY)
+			continue;
+		sqlite3_bind_int(ins, 1, verdict);
+		if (dl_hook_op(hook))
+			sqlite3_bind_text(ins, 2, op_name(hook), -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_value(ins, 2, sqlite3_column_value(s, 16));
+		for (int k = 0; k < 7; k++) /* comm, exe, cgroup, uid, addr, port, proto */
+			sqlite3_bind_value(ins, 3 + k, sqlite3_column_value(s, 4 + k));
+		if (replay) {
+			sqlite3_bind_text(ins, 10, c->ver.name, -1, SQLITE_STATIC);
+			snprintf(ver, sizeof(ver), "%.12s", c->ver.sha256);
+			sqlite3_bind_text(ins, 11, ver, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(ins, 12, rule, -1, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_value(ins, 10, sqlite3_column_value(s, 11));
+			sqlite3_bind_value(ins, 11, sqlite3_column_value(s, 12));
+			sqlite3_bind_value(ins, 12, sqlite3_column_value(s, 3));
+		}
+		sqlite3_bind_int64(ins, 13, (sqlite3_int64)n);
+		sqlite3_bind_value(ins, 14, sqlite3_column_value(s, 14));
+		sqlite3_bind_value(ins, 15, sqlite3_column_value(s, 15));
+		sqlite3_bind_int64(ins, 16, replay ? (sqlite3_int64)n : 0);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			errorf("query: %s", sqlite3_errmsg(dd->mem));
+			r = -EIO;
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		errorf("query: %s", sqlite3_errmsg(c->db));
+		r = -EIO;
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(s);
+	sqlite3_finalize(ins);
+	if (cand_ready)
+		dl_replay_free(&cand);
+	return r;
+}
+
+static void decided_free(struct decided *dd)
+{
+	sqlite3_close(dd->mem);
+	dd->mem = NULL;
+}
+
+/* What the table reader needs to know about how rows were decided. */
+static void decided_notes(struct ctx *c, const struct decided *dd)
+{
+	FILE *o = c->fmt == FMT_TABLE ? stdout : stderr;
+
+	if (dd->cand_bad)
+		fprintf(o, "%s%s: the stored text of policy version %.12s does not parse: events logged"
+			   " under other versions are shown as logged\n",
+			c->fmt == FMT_TABLE ? "" : PROG ": ", c->ver.name, c->ver.sha256);
+	if (c->fmt != FMT_TABLE)
+		return;
+	if (dd->replayed)
+		printf("decided as of policy %s version %.12s: %" PRIu64 " event(s) logged under other"
+		       " versions were replayed against it\n", c->ver.name, c->ver.sha256, dd->replayed);
+	if (dd->kept)
+		printf("%" PRIu64 " event(s) logged under other versions could not be replayed (not a net"
+		       " hook or no address) and are shown as logged\n", dd->kept);
+}
+
+static int decided_print(struct ctx *c, struct decided *dd, const char *sql, long *rows, long *total)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (sqlite3_prepare_v2(dd->mem, sql, -1, &s, NULL) != SQLITE_OK) {
+		errorf("query: %s", sqlite3_errmsg(dd->mem));
+		return -EIO;
+	}
+	*rows = print_rows_lim(dd->mem, s, c->fmt, NULL, limit_of(c, 50), total);
+	r = *rows < 0 ? (int)*rows : 0;
+	sqlite3_finalize(s);
+	return r;
 }
 
 int cmd_denials(struct ctx *c)
 {
-	struct query q = { 0 };
-	add(&q, "SELECT count(*) AS count, group_concat(DISTINCT v.name) AS verdict,");
-	add(&q, op_case_sql());
-	add(&q, " AS op, cm.s AS comm, ex.s AS exe, cg.s AS cgroup, s.uid AS uid, o.addr AS addr,"
-		" o.port AS port,"
-		" CASE o.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE o.proto END AS proto,"
-		" p.name AS policy, coalesce(r.rule_id, '#' || e.rule) AS rule, "
-		TIME("min(e.ts)") " AS first_seen, " TIME("max(e.ts)") " AS last_seen FROM events e");
-	add(&q, ev_joins);
-	add(&q, " WHERE 1");
-	if (c->f.verdict < 0)
-		add(&q, " AND e.verdict IN (1, 2)");
-	int r = add_where(c->db, &q, &c->f);
-	if (r < 0)
-		return r;
-	add(&q, " GROUP BY s.comm, s.exe, s.cgroup, s.uid, e.object, e.hook, e.policy, e.rule"
-		" ORDER BY count DESC, last_seen DESC");
-	if (c->limit > 0)
-		add_int(&q, " LIMIT ?", c->limit);
+	static const char sql[] =
+		 "SELECT sum(d.n) AS count, " D_VERDICTS " AS verdict, d.op AS op, d.comm AS comm, d.exe AS exe,"
+		 " d.cgroup AS cgroup, d.uid AS uid, d.addr AS addr, d.port AS port, " D_PROTO " AS proto,"
+		 " d.policy AS policy, d.version AS version, d.rule AS rule, "
+		 TIME("min(d.first)") " AS first_seen, " TIME("max(d.last)") " AS last_seen,"
+		 " sum(d.replayed) AS replayed FROM d GROUP BY d.op, d.comm, d.exe, d.cgroup, d.uid,"
+		 " d.addr, d.port, d.proto, d.policy, d.version, d.rule"
+		 " ORDER BY count DESC, max(d.last) DESC, d.op, d.comm, d.exe, d.cgroup, d.uid, d.addr,"
+		 " d.port, d.proto, d.policy, d.version, d.rule";
+	struct decided dd;
+	long n, total;
+	int r;
+
+	if ((r = decided_load(c, &dd)) < 0)
+		goto out;
+	if ((r = decided_print(c, &dd, sql, &n, &total)) < 0)
+		goto out;
+	note_shown(c, n, total, "groups");
+	decided_notes(c, &dd);
+out:
+	decided_free(&dd);
+	return r;
+}
+
+int cmd_ready(struct ctx *c)
+{
+	struct decided dd;
 	sqlite3_stmt *s;
-	if ((r = prepare(c->db, &q, &s)) < 0)
-		return r;
-	long n = print_rows(c->db, s, c->fmt, NULL);
+	bool any;
+	long n, total;
+	int r;
+
+	if ((r = decided_load(c, &dd)) < 0)
+		goto out;
+	if (sqlite3_prepare_v2(dd.mem, "SELECT 1 FROM d LIMIT 1", -1, &s, NULL) != SQLITE_OK) {
+		r = -EIO;
+		goto out;
+	}
+	any = sqlite3_step(s) == SQLITE_ROW;
 	sqlite3_finalize(s);
-	return n < 0 ? (int)n : 0;
+	if (!any) {
+		/* "ready" prints no empty table */
+		if (c->fmt == FMT_JSON)
+			puts("[]");
+		else if (c->fmt == FMT_TABLE)
+			printf("ready: no would-deny or deny decisions match%s%s%s%.12s%s\n",
+			       c->ver.id ? " (as of policy " : "", c->ver.id ? c->ver.name : "",
+			       c->ver.id ? " version " : "", c->ver.id ? c->ver.sha256 : "",
+			       c->ver.id ? ")" : "");
+		decided_notes(c, &dd);
+		r = 0;
+		goto out;
+	}
+	static const char sql[] =
+		 "SELECT d.policy AS policy, d.version AS version, d.rule AS rule, " D_VERDICTS " AS verdict,"
+		 " d.comm AS comm, d.exe AS exe, d.cgroup AS cgroup, d.addr AS addr, d.port AS port,"
+		 " sum(d.n) AS count, " TIME("min(d.first)") " AS first_seen, " TIME("max(d.last)")
+		 " AS last_seen FROM d GROUP BY d.policy, d.version, d.rule, d.comm, d.exe, d.cgroup,"
+		 " d.op, d.addr, d.port, d.proto ORDER BY count DESC, max(d.last) DESC, d.policy,"
+		 " d.version, d.rule, d.comm, d.exe, d.cgroup, d.op, d.addr, d.port, d.proto";
+	if ((r = decided_print(c, &dd, sql, &n, &total)) < 0)
+		goto out;
+	note_shown(c, n, total, "groups");
+	decided_notes(c, &dd);
+	if (c->fmt == FMT_TABLE)
+		printf("not ready: %ld group(s) of decisions would be denied\n", total);
+	r = 1;
+out:
+	decided_free(&dd);
+	return r;
 }
 
 /* ---- event groups for replay ----------------------------------------- */
@@ -256,8 +587,14 @@ static int load_groups(struct ctx *c, bool denied_only, struct grp **out, size_t
 		" LEFT JOIN strings cm ON cm.id = s.comm"
 		" LEFT JOIN strings ex ON ex.id = s.exe"
 		" LEFT JOIN objects o ON o.id = e.object WHERE 1");
+	/* Denied as logged; what another version decided is replayed by
+	 * the caller, whatever its logged verdict. */
 	if (denied_only && c->f.verdict < 0)
-		add(&q, " AND e.verdict IN (1, 2)");
+		add(&q, " AND (e.verdict IN (1, 2)");
+	if (denied_only && c->f.verdict < 0 && c->ver.id)
+		add_int(&q, " OR e.policy IS NOT ?", c->ver.id);
+	if (denied_only && c->f.verdict < 0)
+		add(&q, ")");
 	if ((r = add_where(c->db, &q, &c->f)) < 0)
 		return r;
 	add(&q, " GROUP BY e.hook, e.verdict, r.rule_id, s.comm, s.exe, s.cgroup, e.object"
@@ -305,51 +642,6 @@ static const char *op_name(unsigned hook)
 }
 
 /* ---- suggest --------------------------------------------------------- */
-
-struct stored_policy {
-	int64_t id;
-	char *name, *sha256, *text;
-};
-
-/* --policy NAME: the most recently loaded version of that name (else the
- * newest stored); no name: the policy of the latest load (else the newest). */
-static int select_policy(struct ctx *c, struct stored_policy *sp)
-{
-	static const char by_name[] =
-		"SELECT p.id, p.name, p.sha256, p.text FROM policies p WHERE p.name = ?1"
-		" ORDER BY (SELECT max(l.ts) FROM loads l WHERE l.policy = p.id) DESC NULLS LAST,"
-		" p.id DESC LIMIT 1";
-	static const char latest[] =
-		"SELECT p.id, p.name, p.sha256, p.text FROM policies p"
-		" ORDER BY (SELECT max(l.ts) FROM loads l WHERE l.policy = p.id) DESC NULLS LAST,"
-		" p.id DESC LIMIT 1";
-	sqlite3_stmt *s;
-	int rc;
-
-	if (sqlite3_prepare_v2(c->db, c->f.policy ? by_name : latest, -1, &s, NULL) != SQLITE_OK) {
-		errorf("query: %s", sqlite3_errmsg(c->db));
-		return -EIO;
-	}
-	if (c->f.policy)
-		sqlite3_bind_text(s, 1, c->f.policy, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		if (rc == SQLITE_DONE)
-			errorf(c->f.policy ? "suggest: no stored policy named that" : "suggest: no policy stored");
-		else
-			errorf("query: %s", sqlite3_errmsg(c->db));
-		sqlite3_finalize(s);
-		return rc == SQLITE_DONE ? -ENOENT : -EIO;
-	}
-	sp->id = sqlite3_column_int64(s, 0);
-	sp->name = col_dup(s, 1);
-	sp->sha256 = col_dup(s, 2);
-	sp->text = col_dup(s, 3);
-	sqlite3_finalize(s);
-	if (!sp->name || !sp->sha256 || !sp->text)
-		return -ENOMEM;
-	return 0;
-}
 
 static void fmt_min(char *out, size_t n, int64_t ms)
 {
@@ -530,7 +822,7 @@ static void print_suggestion_row(FILE *o, enum fmt fmt, const struct dl_suggesti
 
 int cmd_suggest(struct ctx *c)
 {
-	struct stored_policy sp = { 0 };
+	const struct pversion *sp = &c->ver;
 	struct dl_replay base = { 0 };
 	struct dl_diags dg = { 0 };
 	struct grp *g = NULL;
@@ -539,13 +831,19 @@ int cmd_suggest(struct ctx *c)
 	const char **tmp = NULL;
 	size_t ng = 0, nobs = 0, nsg = 0, verified = 0;
 	uint64_t denied = 0, allowed_now = 0, skipped = 0;
+	struct dl_suggest_info info;
+	char cov[512];
 	int r;
 
-	if ((r = select_policy(c, &sp)) < 0)
+	if (!sp->id) {
+		errorf(c->f.policy ? "suggest: no stored policy named '%s'" : "suggest: no policy stored%s",
+		       c->f.policy ? c->f.policy : "");
+		r = -ENOENT;
 		goto out;
-	if ((r = dl_replay_init(&base, sp.name, sp.text, &dg)) < 0) {
-		errorf("suggest: the stored text of policy '%s' (%.12s) does not parse: %s:%u: %s", sp.name,
-		       sp.sha256, dg.n ? dg.v[0].file : "?", dg.n ? dg.v[0].line : 0,
+	}
+	if ((r = dl_replay_init(&base, sp->name, sp->text, &dg)) < 0) {
+		errorf("suggest: the stored text of policy '%s' (%.12s) does not parse: %s:%u: %s", sp->name,
+		       sp->sha256, dg.n ? dg.v[0].file : "?", dg.n ? dg.v[0].line : 0,
 		       dg.n ? dg.v[0].msg : strerror(-r));
 		goto out;
 	}
@@ -587,25 +885,55 @@ int cmd_suggest(struct ctx *c)
 		o->verdicts = 1u << (g[i].verdict < 32 ? g[i].verdict : 0);
 		o->deny_rule = rule;
 	}
-	if ((r = dl_suggest(&base, sp.text, obs, nobs,
-			    &(struct dl_suggest_opts){ .max_ports = c->max_ports }, &sg, &nsg)) < 0) {
+	if ((r = dl_suggest(&base, sp->text, obs, nobs,
+			    &(struct dl_suggest_opts){ .max_ports = c->max_ports, .max_rules = c->max_rules },
+			    &sg, &nsg, &info)) < 0) {
 		errorf("suggest: %s", strerror(-r));
 		goto out;
 	}
 	for (size_t i = 0; i < nsg; i++)
 		verified += sg[i].verified;
+	/* What the budget cost, in one line: in the table's header, on stderr
+	 * for JSON and CSV (which stay exact). */
+	cov[0] = 0;
+	if (info.widened || info.covered < info.events) {
+		size_t n = 0;
+
+		n += (size_t)snprintf(cov + n, sizeof(cov) - n, "covers %" PRIu64 " of %" PRIu64
+				      " event(s) to allow with %zu rule(s)", info.covered, info.events, nsg);
+		if (c->max_rules)
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, " (--max-rules %u)", c->max_rules);
+		if (info.widened && info.v4_plen < 32)
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; widened to at most /%u (IPv4)",
+					      info.v4_plen);
+		if (info.widened && info.v6_plen < 128)
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "%s /%u (IPv6)",
+					      info.v4_plen < 32 ? "," : "; widened to at most", info.v6_plen);
+		if (info.widened && info.ports_merged)
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; ports of a prefix merged into a range");
+		if (info.dropped_events)
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; gave up %" PRIu64 " event(s) in %zu"
+					      " least frequent group(s)", info.dropped_events, info.dropped_groups);
+		if (info.covered + info.dropped_events < info.events)
+			snprintf(cov + n, sizeof(cov) - n, "; %" PRIu64 " event(s) in unverified rules",
+				 info.events - info.covered - info.dropped_events);
+		if (c->fmt != FMT_TABLE)
+			fprintf(stderr, PROG ": suggest: %s\n", cov);
+	}
 
 	if (c->fmt == FMT_TABLE) {
 		printf("# drylock-query suggest: policy ");
-		put_safe(stdout, sp.name);
+		put_safe(stdout, sp->name);
 		printf(" (sha256 %.12s), %" PRIu64 " denied event(s); %zu rule(s), %zu verified by replay\n",
-		       sp.sha256, denied, nsg, verified);
+		       sp->sha256, denied, nsg, verified);
 		if (allowed_now)
 			printf("# %" PRIu64 " of those event(s) are already allowed by this policy version\n",
 			       allowed_now);
 		if (skipped)
 			printf("# %" PRIu64 " event(s) could not be replayed (no address or unknown hook)\n",
 			       skipped);
+		if (cov[0])
+			printf("# %s\n", cov);
 		for (size_t i = 0; i < nsg; i++)
 			print_suggestion_text(stdout, &sg[i], obs, base.policy);
 	} else if (c->fmt == FMT_JSON) {
@@ -627,9 +955,6 @@ out:
 	grps_free(g, ng);
 	dl_replay_free(&base);
 	dl_diags_free(&dg);
-	free(sp.name);
-	free(sp.sha256);
-	free(sp.text);
 	return r;
 }
 
@@ -736,9 +1061,14 @@ int cmd_whatif(struct ctx *c)
 		fputs("{\"changes\": ", stdout);
 	if (c->fmt == FMT_TABLE && newly_denied + newly_allowed + rule_changes == 0)
 		puts("what-if: no decision would change");
-	else if (print_rows(mem, sel, c->fmt, NULL) < 0) {
-		r = -EIO;
-		goto out;
+	else {
+		long total, n = print_rows_lim(mem, sel, c->fmt, NULL, limit_of(c, 50), &total);
+
+		if (n < 0) {
+			r = -EIO;
+			goto out;
+		}
+		note_shown(c, n, total, "changes");
 	}
 	if (c->fmt == FMT_JSON) {
 		printf(", \"totals\": {\"events\": %" PRIu64 ", \"unchanged\": %" PRIu64

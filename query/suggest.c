@@ -30,6 +30,21 @@
  *     its verified flag, and the check is repeated without it (another
  *     suggestion may have been what allowed some group).
  *
+ *  4. Budget (max_rules). A policy holds at most DL_MAX_RULES rules, and a
+ *     reviewer reads a few dozen, so when step 1 gives more suggestions
+ *     than the budget they are widened uniformly until they fit: each
+ *     (cgroup, op, proto, port, deciding deny rule) keeps one rule per IPv4
+ *     /P (IPv6 /Q) prefix, never shorter than one bit more than that deny's
+ *     (so the allow still outranks it and is not split back into hosts),
+ *     P from 31 down to 8 (Q from 124 down to 32, 4 bits a step), each rule
+ *     the smallest prefix covering its addresses; then the same with the
+ *     ports of a prefix merged into one range. The first setting that fits
+ *     wins. If none fits (more cgroups than rules), the setting that lets
+ *     the most frequent groups cover the most events is used and the least
+ *     frequent groups are left out. The caller is told what was widened and
+ *     how many events are left uncovered, and verification (step 3) still
+ *     runs on what is kept.
+ *
  * Cgroup paths come from the kernel and may hold any byte; one that cannot
  * be written as a policy token (blank or control bytes, a trailing '\') is
  * not guessed around: the suggestion is marked with a problem and its text
@@ -59,9 +74,20 @@ struct sctx {
 	const struct dl_obs *obs;
 	const struct dl_suggest_opts *opts;
 	struct dl_suggestion *v;
+	uint64_t *hash;          /* FNV-1a of each suggestion's body, for merging */
 	size_t n, cap;
+	size_t run_start;        /* first suggestion of the current (cgroup, op, proto) */
 	bool oom;
 };
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
 
 static const char *obs_scope(const struct dl_obs *o)
 {
@@ -144,16 +170,15 @@ static size_t distinct_addrs(const struct sctx *x, const struct cand *c)
 	return n;
 }
 
-/* Does candidate c sort before base rule d in the kernel's order? */
-static bool beats(const struct sctx *x, const struct cand *c, __u32 d)
+/* Does candidate c, of prefix length plen and ports lo..hi (cand_shape),
+ * sort before base rule d in the kernel's order? */
+static bool beats(const struct sctx *x, const struct cand *c, unsigned plen, __u16 lo, __u16 hi,
+		  __u32 d)
 {
 	const struct dl_net_match *m = &x->base->policy->rules[d].u.net;
-	__u8 addr[DL_ADDR_LEN];
-	unsigned plen, sw, dw = (unsigned)m->port_hi - m->port_lo;
-	__u16 lo, hi;
+	unsigned sw, dw = (unsigned)m->port_hi - m->port_lo;
 	int sl, dlv;
 
-	cand_shape(x, c, addr, &plen, &lo, &hi);
 	sw = (unsigned)hi - lo;
 	if (plen != m->prefixlen)
 		return plen > m->prefixlen;
@@ -169,11 +194,20 @@ static bool beats(const struct sctx *x, const struct cand *c, __u32 d)
 /* First deny rule of c's groups that c does not outrank, or DL_RULE_NONE. */
 static __u32 unbeaten(const struct sctx *x, const struct cand *c)
 {
+	__u8 addr[DL_ADDR_LEN];
+	unsigned plen;
+	__u16 lo, hi;
+	__u32 last = DL_RULE_NONE;
+
+	cand_shape(x, c, addr, &plen, &lo, &hi);
 	for (size_t i = 0; i < c->n; i++) {
 		__u32 d = x->obs[c->ix[i]].deny_rule;
 
-		if (d != DL_RULE_NONE && d < x->base->policy->n_rules && !beats(x, c, d))
+		if (d == last)
+			continue;
+		if (d != DL_RULE_NONE && d < x->base->policy->n_rules && !beats(x, c, plen, lo, hi, d))
 			return d;
+		last = d;
 	}
 	return DL_RULE_NONE;
 }
@@ -216,24 +250,31 @@ static void add_suggestion(struct sctx *x, const struct cand *c, const char *pro
 		return;
 	}
 	free(scope);
-	/* Same text twice (can only happen after splits): merge into the first. */
-	for (size_t i = 0; i < x->n; i++)
-		if (!strcmp(x->v[i].text + strlen("net allow sug-12345678 "), body)) {
+	/* Same text twice (can only happen after splits, so within one
+	 * (cgroup, op, proto) run, whose scope is in the text): merge into
+	 * the first. */
+	uint64_t h = fnv1a(body);
+	for (size_t i = x->run_start; i < x->n; i++)
+		if (x->hash[i] == h && !strcmp(x->v[i].text + strlen("net allow sug-12345678 "), body)) {
 			s = &x->v[i];
 			goto merge;
 		}
 	if (x->n == x->cap) {
 		size_t cap = x->cap ? x->cap * 2 : 16;
 		struct dl_suggestion *v = realloc(x->v, cap * sizeof(*v));
+		uint64_t *hv = v ? realloc(x->hash, cap * sizeof(*hv)) : NULL;
 
-		if (!v) {
+		if (v)
+			x->v = v;
+		if (!hv) {
 			free(body);
 			x->oom = true;
 			return;
 		}
-		x->v = v;
+		x->hash = hv;
 		x->cap = cap;
 	}
+	x->hash[x->n] = h;
 	s = &x->v[x->n++];
 	*s = (struct dl_suggestion){ .first_ms = INT64_MAX, .last_ms = INT64_MIN };
 	{
@@ -398,6 +439,7 @@ static void do_run(struct sctx *x, size_t *ix, size_t n)
 	size_t *order = malloc(n * sizeof(*order)), ni = 0;
 	struct cand base = { .scope = obs_scope(o0), .op = o0->op, .proto = proto_spec(o0->proto) };
 
+	x->run_start = x->n;
 	if (!items || !order) {
 		x->oom = true;
 		goto out;
@@ -464,6 +506,285 @@ static void do_run(struct sctx *x, size_t *ix, size_t n)
 out:
 	free(items);
 	free(order);
+}
+
+/* ---- budget ---------------------------------------------------------- */
+
+struct gkey {
+	bool merge_ports;
+	unsigned p4, p6;         /* prefix bits kept (IPv4 0..32, IPv6 0..128) */
+};
+
+static const struct gkey *sort_gk;
+static const struct sctx *sort_x;
+
+static bool addr_v4(const __u8 *a)
+{
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return !memcmp(a, mapped, 12);
+}
+
+/* Compare a and b on their first bits bits. */
+static int prefix_cmp(const __u8 *a, const __u8 *b, unsigned bits)
+{
+	int c = memcmp(a, b, bits / 8);
+	__u8 m;
+
+	if (c || bits % 8 == 0)
+		return c;
+	m = (__u8)(0xff << (8 - bits % 8));
+	return (a[bits / 8] & m) - (b[bits / 8] & m);
+}
+
+/* Prefix bits of o's group key under k (128-bit space, IPv4 mapped). */
+static unsigned key_bits(const struct dl_obs *o, const struct gkey *k)
+{
+	unsigned bits = addr_v4(o->addr) ? 96 + k->p4 : k->p6;
+	const struct dl_policy *p = sort_x->base->policy;
+
+	if (o->deny_rule != DL_RULE_NONE && o->deny_rule < p->n_rules &&
+	    p->rules[o->deny_rule].u.net.prefixlen + 1u > bits)
+		bits = p->rules[o->deny_rule].u.net.prefixlen + 1u;
+	return bits > 128 ? 128 : bits;
+}
+
+/* Group key order: scope, op, proto, [port], family, deny rule, address prefix; then
+ * address and port, so a group's members come sorted as place() needs. */
+static int gk_key_cmp(const struct dl_obs *a, const struct dl_obs *b, bool whole)
+{
+	const struct gkey *k = sort_gk;
+	bool va = addr_v4(a->addr), vb = addr_v4(b->addr);
+	int c = scope_cmp(obs_scope(a), obs_scope(b));
+
+	if (c)
+		return c;
+	if (a->op != b->op)
+		return a->op < b->op ? -1 : 1;
+	if (proto_spec(a->proto) != proto_spec(b->proto))
+		return proto_spec(a->proto) < proto_spec(b->proto) ? -1 : 1;
+	if (!k->merge_ports && a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	if (va != vb)
+		return va ? -1 : 1;
+	/* A group only holds what one deny rule decides, and its prefix stays
+	 * longer than that rule's, so the widened allow still outranks it
+	 * (place() would otherwise split it back into hosts). */
+	if (a->deny_rule != b->deny_rule)
+		return a->deny_rule < b->deny_rule ? -1 : 1;
+	if ((c = prefix_cmp(a->addr, b->addr, key_bits(a, k))))
+		return c;
+	if (!whole)
+		return 0;
+	if ((c = memcmp(a->addr, b->addr, DL_ADDR_LEN)))
+		return c;
+	return a->port < b->port ? -1 : a->port > b->port;
+}
+
+static int gk_cmp(const void *pa, const void *pb)
+{
+	return gk_key_cmp(&sort_obs[*(const size_t *)pa], &sort_obs[*(const size_t *)pb], true);
+}
+
+struct grange {
+	size_t from, to;
+	uint64_t count;
+	bool keep;
+};
+
+static int grange_by_count(const void *pa, const void *pb)
+{
+	const struct grange *a = *(const struct grange *const *)pa, *b = *(const struct grange *const *)pb;
+
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return a->from < b->from ? -1 : a->from > b->from;
+}
+
+/* Sort ix by k and split it into groups; mark the `budget` most frequent
+ * as kept. Returns the group count (or 0 on ENOMEM, with x->oom), the
+ * events the kept groups hold in *covered. */
+static size_t group_by(struct sctx *x, size_t *ix, size_t m, const struct gkey *k, size_t budget,
+		       struct grange **out, uint64_t *covered)
+{
+	struct grange *g = NULL, **byc = NULL;
+	size_t n = 0;
+
+	sort_gk = k;
+	sort_x = x;
+	qsort(ix, m, sizeof(*ix), gk_cmp);
+	if (!(g = calloc(m ? m : 1, sizeof(*g))) || !(byc = calloc(m ? m : 1, sizeof(*byc)))) {
+		free(g);
+		x->oom = true;
+		return 0;
+	}
+	for (size_t i = 0, j; i < m; i = j) {
+		g[n] = (struct grange){ .from = i };
+		for (j = i; j < m && gk_key_cmp(&x->obs[ix[i]], &x->obs[ix[j]], false) == 0; j++)
+			g[n].count += x->obs[ix[j]].count;
+		g[n].to = j;
+		byc[n] = &g[n];
+		n++;
+	}
+	qsort(byc, n, sizeof(*byc), grange_by_count);
+	*covered = 0;
+	for (size_t i = 0; i < n && i < budget; i++) {
+		byc[i]->keep = true;
+		*covered += byc[i]->count;
+	}
+	free(byc);
+	*out = g;
+	return n;
+}
+
+/* Place the kept groups of ix (sorted and split by group_by under k). */
+static void place_groups(struct sctx *x, size_t *ix, const struct grange *g, size_t n,
+			 struct dl_suggest_info *info)
+{
+	const struct dl_obs *prev = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		struct cand c = { 0 };
+		const struct dl_obs *o0 = &x->obs[ix[g[i].from]];
+		__u8 a[DL_ADDR_LEN];
+		unsigned plen;
+		__u16 lo, hi;
+		char pfx[INET6_ADDRSTRLEN + 8], ports[32] = "", *note = NULL;
+		size_t addrs;
+
+		if (!g[i].keep)
+			continue;
+		if (!prev || scope_cmp(obs_scope(prev), obs_scope(o0)) || prev->op != o0->op ||
+		    proto_spec(prev->proto) != proto_spec(o0->proto))
+			x->run_start = x->n;
+		prev = o0;
+		c.scope = obs_scope(o0);
+		c.scope_bad = c.scope && !scope_writable(c.scope);
+		c.op = o0->op;
+		c.proto = proto_spec(o0->proto);
+		c.ix = ix + g[i].from;
+		c.n = g[i].to - g[i].from;
+		addrs = distinct_addrs(x, &c);
+		cand_shape(x, &c, a, &plen, &lo, &hi);
+		dl_prefix_format(pfx, sizeof(pfx), a, plen);
+		if (addr_v4(a) && plen >= 96 && plen - 96 < info->v4_plen)
+			info->v4_plen = plen - 96;
+		else if (!addr_v4(a) && plen < info->v6_plen)
+			info->v6_plen = plen;
+		if (lo != hi) {
+			snprintf(ports, sizeof(ports), ", ports %u-%u", lo, hi);
+			info->ports_merged = true;
+		}
+		if ((addrs > 1 || lo != hi) &&
+		    asprintf(&note, "widened to fit --max-rules: %zu address(es) -> %s%s", addrs, pfx,
+			     ports) < 0)
+			note = NULL;
+		c.note = note;
+		place(x, &c, false);
+		free(note);
+	}
+}
+
+static const struct dl_suggestion *sort_sg;
+
+static int sg_by_count(const void *pa, const void *pb)
+{
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+
+	if (sort_sg[a].count != sort_sg[b].count)
+		return sort_sg[a].count < sort_sg[b].count ? -1 : 1;
+	return a > b ? -1 : a < b; /* later ones first among equals */
+}
+
+static void drop_suggestion(struct sctx *x, size_t i)
+{
+	free(x->v[i].text);
+	free(x->v[i].obs);
+	free(x->v[i].overrides);
+	free(x->v[i].note);
+	free(x->v[i].problem);
+	memmove(&x->v[i], &x->v[i + 1], (x->n - i - 1) * sizeof(*x->v));
+	memmove(&x->hash[i], &x->hash[i + 1], (x->n - i - 1) * sizeof(*x->hash));
+	x->n--;
+	x->run_start = 0;
+}
+
+static void clear_suggestions(struct sctx *x)
+{
+	while (x->n)
+		drop_suggestion(x, x->n - 1);
+}
+
+/* Fit x (built by the least-privilege steps, over ix[0..m)) into the
+ * budget. */
+static void fit_budget(struct sctx *x, size_t *ix, size_t m, size_t budget,
+		       struct dl_suggest_info *info)
+{
+	struct gkey best = { 0 };
+	uint64_t best_cov = 0, total = 0;
+	struct grange *g = NULL;
+	size_t ng;
+
+	for (size_t i = 0; i < m; i++)
+		total += x->obs[ix[i]].count;
+	info->widened = true;
+	/* The first setting that covers the most events. */
+	for (int merge = 0; merge < 2 && best_cov < total; merge++)
+		for (unsigned st = 1; st <= 24 && best_cov < total; st++) {
+			struct gkey k = { .merge_ports = merge, .p4 = 32 - st,
+					  .p6 = 128 - 4 * st < 32 ? 32 : 128 - 4 * st };
+			uint64_t cov;
+
+			ng = group_by(x, ix, m, &k, budget, &g, &cov);
+			free(g);
+			g = NULL;
+			if (x->oom)
+				return;
+			if (cov > best_cov) {
+				best_cov = cov;
+				best = k;
+			}
+		}
+	clear_suggestions(x);
+	ng = group_by(x, ix, m, &best, budget, &g, &best_cov);
+	if (x->oom)
+		return;
+	info->v4_plen = 32;
+	info->v6_plen = 128;
+	place_groups(x, ix, g, ng, info);
+	free(g);
+	/* place() may have split a group it could not make win: drop the
+	 * least frequent suggestions until the budget holds. */
+	if (x->n > budget) {
+		size_t *byc = malloc(x->n * sizeof(*byc)), k = 0;
+
+		if (!byc) {
+			x->oom = true;
+			return;
+		}
+		for (size_t i = 0; i < x->n; i++)
+			byc[i] = i;
+		sort_sg = x->v;
+		qsort(byc, x->n, sizeof(*byc), sg_by_count);
+		/* byc[0..n-budget) are the least frequent: free them, keep order */
+		for (size_t i = 0; i < x->n - budget; i++) {
+			struct dl_suggestion *d = &x->v[byc[i]];
+
+			free(d->text);
+			free(d->obs);
+			free(d->overrides);
+			free(d->note);
+			free(d->problem);
+			d->text = NULL;
+		}
+		free(byc);
+		for (size_t i = 0; i < x->n; i++)
+			if (x->v[i].text) {
+				x->hash[k] = x->hash[i];
+				x->v[k++] = x->v[i];
+			}
+		x->n = k;
+	}
 }
 
 static int verify(struct sctx *x, const char *base_text)
@@ -549,12 +870,16 @@ static int verify(struct sctx *x, const char *base_text)
 
 int dl_suggest(const struct dl_replay *base, const char *base_text, const struct dl_obs *obs,
 	       size_t n_obs, const struct dl_suggest_opts *opts, struct dl_suggestion **out,
-	       size_t *n_out)
+	       size_t *n_out, struct dl_suggest_info *info)
 {
 	struct sctx x = { .base = base, .obs = obs, .opts = opts };
+	struct dl_suggest_info dummy;
 	size_t *ix = NULL, m = 0;
 	int r;
 
+	if (!info)
+		info = &dummy;
+	*info = (struct dl_suggest_info){ .v4_plen = 32, .v6_plen = 128 };
 	*out = NULL;
 	*n_out = 0;
 	if (!n_obs)
@@ -578,9 +903,25 @@ int dl_suggest(const struct dl_replay *base, const char *base_text, const struct
 		}
 		do_run(&x, ix + i, j - i);
 	}
+	for (size_t i = 0; i < m; i++)
+		info->events += obs[ix[i]].count;
+	if (!x.oom && opts->max_rules && x.n > opts->max_rules)
+		fit_budget(&x, ix, m, opts->max_rules, info);
 	free(ix);
 	r = x.oom ? -ENOMEM : verify(&x, base_text);
 	sort_obs = NULL;
+	sort_gk = NULL;
+	sort_x = NULL;
+	info->covered = info->dropped_events = 0;
+	info->dropped_groups = m;
+	for (size_t i = 0; i < x.n; i++) {
+		if (x.v[i].verified)
+			info->covered += x.v[i].count;
+		info->dropped_events += x.v[i].count;
+		info->dropped_groups -= x.v[i].n_obs;
+	}
+	info->dropped_events = info->events - info->dropped_events;
+	free(x.hash);
 	if (r < 0 || x.oom) {
 		dl_suggestions_free(x.v, x.n);
 		return r < 0 ? r : -ENOMEM;

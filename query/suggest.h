@@ -43,14 +43,29 @@ struct dl_suggestion {
 
 struct dl_suggest_opts {
 	unsigned max_ports;      /* exact ports up to this many per address, then a range */
+	unsigned max_rules;      /* budget: at most this many suggestions; 0 = none */
+};
+
+/* What fitting the budget cost (dl_suggest's info, may be NULL). */
+struct dl_suggest_info {
+	bool widened;            /* the least-privilege suggestions did not fit */
+	unsigned v4_plen, v6_plen; /* widest prefix used (32 / 128: none) */
+	bool ports_merged;       /* ports of one address merged into a range */
+	uint64_t events;         /* events in the input groups */
+	uint64_t covered;        /* events the verified suggestions allow */
+	uint64_t dropped_events; /* events left without a suggestion to fit */
+	size_t dropped_groups;
 };
 
 /* Build, check and verify suggestions. base_text is the text base was
  * compiled from (stored text, see dl_replay_init). 0 or -ENOMEM. Suggestions
- * come in a stable order (by cgroup, op, proto, address, port). */
+ * come in a stable order (by cgroup, op, proto, address, port). With
+ * opts->max_rules, at most that many: widened (wider prefixes, then port
+ * ranges) as little as fits, the least frequent groups left out if nothing
+ * fits; *info (if not NULL) says what that cost. */
 int dl_suggest(const struct dl_replay *base, const char *base_text, const struct dl_obs *obs,
 	       size_t n_obs, const struct dl_suggest_opts *opts, struct dl_suggestion **out,
-	       size_t *n_out);
+	       size_t *n_out, struct dl_suggest_info *info);
 void dl_suggestions_free(struct dl_suggestion *s, size_t n);
 
 #endif

@@ -82,6 +82,7 @@ int main(int argc, char **argv)
 	TAP_OK(RUN("--version") == 0 && strstr(out, "drylock "), "drylock --version");
 	TAP_OK(RUN("help") == 0 && strstr(out, "Commands"), "drylock help");
 	TAP_OK(RUN("help", "status") == 0 && strstr(out, "Usage: drylock status"), "drylock help status");
+	TAP_OK(RUN("help", "--help") == 0 && strstr(out, "Commands") && !err[0], "drylock help --help: usage, exit 0");
 	TAP_OK(RUN("--bogus") == 2 && !out[0] && err[0], "drylock --bogus: exit 2");
 	TAP_OK(RUN("frobnicate") == 2 && strstr(err, "frobnicate"), "unknown command: exit 2");
 	TAP_OK(runv((char *const[]){ NULL }) == 2 && err[0], "no command: exit 2, usage on stderr");

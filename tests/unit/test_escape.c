@@ -116,7 +116,7 @@ int main(void)
 		FILE *m = open_memstream(&buf, &len);
 		struct dl_chart c = {
 			.t0_ms = 0, .bucket_ms = 60000, .n = 1,
-			.counts = (const uint64_t (*)[DL_VERDICT_MAX])counts,
+			.n_series = DL_VERDICT_MAX, .counts = &counts[0][0],
 			.title = "T\xe0\x80\xbc" "a\xed\xa0\x80" "b\xf4\x90\x80\x80" "c\xe2\x80\xae" "d<e>&\xc3\xa9",
 		};
 

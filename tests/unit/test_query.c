@@ -466,9 +466,15 @@ int main(int argc, char **argv)
 	TAP_OK(RUN("--json", "summary") == 0 && jrows() == 3, "summary json: 3 groups (%d)", jrows());
 	TAP_OK(RUN("events") == 0 && count_lines() == 8, "events table: header + 7 (%d lines)",
 	       count_lines());
-	TAP_OK(RUN("events", "--limit", "2") == 0 && count_lines() == 3 && strstr(out, "resolver") &&
-		       !strstr(out, "nginx  "),
-	       "--limit 2 gives the newest two, newest last");
+	TAP_OK(RUN("events", "--limit", "2") == 0 && count_lines() == 4 && strstr(out, "resolver") &&
+		       !strstr(out, "nginx  ") && strstr(out, "\nshowing the last 2 of 7 events "),
+	       "--limit 2 gives the newest two, newest last, and says it left some out");
+	TAP_OK(RUN("--json", "events", "--limit", "2") == 0 && jrows() == 2 &&
+		       strstr(err, "showing the last 2 of 7 events") && !strstr(out, "showing"),
+	       "--json events --limit 2: JSON exact, the note on stderr");
+	TAP_OK(RUN("events", "--all") == 0 && count_lines() == 8 && !strstr(out, "showing"),
+	       "events --all: every event, no note");
+	TAP_OK(RUN("events", "--all", "--limit", "3") == 2, "--all with --limit: usage error");
 	TAP_OK(RUN("-o", "json", "events", "--limit", "0") == 0 && jrows() == 7, "--limit 0 = all");
 
 	/* Filters, each with a count in JSON. */

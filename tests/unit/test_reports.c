@@ -25,6 +25,7 @@
 #include "store/store.h"
 #include "query/replay.h"
 #include "query/suggest.h"
+#include "query/chart.h"
 #include "tap.h"
 
 #include "runbin.h"
@@ -105,9 +106,10 @@ static const struct spec specs[] = {
 #define SCAN_PORTS 12
 
 static int n_events_total, n_denied_events;
+static bool force_deny; /* store a denial as deny (enforce) instead of would-deny */
 
-static int add_event(struct dl_store *st, int64_t boot, int64_t polkey, uint64_t *seq,
-		     const struct spec *s, unsigned port, int64_t ts_ms)
+static int add_event_rp(struct dl_store *st, const struct dl_replay *rp, int64_t boot,
+			int64_t polkey, uint64_t *seq, const struct spec *s, unsigned port, int64_t ts_ms)
 {
 	struct dl_event e = { 0 };
 	struct dl_replay_in in = { .hook = s->hook, .addr = s->addr, .port = port, .proto = s->proto,
@@ -130,11 +132,13 @@ static int add_event(struct dl_store *st, int64_t boot, int64_t polkey, uint64_t
 	dl_addr_parse(s->addr, e.rec.u.net.addr);
 	e.rec.u.net.port = (__u16)port;
 	e.rec.u.net.protocol = (__u8)s->proto;
-	if (dl_replay_decide(&pol, &in, &act, &rule, &unk) < 0)
+	if (dl_replay_decide(rp, &in, &act, &rule, &unk) < 0)
 		return -EINVAL;
-	e.rec.verdict = act == DL_ACTION_DENY ? DL_VERDICT_WOULD_DENY : DL_VERDICT_ALLOW;
+	e.rec.verdict = act != DL_ACTION_DENY ? DL_VERDICT_ALLOW
+			: force_deny		 ? DL_VERDICT_DENY
+						 : DL_VERDICT_WOULD_DENY;
 	e.rec.rule_idx = rule;
-	e.rule_id = rule == DL_RULE_NONE ? NULL : pol.policy->rules[rule].id;
+	e.rule_id = rule == DL_RULE_NONE ? NULL : rp->policy->rules[rule].id;
 	e.ts_ns = ts_ms * 1000000;
 	e.boot_key = boot;
 	e.policy_key = polkey;
@@ -143,6 +147,12 @@ static int add_event(struct dl_store *st, int64_t boot, int64_t polkey, uint64_t
 	n_events_total++;
 	n_denied_events += act == DL_ACTION_DENY;
 	return dl_store_event(st, &e);
+}
+
+static int add_event(struct dl_store *st, int64_t boot, int64_t polkey, uint64_t *seq,
+		     const struct spec *s, unsigned port, int64_t ts_ms)
+{
+	return add_event_rp(st, &pol, boot, polkey, seq, s, port, ts_ms);
 }
 
 static int build_db(void)
@@ -307,7 +317,7 @@ static void test_library(void)
 	r = dl_replay_init(&rp, "b", base_txt, &dg);
 	struct dl_suggestion *sg = NULL;
 	size_t nsg = 0;
-	r = r ? r : dl_suggest(&rp, base_txt, obs, 6, &(struct dl_suggest_opts){ .max_ports = 8 }, &sg, &nsg);
+	r = r ? r : dl_suggest(&rp, base_txt, obs, 6, &(struct dl_suggest_opts){ .max_ports = 8 }, &sg, &nsg, NULL);
 	int agg4 = 0, host4 = 0, agg6 = 0, host6 = 0, ver = 0;
 	for (size_t i = 0; i < nsg; i++) {
 		agg4 += strstr(sg[i].text, "addr=10.1.2.0/24 ") != NULL && sg[i].note &&
@@ -338,14 +348,362 @@ static void test_library(void)
 		po[i] = obs[2];
 		po[i].port = (__u16)(2000 + i * 3);
 	}
-	r = dl_suggest(&rp, base_txt, po, 8, &(struct dl_suggest_opts){ .max_ports = 8 }, &sg, &nsg);
+	r = dl_suggest(&rp, base_txt, po, 8, &(struct dl_suggest_opts){ .max_ports = 8 }, &sg, &nsg, NULL);
 	TAP_OK(r == 0 && nsg == 8, "8 ports with --max-ports 8: 8 exact rules (%zu)", nsg);
 	dl_suggestions_free(sg, nsg);
-	r = dl_suggest(&rp, base_txt, po, 9, &(struct dl_suggest_opts){ .max_ports = 8 }, &sg, &nsg);
+	r = dl_suggest(&rp, base_txt, po, 9, &(struct dl_suggest_opts){ .max_ports = 8 }, &sg, &nsg, NULL);
 	TAP_OK(r == 0 && nsg == 1 && strstr(sg[0].text, " port=2000-2024 ") && sg[0].verified,
 	       "9 ports: one range 2000-2024 (%s)", nsg ? sg[0].text : "-");
 	dl_suggestions_free(sg, nsg);
 	dl_replay_free(&rp);
+	dl_diags_free(&dg);
+
+	/* Budget: widening stops one bit short of the deny it must outrank.
+	 * 100 hosts in 10.1.0.0/16, denied by a rule equal to a /16 allow in
+	 * every other dimension: two /17s fit --max-rules 2 and win; with
+	 * --max-rules 1 the busier /17 is kept (one /16 would lose the tie,
+	 * be split into hosts and cover one host). */
+	{
+		static const char b16[] = "net deny all addr=any\n"
+					  "net deny lan16 addr=10.1.0.0/16 port=80 proto=tcp cgroup=/s.slice/a.service\n";
+		struct dl_obs wo[100];
+		struct dl_suggest_info info;
+		char a[32];
+		int ok17 = 0;
+
+		r = dl_replay_init(&rp, "b16", b16, &dg);
+		for (int i = 0; i < 100; i++) {
+			wo[i] = obs[0];
+			snprintf(a, sizeof(a), "10.1.%d.%d", (i * 53) % 256, 1 + i);
+			dl_addr_parse(a, wo[i].addr);
+			wo[i].deny_rule = 1;
+		}
+		r = r ? r : dl_suggest(&rp, b16, wo, 100, &(struct dl_suggest_opts){ .max_ports = 8, .max_rules = 2 },
+				       &sg, &nsg, &info);
+		for (size_t i = 0; r == 0 && i < nsg; i++)
+			ok17 += sg[i].verified && (strstr(sg[i].text, "addr=10.1.0.0/17 ") ||
+						   strstr(sg[i].text, "addr=10.1.128.0/17 "));
+		TAP_OK(r == 0 && nsg == 2 && ok17 == 2 && info.covered == 100 && info.dropped_events == 0,
+		       "budget: widened to two /17s that outrank the /16 deny, all 100 covered (%zu rules, %d, %llu)",
+		       nsg, ok17, (unsigned long long)info.covered);
+		dl_suggestions_free(sg, nsg);
+		r = r ? r : dl_suggest(&rp, b16, wo, 100, &(struct dl_suggest_opts){ .max_ports = 8, .max_rules = 1 },
+				       &sg, &nsg, &info);
+		TAP_OK(r == 0 && nsg == 1 && sg[0].verified && strstr(sg[0].text, "/17 ") && info.covered >= 40 &&
+			       info.covered + info.dropped_events == 100,
+		       "budget 1: one verified /17, the other half given up (%s, covers %llu)",
+		       nsg ? sg[0].text : "-", (unsigned long long)info.covered);
+		dl_suggestions_free(sg, nsg);
+		if (r == 0)
+			dl_replay_free(&rp);
+		dl_diags_free(&dg);
+	}
+}
+
+/* Issue 9 s3: "web" v1 denies 10.9.0.0/16:5432, v2 (loaded later under the
+ * same name) allows it and denies port 25, which v1 allowed. Reports decide
+ * as of one version: its own events as logged, the others replayed. */
+static const char web_v1[] = "policy web\nnet deny lan addr=10.0.0.0/8\n";
+static const char web_v2[] = "policy web\nnet deny lan addr=10.0.0.0/8\n"
+			     "net allow db addr=10.9.0.0/16 port=5432 proto=tcp\n"
+			     "net deny smtp addr=any port=25 proto=tcp\n";
+
+static int store_version(struct dl_store *st, const struct dl_replay *rp, int64_t *pk)
+{
+	struct dl_store_rule rules[8];
+
+	for (size_t i = 0; i < rp->policy->n_rules; i++)
+		rules[i] = (struct dl_store_rule){ (__u32)i, rp->policy->rules[i].id, DL_FAMILY_NET,
+						   rp->policy->rules[i].action, rp->policy->rules[i].text };
+	return dl_store_policy(st, rp->policy->name, rp->policy->sha256, rp->policy->text, rules,
+			       rp->policy->n_rules, pk);
+}
+
+static void test_versions(void)
+{
+	char vdb[340], v1s[13], v2s[13], pfx[16];
+	struct dl_replay v1, v2;
+	struct dl_diags dg = { 0 };
+	struct dl_store *st;
+	int64_t boot, k1, k2, kf;
+	uint64_t seq = 0;
+	int64_t t = t0_ms;
+	int r = 0;
+	static const struct spec db = { "app", "/opt/app", "/system.slice/app.service", "10.9.0.1", 5432, 6, 1, 1, 0 };
+	static const struct spec lan = { "app", "/opt/app", "/system.slice/app.service", "10.8.0.1", 80, 6, 1, 1, 0 };
+	static const struct spec lan2 = { "app", "/opt/app", "/system.slice/app.service", "10.8.0.2", 80, 6, 1, 1, 0 };
+	static const struct spec mail = { "mta", "/usr/sbin/mta", "/system.slice/mta.service", "192.0.2.25", 25, 6, 1, 1, 0 };
+
+	snprintf(vdb, sizeof(vdb), "%s/versions.db", dir);
+	if (dl_replay_init(&v1, "web.policy", web_v1, &dg) < 0 || dl_replay_init(&v2, "web.policy", web_v2, &dg) < 0) {
+		TAP_OK(0, "versions: policies parse (%s)", dg.n ? dg.v[0].msg : "?");
+		return;
+	}
+	snprintf(v1s, sizeof(v1s), "%.12s", v1.policy->sha256);
+	snprintf(v2s, sizeof(v2s), "%.12s", v2.policy->sha256);
+	r |= dl_store_open(vdb, 0, &st);
+	r |= dl_store_boot(st, "vboot", 0, &boot);
+	r |= store_version(st, &v1, &k1);
+	r |= dl_store_policy_load(st, boot, 1, k1, t * 1000000);
+	r |= dl_store_begin(st);
+	for (int i = 0; i < 3; i++)
+		r |= add_event_rp(st, &v1, boot, k1, &seq, &db, db.port, t + 1000 + i);
+	r |= add_event_rp(st, &v1, boot, k1, &seq, &mail, 25, t + 2000);
+	r |= dl_store_commit(st);
+	r |= store_version(st, &v2, &k2);
+	r |= dl_store_policy_load(st, boot, 2, k2, (t + 60000) * 1000000);
+	r |= dl_store_begin(st);
+	/* would-deny first, then deny; and the other way round */
+	r |= add_event_rp(st, &v2, boot, k2, &seq, &lan, 80, t + 63000);
+	force_deny = true;
+	r |= add_event_rp(st, &v2, boot, k2, &seq, &lan, 80, t + 63001);
+	r |= add_event_rp(st, &v2, boot, k2, &seq, &lan2, 80, t + 63002);
+	force_deny = false;
+	r |= add_event_rp(st, &v2, boot, k2, &seq, &lan2, 80, t + 63003);
+	for (int i = 0; i < 2; i++)
+		r |= add_event_rp(st, &v2, boot, k2, &seq, &db, db.port, t + 61000 + i);
+	r |= dl_store_commit(st);
+	/* two stored versions whose sha256 share 10 hex digits */
+	r |= dl_store_policy(st, "fake", "abcdef0123aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "policy fake\n",
+			     NULL, 0, &kf);
+	r |= dl_store_policy(st, "fake", "abcdef0123bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "policy fake\n",
+			     NULL, 0, &kf);
+	dl_store_close(st);
+	TAP_OK(r == 0, "versions: database with web v1, reload as v2");
+
+	r = RUN("--db", vdb, "ready", "--policy", "web", "--dest", "10.9.0.0/16");
+	TAP_OK(r == 0 && strstr(out, "ready:"),
+	       "ready --policy web: v1's denials of what v2 allows do not fail it (%d: %.200s)", r, out);
+	r = RUN("--db", vdb, "ready", "--dest", "10.9.0.0/16");
+	TAP_OK(r == 0, "ready defaults to the current version (%d)", r);
+	r = RUN("--db", vdb, "ready", "--policy", "current", "--dest", "10.9.0.0/16");
+	TAP_OK(r == 0, "ready --policy current (%d)", r);
+	r = RUN("--db", vdb, "ready", "--policy", v1s, "--dest", "10.9.0.0/16");
+	TAP_OK(r == 1 && strstr(out, "10.9.0.1") && strstr(out, v1s),
+	       "ready --policy <v1 sha256 prefix>: v2's events replayed against v1 are denied (%d)", r);
+	r = RUN("--db", vdb, "-o", "json", "denials", "--policy", "web", "--port", "25");
+	TAP_OK(r == 0 && json_rows(out) == 1 && strstr(out, "\"addr\": \"192.0.2.25\"") &&
+		       strstr(out, "\"rule\": \"smtp\"") && strstr(out, "\"replayed\": 1") &&
+		       strstr(out, v2s),
+	       "denials: what v1 allowed and v2 denies shows, decided by v2 by replay");
+	r = RUN("--db", vdb, "-o", "json", "denials", "--policy", "web");
+	TAP_OK(r == 0 && !strstr(out, "10.9.0.1"), "denials --policy web: nothing v2 allows");
+	{
+		int both = 0, wrong = 0;
+		for (const char *p = out; (p = strstr(p, "\"verdict\": \"")); p++) {
+			both += !strncmp(p + 12, "would-deny,deny\"", 16);
+			wrong += !strncmp(p + 12, "deny,would-deny\"", 16);
+		}
+		TAP_OK(both == 2 && wrong == 0, "denials: verdicts listed in verdict order on every row (%d, %d)",
+		       both, wrong);
+	}
+	r = RUN("--db", vdb, "-o", "json", "summary");
+	TAP_OK(r == 0 && strstr(out, v1s) && strstr(out, v2s) && strstr(out, "\"version\": "),
+	       "summary: a version column tells v1 from v2");
+	r = RUN("--db", vdb, "-o", "json", "summary", "--policy", v1s);
+	TAP_OK(r == 0 && strstr(out, v1s) && !strstr(out, v2s), "summary --policy <sha256 prefix>: that version only");
+	snprintf(pfx, sizeof(pfx), "%.8s", v2.policy->sha256);
+	r = RUN("--db", vdb, "-o", "json", "events", "--policy", pfx);
+	TAP_OK(r == 0 && json_rows(out) == 6, "events --policy <8-digit prefix>: v2's 6 events (%d)", json_rows(out));
+	r = RUN("--db", vdb, "summary", "--policy", "abcdef01");
+	TAP_OK(r == 2 && strstr(err, "ambiguous") && strstr(err, "abcdef0123a"),
+	       "--policy with an ambiguous sha256 prefix: a clear error (%d: %s)", r, err);
+	r = RUN("--db", vdb, "summary", "--policy", "abcdef0123b");
+	TAP_OK(r == 0, "--policy with a longer prefix picks one version");
+	r = RUN("--db", vdb, "suggest", "--policy", "web");
+	TAP_OK(r == 0 && strstr(out, v2s) && !strstr(out, "addr=10.9.0.1/32"),
+	       "suggest --policy web: the latest version, nothing for what it allows");
+	TAP_OK(strstr(out, "addr=192.0.2.25/32 port=25 proto=tcp op=connect cgroup=/system.slice/mta.service\n"),
+	       "suggest: an event v1 allowed and v2 denies gets a rule (replayed)");
+	dl_replay_free(&v1);
+	dl_replay_free(&v2);
+	dl_diags_free(&dg);
+}
+
+/* Issue 9 s4: reports that scale. 15,000 distinct destinations in 10/8
+ * from 3 services (denied by one /8 rule), plus 100 one-off subjects, each
+ * in its own cgroup: more groups than any budget can hold. */
+#define BIG_N 15000
+#define BIG_LONERS 100
+static const char big_text[] = "policy big\nnet deny lan addr=10.0.0.0/8\n";
+
+static void big_spec(int i, struct spec *sp, char *cg, size_t cgn, char *addr, size_t an)
+{
+	if (i < BIG_N) {
+		snprintf(cg, cgn, "/system.slice/svc%d.service", i % 3);
+		snprintf(addr, an, "10.%d.%d.%d", i % 60, (i / 60) % 250, 1 + (i * 7) % 250);
+		*sp = (struct spec){ "svc", "/usr/bin/svc", cg, addr, 443, 6, 1, 1, 0 };
+	} else {
+		snprintf(cg, cgn, "/user.slice/u%d.scope", i - BIG_N);
+		snprintf(addr, an, "10.200.0.%d", 1 + (i - BIG_N));
+		*sp = (struct spec){ "ssh", "/usr/bin/ssh", cg, addr, 22, 6, 1, 1, 0 };
+	}
+}
+
+static int count_prefix_lines(const char *s, const char *pfx)
+{
+	int n = 0;
+	size_t l = strlen(pfx);
+
+	for (const char *p = s; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		n += !strncmp(p, pfx, l);
+	return n;
+}
+
+static int count_char(const char *s, char c)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == c;
+	return n;
+}
+
+static void test_scale(void)
+{
+	char bdb[340], cg[64], addr[32], path[400], cmd[1200];
+	struct dl_replay bp;
+	struct dl_diags dg = { 0 };
+	struct dl_store *st;
+	struct dl_store_rule rule;
+	int64_t boot, pk;
+	uint64_t seq = 0;
+	struct spec sp;
+	int r = 0;
+
+	snprintf(bdb, sizeof(bdb), "%s/big.db", dir);
+	if (dl_replay_init(&bp, "big.policy", big_text, &dg) < 0) {
+		TAP_OK(0, "scale: policy parses");
+		return;
+	}
+	rule = (struct dl_store_rule){ 0, bp.policy->rules[0].id, DL_FAMILY_NET, bp.policy->rules[0].action,
+				       bp.policy->rules[0].text };
+	r |= dl_store_open(bdb, 0, &st);
+	r |= dl_store_boot(st, "bigboot", 0, &boot);
+	r |= dl_store_policy(st, bp.policy->name, bp.policy->sha256, bp.policy->text, &rule, 1, &pk);
+	r |= dl_store_policy_load(st, boot, 1, pk, t0_ms * 1000000);
+	r |= dl_store_begin(st);
+	for (int i = 0; i < BIG_N + BIG_LONERS; i++) {
+		big_spec(i, &sp, cg, sizeof(cg), addr, sizeof(addr));
+		r |= add_event_rp(st, &bp, boot, pk, &seq, &sp, sp.port, t0_ms + i * 10);
+	}
+	r |= dl_store_commit(st);
+	dl_store_close(st);
+	TAP_OK(r == 0, "scale: %d events to distinct destinations stored", BIG_N + BIG_LONERS);
+
+	/* ---- default limits, "showing N of M" ---- */
+	r = RUN("--db", bdb, "denials");
+	TAP_OK(r == 0 && count_char(out, '\n') == 52 && strstr(out, "\nshowing 50 of 15100 groups "),
+	       "denials table: 50 rows by default, then 'showing 50 of 15100 groups' (%d lines)",
+	       count_char(out, '\n'));
+	r = RUN("--db", bdb, "-o", "json", "denials");
+	TAP_OK(r == 0 && json_rows(out) == 50 && strstr(err, "showing 50 of 15100 groups") &&
+		       !strstr(out, "showing"),
+	       "denials -o json: 50 rows, exact JSON, the note on stderr (%d)", json_rows(out));
+	r = RUN("--db", bdb, "-o", "csv", "denials", "--limit", "7");
+	TAP_OK(r == 0 && count_char(out, '\n') == 8 && strstr(err, "showing 7 of 15100"),
+	       "denials -o csv --limit 7: header + 7 rows (%d)", count_char(out, '\n'));
+	r = RUN("--db", bdb, "-o", "json", "denials", "--all", "--cgroup", "/user.slice");
+	TAP_OK(r == 0 && json_rows(out) == 100 && !err[0], "denials --all: every group (100 > 50), no note (%d)",
+	       json_rows(out));
+	r = RUN("--db", bdb, "-o", "json", "ready", "--limit", "3");
+	TAP_OK(r == 1 && json_rows(out) == 3, "ready --limit 3: 3 rows, still not ready (%d, %d)", r,
+	       json_rows(out));
+	r = RUN("--db", bdb, "ready");
+	TAP_OK(r == 1 && strstr(out, "showing 50 of 15100 groups") &&
+		       strstr(out, "not ready: 15100 group(s)"),
+	       "ready table: default limit, the whole count in the verdict line");
+	r = RUN("--db", bdb, "events");
+	TAP_OK(r == 0 && strstr(out, "\nshowing the last 100 of 15100 events "),
+	       "events says it shows the last 100");
+	r = RUN("--db", bdb, "-o", "json", "top", "--by", "objects");
+	TAP_OK(r == 0 && json_rows(out) == 20 && strstr(err, "showing 20 of 15100"), "top: 20 and says so");
+	r = RUN("--db", bdb, "-o", "csv", "top", "--by", "objects", "--all", "--cgroup", "/user.slice");
+	TAP_OK(r == 0 && count_char(out, '\n') == 101 && !err[0], "top --all: every row (%d lines)",
+	       count_char(out, '\n'));
+	r = RUN("--db", bdb, "-o", "json", "timeline", "--bucket", "minute", "--limit", "1");
+	TAP_OK(r == 0 && json_rows(out) == 1 && strstr(err, "showing the last 1 of 3 buckets"),
+	       "timeline --limit 1: the last bucket (%d: %s)", json_rows(out), err);
+	r = RUN("--db", bdb, "-o", "json", "summary", "--limit", "1", "--verdict", "would-deny");
+	TAP_OK(r == 0 && json_rows(out) == 1 && !err[0], "summary --limit 1 with one row: no note");
+
+	/* ---- suggest within a budget ---- */
+	r = RUN("--db", bdb, "suggest", "--cgroup", "/system.slice");
+	TAP_OK(r == 0 && count_prefix_lines(out, "net allow sug-") <= 64 &&
+		       count_prefix_lines(out, "net allow sug-") == 60 && !strstr(out, "NOT VERIFIED") &&
+		       strstr(out, "# covers 15000 of 15000 event(s) to allow with 60 rule(s) (--max-rules 64);"
+				   " widened to at most /16 (IPv4)"),
+	       "suggest, 15,000 destinations of 3 services (20 /16s each): 60 rules, all verified, coverage stated (%d)",
+	       count_prefix_lines(out, "net allow sug-"));
+	r = RUN("--db", bdb, "suggest");
+	static char sug[1 << 17];
+	memcpy(sug, out, out_len < sizeof(sug) ? out_len : sizeof(sug) - 1);
+	sug[sizeof(sug) - 1] = 0;
+	TAP_OK(r == 0 && count_prefix_lines(sug, "net allow sug-") == 64 && !strstr(sug, "NOT VERIFIED") &&
+		       strstr(sug, "# covers 15061 of 15100 event(s) to allow with 64 rule(s) (--max-rules 64);"
+				   " widened to at most /10 (IPv4)") &&
+		       strstr(sug, "gave up 39 event(s) in 39 least frequent group(s)"),
+	       "suggest with 103 cgroups: 64 rules, the coverage given up stated (%d)",
+	       count_prefix_lines(sug, "net allow sug-"));
+	TAP_OK(strstr(sug, "addr=10.0.0.0/10 port=443 proto=tcp op=connect cgroup=/system.slice/svc0.service\n") &&
+		       strstr(sug, "# widened to fit --max-rules: 5000 address(es) -> 10.0.0.0/10"),
+	       "suggest: a service's destinations widened to their covering prefix, in its cgroup, said so");
+	{
+		/* Replay every stored event with the policy plus the suggestions. */
+		static char combined[sizeof(big_text) + (1 << 17)];
+		struct dl_replay cp;
+		int allowed = 0, lan_other = -1;
+
+		strcpy(combined, big_text);
+		strcat(combined, sug);
+		r = dl_replay_init(&cp, "combined", combined, &dg);
+		for (int i = 0; r == 0 && i < BIG_N + BIG_LONERS; i++) {
+			big_spec(i, &sp, cg, sizeof(cg), addr, sizeof(addr));
+			allowed += allows(&cp, sp.addr, sp.port, sp.hook, sp.cgroup) == 1;
+		}
+		if (r == 0)
+			lan_other = allows(&cp, "10.100.0.1", 443, 1, "/system.slice/svc0.service") +
+				    allows(&cp, "10.1.2.3", 443, 1, "/system.slice/other.service") +
+				    allows(&cp, "10.1.2.3", 80, 1, "/system.slice/svc0.service");
+		TAP_OK(r == 0 && allowed == 15061, "suggest: replayed, the suggestions allow exactly the 15061 events"
+		       " they claim (%d, %s)", allowed, dg.n ? dg.v[0].msg : "ok");
+		TAP_OK(lan_other == 0, "suggest: outside the prefix, another cgroup or port stays denied (%d)",
+		       lan_other);
+		if (r == 0)
+			dl_replay_free(&cp);
+	}
+	r = RUN("--db", bdb, "suggest", "--max-rules", "10");
+	TAP_OK(r == 0 && count_prefix_lines(out, "net allow sug-") == 10 && strstr(out, "(--max-rules 10)"),
+	       "suggest --max-rules 10: 10 rules (%d)", count_prefix_lines(out, "net allow sug-"));
+	r = RUN("--db", bdb, "-o", "json", "suggest", "--max-rules", "10");
+	TAP_OK(r == 0 && json_rows(out) == 10 && strstr(err, "suggest: covers "),
+	       "suggest -o json: exact JSON, the coverage on stderr");
+	TAP_OK(RUN("--db", bdb, "summary", "--max-rules", "3") == 2, "--max-rules on another command: exit 2");
+
+	/* ---- pager ---- */
+	snprintf(path, sizeof(path), "%s/paged", dir);
+	snprintf(cmd, sizeof(cmd), "cat > %s", path);
+	setenv("PAGER", cmd, 1);
+	r = RUN("--db", bdb, "events");
+	TAP_OK(r == 0 && strstr(out, "showing the last 100") && access(path, F_OK) != 0,
+	       "pager: not used when stdout is not a terminal");
+	if (access("/usr/bin/script", X_OK) == 0) {
+		snprintf(cmd, sizeof(cmd), "script -qec '%s --db %s summary' /dev/null > /dev/null 2>&1", bin, bdb);
+		r = system(cmd);
+		char *paged = read_file(path, NULL);
+		TAP_OK(r == 0 && paged && strstr(paged, "would-deny") && strstr(paged, "lan"),
+		       "pager: $PAGER gets the output when stdout is a terminal (script(1) pty)");
+		unlink(path);
+		snprintf(cmd, sizeof(cmd), "script -qec '%s --db %s --no-pager summary' /dev/null > /dev/null 2>&1",
+			 bin, bdb);
+		r = system(cmd);
+		TAP_OK(r == 0 && access(path, F_OK) != 0, "pager: --no-pager on a terminal: none");
+	} else {
+		TAP_OK(1, "# SKIP script(1) not installed: pager on a pty not tested");
+		TAP_OK(1, "# SKIP script(1) not installed");
+	}
+	unsetenv("PAGER");
+	dl_replay_free(&bp);
 	dl_diags_free(&dg);
 }
 
@@ -365,6 +723,8 @@ int main(int argc, char **argv)
 	setenv("DRYLOCK_DB", db, 1);
 
 	test_library();
+	test_versions();
+	test_scale();
 
 	/* ---- timeline ---- */
 	char since[32], until[32], path[400];
@@ -411,6 +771,40 @@ int main(int argc, char **argv)
 			commas += *q == ',';
 		TAP_OK(commas == 120, "chart: every minute of the window is a point, zeros included (%d)",
 		       commas);
+	}
+	TAP_OK(strstr(err, "wrote ") && strstr(err, "t.svg"), "chart: 'wrote FILE' on stderr (%s)", err);
+	/* --by rule: one series per rule, not per verdict */
+	snprintf(path, sizeof(path), "%s/r.svg", dir);
+	r = RUN("timeline", "--bucket", "hour", "--by", "rule", "--chart", path);
+	svg = read_file(path, NULL);
+	TAP_OK(r == 0 && svg && strstr(svg, "id=\"series-lan\"") && strstr(svg, "id=\"series-dns9\"") &&
+		       strstr(svg, "lan (") && !strstr(svg, "id=\"series-would-deny\"") &&
+		       xml_balanced(svg) > 20 && strstr(svg, "per hour and rule"),
+	       "chart --by rule: one series per rule (lan, dns9, ...), not per verdict");
+	/* the legend fits: the image is wide enough for "would-deny (254943)" */
+	{
+		uint64_t counts[2 * DL_VERDICT_MAX] = { 1, 254943, 3, 4, 5, 6 };
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *m = open_memstream(&buf, &blen);
+		int width = 0;
+		double x = 0;
+		const char *lt;
+
+		dl_chart_write(m, &(struct dl_chart){ .t0_ms = 0, .bucket_ms = 60000, .n = 2,
+						      .n_series = DL_VERDICT_MAX, .counts = counts, .title = "t" },
+			       0);
+		fclose(m);
+		sscanf(buf, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\"", &width);
+		lt = strstr(buf, ">would-deny (254948)</text>");
+		while (lt && lt > buf && strncmp(lt, "<text x=\"", 9))
+			lt--;
+		if (lt)
+			sscanf(lt, "<text x=\"%lf\"", &x);
+		/* 19 characters at 7 px (sans-serif 12 px averages below that) */
+		TAP_OK(lt && x > 0 && x + 19 * 7.0 <= width, "chart legend not clipped: text at x=%.0f, width %d",
+		       x, width);
+		free(buf);
 	}
 	snprintf(path, sizeof(path), "%s/t.html", dir);
 	r = RUN("timeline", "--bucket", "hour", "--chart", path);

@@ -228,6 +228,31 @@ fi
 wait "$cpid" 2>/dev/null
 COLLECTOR_PID=
 
+# ---- status lists other LSM programs on drylock's hooks ---------------------
+"$DL" unload --discard-pending > /dev/null 2>&1
+start_collector "$T/st.db" "$T/st.log" || tap_not_ok "status: collector starts" "$(tail "$T/st.log")"
+if "$build/tests/vm/bpfattach" "$build/tests/vm/other_lsm.bpf.o" /sys/fs/bpf/other > "$T/other.out" 2>&1; then
+	out=$("$DL" status 2>&1)
+	js=$("$DL" status --json 2>&1)
+	if grep -q "other LSM program on hook socket_connect: id [0-9]*, name other_connect" <<< "$out" &&
+	   python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert any(p["prog_name"]=="other_connect" and p["hook"]=="socket_connect" for p in d["other_lsm_programs"])' "$js"; then
+		tap_ok "status lists another LSM program attached to socket_connect (text and JSON)"
+	else
+		tap_not_ok "status lists another LSM program attached to socket_connect (text and JSON)" "$out
+$js"
+	fi
+	rm -rf /sys/fs/bpf/other
+else
+	tap_not_ok "status lists another LSM program attached to socket_connect (text and JSON)" \
+		"bpfattach failed: $(cat "$T/other.out")"
+fi
+if poll 10 sh -c "! '$DL' status 2>&1 | grep -q 'other LSM program'"; then
+	tap_ok "status lists no other LSM program once it is detached"
+else
+	tap_not_ok "status lists no other LSM program once it is detached" "$("$DL" status 2>&1)"
+fi
+stop_collector
+
 # ---- d: refusing, discarding, nothing loaded, --help ------------------------
 "$DL" unload --discard-pending > /dev/null 2>&1
 start_collector "$T/d.db" "$T/d.log" || tap_not_ok "d: collector starts" "$(tail "$T/d.log")"

@@ -78,7 +78,7 @@ audit_stop() {
 }
 
 # load_module NAME: insmod a module of the guest's kernel (and what its
-# depends= names) from DRYLOCK_VM_MODULES_DIR, decompressed first (busybox's
+# depends= and softdep=pre: name) from DRYLOCK_VM_MODULES_DIR, decompressed first (busybox's
 # insmod: the host userland may have no kmod); 0 if loaded or built in.
 load_module() {
 	local n=$1 f d ko
@@ -95,6 +95,10 @@ load_module() {
 	esac || return 1
 	for d in $(tr '\0' '\n' < "$ko" | sed -n 's/^depends=//p' | head -n1 | tr ',' ' '); do
 		load_module "$d" || return 1
+	done
+	# softdep=pre: names what init needs at run time (libcrc32c: crc32c)
+	for d in $(tr '\0' '\n' < "$ko" | sed -n 's/^softdep=pre: *//p' | head -n1); do
+		load_module "$d" || load_module "${d}_generic" || true
 	done
 	busybox insmod "$ko" 2>/dev/null
 	rm -f "$ko"

@@ -196,6 +196,7 @@ static void check_lsm_active(struct doctor *d)
 	char line[600], cmd[512], cfg[512] = "";
 	const char *from = d->lsm;
 	FILE *f = fopen("/sys/kernel/security/lsm", "re");
+	int open_err = errno;
 
 	if (f) {
 		if (!fgets(d->lsm, sizeof(d->lsm), f))
@@ -208,7 +209,7 @@ static void check_lsm_active(struct doctor *d)
 	cmdline_lsm(cmd, sizeof(cmd));
 	if (!f) {
 		c->skipped = true;
-		SET(c->detail, "not known: %s", strerror(errno));
+		SET(c->detail, "not known: %s", strerror(open_err));
 		if (!cfg[0])
 			return;
 		SET(c->detail, "not known (securityfs); the kernel's default CONFIG_LSM=%s %s%s%s", cfg,

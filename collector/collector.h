@@ -37,6 +37,11 @@ struct dl_pinned {
 
 /* Is BPF LSM usable here? 0, or -errno with a one-line reason in why. */
 int dl_bpf_lsm_check(char *why, size_t whylen);
+/* For every LSM program of every BPF object the loader knows (the skeletons
+ * are opened, nothing reaches the kernel): cb(family, hook) with family 0
+ * for objects loaded whatever the policy says. Stops at cb's first nonzero
+ * return and returns it; -errno if a skeleton does not open. */
+int dl_lsm_hooks(int (*cb)(int family, const char *hook, void *ctx), void *ctx);
 /* Load every program the policy needs, attach what is not attached yet, pin
  * links and maps under pin_dir, then install the policy's rules and bump the
  * generation. mode < 0 keeps the current mode of an already-loaded engine
@@ -56,6 +61,12 @@ int dl_unload(const char *pin_dir);
 int dl_rm_pins(const char *dir);
 /* Sum of per-family kernel drop counters. */
 int dl_read_drops(const struct dl_pinned *p, __u32 family, uint64_t *out);
+
+/* ---- doctor.c: `drylock check` ---- */
+/* Every prerequisite of BPF LSM on this host, yes or no with the fix, for
+ * people or as JSON. db_path's directory must be writable. Returns the exit
+ * status: EXIT_SUCCESS when every required check passes. */
+int dl_doctor(const char *pin_dir, const char *db_path, bool json);
 
 /* ---- ringread.c: the ring buffer read in place, released after commit ---- */
 struct dl_ring {

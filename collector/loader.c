@@ -121,6 +121,29 @@ static bool hook_supported(const struct btf *btf, const struct bpf_program *prog
 	return btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) > 0;
 }
 
+int dl_lsm_hooks(int (*cb)(int family, const char *hook, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < sizeof(objdefs) / sizeof(objdefs[0]); i++) {
+		const struct dl_objdef *d = &objdefs[i];
+		void *skel = d->open(NULL);
+		struct bpf_program *prog;
+		int err = 0;
+
+		if (!skel)
+			return -errno;
+		bpf_object__for_each_program(prog, d->obj(skel)) {
+			const char *sec = bpf_program__section_name(prog);
+
+			if (sec && !strncmp(sec, "lsm/", 4) && (err = cb(d->family, sec + 4, ctx)))
+				break;
+		}
+		d->destroy(skel);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int mkdir_p(const char *path)
 {
 	char tmp[PATH_MAX];

@@ -143,7 +143,8 @@ static void usage(FILE *f)
 		"      [--max-age 30d] [--max-db-size 2G]\n"
 		"                       load the policy and collect decisions until SIGTERM\n"
 		"  validate FILE...     check policy files; errors as file:line:col\n"
-		"  check                can BPF LSM programs run here? (exit 0 yes, 1 no)\n"
+		"  check [--json] [--db PATH]\n"
+		"                       every prerequisite of BPF LSM, yes or no and the fix\n"
 		"  mode [permissive|enforce] [--family F]\n"
 		"                       show, or switch at runtime (audited)\n"
 		"  status [--json]      what is loaded, modes and counters\n"
@@ -227,8 +228,20 @@ static const struct {
 	{ "check",
 	  "Usage: drylock check [OPTIONS]\n"
 	  "\n"
-	  "Can BPF LSM programs run on this host? Loads a scratch program that\n"
-	  "decides nothing. Exit 0 yes, 1 no.\n" },
+	  "Can BPF LSM programs run on this host? Lists every prerequisite with\n"
+	  "yes or no and, for each no, the fix: CONFIG_BPF_LSM, securityfs, bpf in\n"
+	  "the active LSM list (with the lsm= line for the boot loader), bpffs,\n"
+	  "BTF and the LSM hooks in it, memlock, the audit daemon, the database\n"
+	  "directory, and last a real load of a program that allows everything.\n"
+	  "Exit 0 when every required check says yes, else 1.\n"
+	  "\n"
+	  "Options:\n"
+	  "      --json               one JSON object\n"
+	  "      --db PATH            the database `run` will use (default " DL_DB_DEFAULT ")\n"
+	  "\n"
+	  "Examples:\n"
+	  "  drylock check\n"
+	  "  drylock check --json --db /srv/drylock/drylock.db\n" },
 	{ "mode",
 	  "Usage: drylock mode [OPTIONS] [permissive|enforce]\n"
 	  "\n"
@@ -406,39 +419,31 @@ static int cmd_validate(int argc, char **argv)
 
 static int cmd_check(int argc, char **argv)
 {
-	char why[256];
-	struct dl_policy *p = NULL;
-	int err = plain_opts("check", argc, argv, 0);
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "db", required_argument, NULL, 'd' },
+		COMMON_LONG,
+		{ 0 }
+	};
+	const char *db = DL_DB_DEFAULT;
+	bool json = false;
+	int c, r;
 
-	if (err >= 0)
-		return err;
-	err = dl_bpf_lsm_check(why, sizeof(why));
-	if (err) {
-		printf("no: %s\n", why);
-		return EXIT_FAILURE;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'd')
+			db = optarg;
+		else if ((r = common_opt("check", c)) >= 0)
+			return r;
 	}
-	/* The list says bpf, but can this host load a program that needs a BPF
-	 * trampoline? Some cannot (EPERM with an empty verifier log). Load the
-	 * exe tracker into a scratch pin dir under /sys/fs/bpf without attaching
-	 * anything that decides: only the tracker is loaded when the policy is empty. */
-	if (dl_policy_parse_string("<check>", "policy check\n", &p, &(struct dl_diags){ 0 }) == 0) {
-		char dir[64];
-		struct dl_pinned pin;
-		__u32 gen;
-		bool fresh;
-
-		snprintf(dir, sizeof(dir), "/sys/fs/bpf/drylock-check-%d", getpid());
-		err = dl_load(dir, p, -1, 1u << 16, 0, &pin, &gen, &fresh);
-		dl_pinned_close(&pin);
-		dl_unload(dir);
-		dl_policy_free(p);
-		if (err) {
-			printf("no: the kernel refused to load a BPF LSM program (%s)\n", strerror(-err));
-			return EXIT_FAILURE;
-		}
+	if (optind < argc) {
+		dl_log("check: unexpected argument '%s'", argv[optind]);
+		fprintf(stderr, "Try 'drylock check --help'.\n");
+		return 2;
 	}
-	printf("yes: BPF LSM programs load and attach on this kernel\n");
-	return EXIT_SUCCESS;
+	return dl_doctor(pin_dir, db, json);
 }
 
 static int cmd_mode(int argc, char **argv)

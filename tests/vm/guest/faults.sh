@@ -124,7 +124,7 @@ base=$(sql "$DB" "select max(seq) from events_v")
 locker=$!
 sleep 0.5
 "$C" -n 200 127.0.0.2 9 > /dev/null
-if poll 20 grep -q "store: write" "$T/lock.log"; then
+if poll 20 grep -q "database is locked" "$T/lock.log"; then
 	tap_ok "a locked database is reported"
 else
 	tap_not_ok "a locked database is reported" "$(tail -5 "$T/lock.log")"

@@ -33,11 +33,18 @@
 #define DL_EXE_MAX 16384        /* processes whose executable is remembered */
 #define DL_RINGBUF_DEFAULT (4u << 20) /* bytes; power of two, page multiple */
 
-/* Policy families. X(NAME, value, "policy-file keyword") */
+/*
+ * Policy families: the one list every layer expands into its registry.
+ * X(NAME, value, "policy-file keyword", file stem). The stem names the
+ * family's file in each layer (bpf/<stem>.bpf.c, collector/policy-<stem>.c,
+ * collector/load-<stem>.c, collector/audit-<stem>.c, store/obj-<stem>.c,
+ * query/report-<stem>.c) and the struct each of them exports
+ * (dl_<layer>_family_<stem>); docs/adding-a-family.md walks through one.
+ */
 #define DL_FAMILIES(X) \
-	X(NET, 1, "net")
+	X(NET, 1, "net", net)
 /* Value 0 is never a valid family; DL_FAMILY_MAX bounds per-family arrays. */
-#define DL_FAMILY_MAX 8
+#define DL_FAMILY_MAX 16
 
 /* Network operations a net rule applies to (bit mask). A send with a
  * destination (sendto/sendmsg, TCP Fast Open) reaches that destination just
@@ -73,7 +80,7 @@
 	X(PERMISSIVE, 0, "permissive") \
 	X(ENFORCE,    1, "enforce")
 
-#define DL_X_ENUM_FAMILY(n, v, s) DL_FAMILY_##n = v,
+#define DL_X_ENUM_FAMILY(n, v, s, stem) DL_FAMILY_##n = v,
 #define DL_X_ENUM_HOOK(n, v, s, f, op) DL_HOOK_##n = v,
 #define DL_X_ENUM_VERDICT(n, v, s) DL_VERDICT_##n = v,
 #define DL_X_ENUM_ACTION(n, v, s) DL_ACTION_##n = v,
@@ -196,7 +203,7 @@ _Static_assert(__builtin_offsetof(struct dl_record, u) == 112, "payload offset")
 _Static_assert(sizeof(struct dl_lpm_key) == 20, "lpm key size");
 _Static_assert(sizeof(struct dl_net_rule) == 24, "dl_net_rule size");
 _Static_assert(sizeof(struct dl_net_set) == 8 + 24 * DL_NET_SET_MAX, "dl_net_set size");
-_Static_assert(sizeof(struct dl_config) == 48, "dl_config size");
+_Static_assert(sizeof(struct dl_config) == 16 + 4 * DL_FAMILY_MAX, "dl_config size");
 _Static_assert(sizeof(struct dl_exe) == 8 + DL_PATH_MAX, "dl_exe size");
 #endif
 

@@ -28,7 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "auditfmt.h"
+#include "audit-family.h"
 #include "names.h"
+
+#define DL_X_AUDIT_DECL(n, v, s, stem) extern const struct dl_audit_family dl_audit_family_##stem;
+DL_FAMILIES(DL_X_AUDIT_DECL)
+#define DL_X_AUDIT_ROW(n, v, s, stem) [DL_FAMILY_##n] = &dl_audit_family_##stem,
+const struct dl_audit_family *const dl_audit_families[DL_FAMILY_MAX] = { DL_FAMILIES(DL_X_AUDIT_ROW) };
 
 #define NSEC_PER_SEC 1000000000ull
 #define DEDUP_PROBE 8
@@ -136,16 +142,6 @@ static size_t comm_len(const char comm[DL_COMM_LEN])
 	return z ? (size_t)(z - comm) : DL_COMM_LEN;
 }
 
-static void format_ip(char *out, size_t outlen, const __u8 a[DL_ADDR_LEN])
-{
-	static const __u8 v4m[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	if (!memcmp(a, v4m, sizeof(v4m)))
-		inet_ntop(AF_INET, a + 12, out, (socklen_t)outlen);
-	else
-		inet_ntop(AF_INET6, a, out, (socklen_t)outlen);
-}
-
 int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 			const char *policy_name, const char *boot_id)
 {
@@ -176,16 +172,13 @@ int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 	tb_enc(&b, "comm", r->comm, comm_len(r->comm));
 	tb_enc(&b, "cmd", ev->exe, ev->exe ? strlen(ev->exe) : 0);
 
-	if (r->family == DL_FAMILY_NET) {
-		const struct dl_net_payload *n = &r->u.net;
-		const char *pfx = dl_hook_op(r->hook) == DL_NET_OP_BIND ? "l" : "d";
-		char ip[INET6_ADDRSTRLEN];
+	if (r->family < DL_FAMILY_MAX && dl_audit_families[r->family]) {
+		char fields[DL_AUDIT_MAX_TEXT];
 
-		format_ip(ip, sizeof(ip), n->addr);
-		tb_printf(&b, " %saddr=%s %sport=%u", pfx, ip, pfx, n->port);
-		/* The IANA number: ausearch -i shows it as tcp, udp, ... (a name
-		 * here would be misread as protocol 0, "ip"). */
-		tb_printf(&b, " proto=%u", n->protocol);
+		if (dl_audit_families[r->family]->fields(fields, sizeof(fields), r) < 0)
+			b.full = true;
+		else
+			tb_printf(&b, "%s", fields);
 	}
 	if (b.full) {
 		out[0] = '\0';
@@ -268,10 +261,11 @@ static uint64_t dedup_key(const struct dl_event *ev)
 	h = fnv(h, &el, sizeof(el));
 	if (ev->exe)
 		h = fnv(h, ev->exe, el);
-	if (r->family == DL_FAMILY_NET) {
-		h = fnv(h, r->u.net.addr, sizeof(r->u.net.addr));
-		h = fnv(h, &r->u.net.port, sizeof(r->u.net.port));
-		h = fnv(h, &r->u.net.protocol, sizeof(r->u.net.protocol));
+	if (r->family < DL_FAMILY_MAX && dl_audit_families[r->family]) {
+		__u8 key[DL_PAYLOAD_LEN];
+		size_t n = dl_audit_families[r->family]->dedup_key(r, key);
+
+		h = fnv(h, key, n);
 	} else {
 		h = fnv(h, r->u.raw, sizeof(r->u.raw));
 	}

@@ -249,7 +249,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	}
 	dl_log("load: policy %s (%zu rules, sha256 %.12s) generation %u, %s, %s", o->policy->name,
 	       o->policy->n_rules, o->policy->sha256, c.gen, fresh ? "programs attached" : "programs were already attached",
-	       c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE ? "enforcing" : "permissive");
+	       dl_any_enforcing(c.mode, o->policy->families) ? "enforcing" : "permissive");
 
 	/* 3. Record what was loaded, in the store and in the audit log. */
 	c.audit = dl_audit_start(o->audit, c.boot_id);
@@ -270,7 +270,7 @@ int dl_collect(const struct dl_collect_opts *o)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_POLICY_LOAD, text, 1);
 	}
 	snprintf(text, sizeof(text), "op=start lsm=%s enabled=1 old-enabled=%d enforcing=%d", DL_AUDIT_LSM,
-		 fresh ? 0 : 1, c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE);
+		 fresh ? 0 : 1, dl_any_enforcing(c.mode, o->policy->families));
 	dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
 
 	/* 4. Drain. */
@@ -359,7 +359,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	dl_log("collect: stopping; %llu records stored this run; programs stay attached (drylock unload detaches)",
 	       (unsigned long long)c.stored);
 	snprintf(text, sizeof(text), "op=stop lsm=%s enabled=1 enforcing=%d", DL_AUDIT_LSM,
-		 c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE);
+		 dl_any_enforcing(c.mode, o->policy->families));
 	dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
 	rc = EXIT_SUCCESS;
 out:

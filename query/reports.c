@@ -304,7 +304,7 @@ struct decided {
 	"CASE sum(DISTINCT 1 << d.verdict) WHEN 1 THEN 'allow' WHEN 2 THEN 'would-deny'" \
 	" WHEN 4 THEN 'deny' WHEN 3 THEN 'allow,would-deny' WHEN 5 THEN 'allow,deny'" \
 	" WHEN 6 THEN 'would-deny,deny' ELSE 'allow,would-deny,deny' END"
-#define D_PROTO "CASE d.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE d.proto END"
+#define D_PROTO "dl_proto(d.op, d.proto)"
 
 static int decided_load(struct ctx *c, struct decided *dd)
 {
@@ -317,6 +317,7 @@ static int decided_load(struct ctx *c, struct decided *dd)
 
 	*dd = (struct decided){ 0 };
 	if (sqlite3_open_v2(":memory:", &dd->mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, NULL) != SQLITE_OK ||
+	    dl_query_sql_functions(dd->mem) < 0 ||
 	    sqlite3_exec(dd->mem, "CREATE TABLE d (verdict INTEGER, op TEXT, comm TEXT, exe TEXT,"
 				  " cgroup TEXT, uid INTEGER, addr TEXT, port INTEGER, proto INTEGER,"
 				  " policy TEXT, version TEXT, rule TEXT, n INTEGER, first INTEGER,"
@@ -634,11 +635,13 @@ static int load_groups(struct ctx *c, bool denied_only, struct grp **out, size_t
 	return 0;
 }
 
+/* The operation as the hook's family names it in its rules ("connect"). */
 static const char *op_name(unsigned hook)
 {
-	__u8 op = dl_hook_op(hook);
+	unsigned f = dl_hook_family(hook);
+	const struct dl_query_family *qf = f && f < DL_FAMILY_MAX ? dl_query_families[f] : NULL;
 
-	return op == DL_NET_OP_CONNECT ? "connect" : op == DL_NET_OP_BIND ? "bind" : "?";
+	return qf && qf->op_name ? qf->op_name(hook) : "?";
 }
 
 /* ---- suggest --------------------------------------------------------- */

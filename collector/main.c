@@ -236,7 +236,7 @@ static const struct {
 	  "runtime (audited as op=setenforce).\n"
 	  "\n"
 	  "Options:\n"
-	  "      --family F           only this family (net)\n"
+	  "      --family F           only this family (net, kvm)\n"
 	  "\n"
 	  "Examples:\n"
 	  "  drylock mode\n"

@@ -15,6 +15,7 @@
 #include "../bpf/drylock_abi.h"
 
 struct sqlite3;
+struct dl_obs;
 
 struct dl_query_family {
 	/* The payload of a record of hook whose object row is (addr, port,
@@ -24,6 +25,10 @@ struct dl_query_family {
 	const char *(*proto_name)(unsigned proto);
 	/* The operation of a hook as the family's rules name it ("connect"). */
 	const char *(*op_name)(unsigned hook);
+	/* suggest: the object part of an observation (query/suggest.h) for a
+	 * denied group of hook, 0 or -EINVAL. NULL: suggest has nothing to
+	 * propose for this family yet (its groups are counted as skipped). */
+	int (*suggest_obs)(unsigned hook, const char *addr, unsigned port, unsigned proto, struct dl_obs *o);
 };
 
 extern const struct dl_query_family *const dl_query_families[DL_FAMILY_MAX];

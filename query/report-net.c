@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include "replay.h"
+#include "suggest.h"
 #include "report-family.h"
 
 static int net_payload(unsigned hook, const char *addr, unsigned port, unsigned proto, void *payload)
@@ -35,7 +36,18 @@ static const char *net_op_name(unsigned hook)
 	return op == DL_NET_OP_CONNECT ? "connect" : op == DL_NET_OP_BIND ? "bind" : "?";
 }
 
+static int net_suggest_obs(unsigned hook, const char *addr, unsigned port, unsigned proto, struct dl_obs *o)
+{
+	if (!dl_hook_op(hook) || port > 65535 || proto > 255 || dl_addr_parse(addr, o->addr) < 0)
+		return -EINVAL;
+	o->port = (__u16)port;
+	o->proto = (__u8)proto;
+	o->op = (__u8)dl_hook_op(hook);
+	return 0;
+}
+
 const struct dl_query_family dl_query_family_net = {
+	.suggest_obs = net_suggest_obs,
 	.payload = net_payload,
 	.proto_name = net_proto_name,
 	.op_name = net_op_name,

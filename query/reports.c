@@ -451,8 +451,8 @@ static void decided_notes(struct ctx *c, const struct decided *dd)
 		printf("decided as of policy %s version %.12s: %" PRIu64 " event(s) logged under other"
 		       " versions were replayed against it\n", c->ver.name, c->ver.sha256, dd->replayed);
 	if (dd->kept)
-		printf("%" PRIu64 " event(s) logged under other versions could not be replayed (not a net"
-		       " hook or no address) and are shown as logged\n", dd->kept);
+		printf("%" PRIu64 " event(s) logged under other versions could not be replayed (unknown"
+		       " hook or an object its family cannot read back) and are shown as logged\n", dd->kept);
 }
 
 static int decided_print(struct ctx *c, struct decided *dd, const char *sql, long *rows, long *total)
@@ -865,6 +865,9 @@ int cmd_suggest(struct ctx *c)
 		__u32 rule;
 		bool unk;
 
+		unsigned fam = dl_hook_family(g[i].hook);
+		const struct dl_query_family *qf = fam && fam < DL_FAMILY_MAX ? dl_query_families[fam] : NULL;
+
 		denied += g[i].n;
 		if (dl_replay_decide(&base, &in, &act, &rule, &unk) < 0) {
 			skipped += g[i].n;
@@ -874,11 +877,14 @@ int cmd_suggest(struct ctx *c)
 			allowed_now += g[i].n;
 			continue;
 		}
-		struct dl_obs *o = &obs[nobs++];
-		dl_addr_parse(g[i].addr, o->addr);
-		o->port = (__u16)g[i].port;
-		o->proto = (__u8)g[i].proto;
-		o->op = dl_hook_op(g[i].hook);
+		struct dl_obs *o = &obs[nobs];
+		memset(o, 0, sizeof(*o));
+		if (!qf || !qf->suggest_obs ||
+		    qf->suggest_obs(g[i].hook, g[i].addr, g[i].port, g[i].proto, o) < 0) {
+			skipped += g[i].n;
+			continue;
+		}
+		nobs++;
 		o->cgroup = g[i].cgroup;
 		o->comm = g[i].comm;
 		o->exe = g[i].exe;
@@ -933,7 +939,7 @@ int cmd_suggest(struct ctx *c)
 			printf("# %" PRIu64 " of those event(s) are already allowed by this policy version\n",
 			       allowed_now);
 		if (skipped)
-			printf("# %" PRIu64 " event(s) could not be replayed (no address or unknown hook)\n",
+			printf("# %" PRIu64 " event(s) could not be replayed or have no suggestion (unknown hook, an object its family cannot read back, or a family suggest has no rules for)\n",
 			       skipped);
 		if (cov[0])
 			printf("# %s\n", cov);
@@ -1089,8 +1095,8 @@ int cmd_whatif(struct ctx *c)
 			printf("what-if: %" PRIu64 " event(s) had an unknown cgroup path and were replayed "
 			       "as the root cgroup\n", unknown_cg);
 		if (skipped)
-			printf("what-if: %" PRIu64 " event(s) could not be replayed (no address or not a "
-			       "net hook)\n", skipped);
+			printf("what-if: %" PRIu64 " event(s) could not be replayed (unknown hook or an "
+			       "object its family cannot read back)\n", skipped);
 	}
 	r = newly_denied ? 1 : 0;
 out:

@@ -17,6 +17,8 @@
 #include "query/replay.h"
 #include "query/report-family.h"
 #include "store/store-family.h"
+#include "store/store.h"
+#include <sqlite3.h>
 #include "tap.h"
 
 /* /a = id 100 level 1, /a/b = id 200 level 2 */
@@ -122,6 +124,54 @@ int main(void)
 		       strstr(d.v[d.n - 1].msg, "too many kvm rules"), "more than DL_KVM_RULES_MAX: %s",
 		       d.n ? d.v[d.n - 1].msg : "?");
 		dl_policy_free(q);
+	}
+	{
+		/* stored, then replayed as what-if does: the kernel's decision */
+		char dir[256], path[300];
+		struct dl_store *st = NULL;
+		struct dl_store_rule rules[3];
+		struct dl_event ev = { .rec = rec, .ts_ns = 1700000000000000000ll };
+		struct dl_replay rp;
+		sqlite3_stmt *q = NULL;
+		int64_t pk = 0;
+		bool unk;
+
+		tap_tmpdir(dir, sizeof(dir), "kvm");
+		snprintf(path, sizeof(path), "%s/db", dir);
+		for (size_t i = 0; i < 3; i++)
+			rules[i] = (struct dl_store_rule){ (__u32)i, p->rules[i].id, DL_FAMILY_KVM, p->rules[i].action,
+							   p->rules[i].text };
+		ev.rec.seq = 1;
+		ev.rec.rule_idx = 0;
+		ev.rec.verdict = DL_VERDICT_WOULD_DENY;
+		TAP_OK(dl_store_open(path, 0, &st) == 0 && dl_store_boot(st, "0123456789abcdef0123456789abcdef", 1, &ev.boot_key) == 0 &&
+		       dl_store_policy(st, p->name, p->sha256, p->text, rules, 3, &pk) == 0, "store opened");
+		ev.policy_key = pk;
+		ev.rule_id = "single-owner";
+		TAP_OK(dl_store_event(st, &ev) == 0, "kvm record stored (%s)", dl_store_errmsg(st));
+		TAP_OK(sqlite3_prepare_v2(dl_store_sqlite(st), "SELECT o.addr, o.port, o.proto FROM events e"
+					  " JOIN objects o ON o.id = e.object", -1, &q, NULL) == SQLITE_OK &&
+		       sqlite3_step(q) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(q, 0), "qemu-system-x86") &&
+		       sqlite3_column_int(q, 1) == 4242 && sqlite3_column_int(q, 2) == DL_KVM_CREATE_VM,
+		       "objects row: owner comm, pid, command");
+		if (q) {
+			struct dl_replay_in in = { .hook = DL_HOOK_FILE_IOCTL, .port = 4242, .proto = DL_KVM_CREATE_VM,
+						   .cgroup = "/other" };
+			char addr[32];
+
+			snprintf(addr, sizeof(addr), "%s", (const char *)sqlite3_column_text(q, 0));
+			in.addr = addr;
+			TAP_OK(dl_replay_init(&rp, "k", p->text, &d) == 0 &&
+			       dl_replay_decide(&rp, &in, &act, &rule, &unk) == 0 && rule == 0 && act == DL_ACTION_DENY,
+			       "what-if replays the stored record: single-owner denies (rule %u)", rule);
+			in.cgroup = "/a/c";
+			TAP_OK(dl_replay_decide(&rp, &in, &act, &rule, &unk) == 0 && rule == 1 && act == DL_ACTION_ALLOW,
+			       "what-if: a requester under /a is the exception (rule %u)", rule);
+			dl_replay_free(&rp);
+		}
+		sqlite3_finalize(q);
+		dl_store_close(st);
+		tap_tmpdir_remove(dir);
 	}
 	dl_policy_free(p);
 	dl_diags_free(&d);

@@ -26,8 +26,8 @@
  * signal_struct (signal->live reaches 0 in do_exit of the group's last
  * thread). The leader is freed last: the kernel does not reap a group leader
  * while other threads of its group live (delay_group_leader), and a thread
- * that execs takes over as leader (de_thread) while the old one, no longer
- * its own group_leader, is skipped.
+ * that execs takes over as leader (de_thread, which also swaps the pids)
+ * while the old one, whose pid is no longer the tgid, is skipped.
  *
  * Taking the lock is a compare-and-swap on the owner's tgid, so two
  * first creators racing get one owner; the loser is decided as a
@@ -150,7 +150,9 @@ int BPF_PROG(dl_kvm_free, struct task_struct *task)
 	struct dl_kvm_owner *owner;
 	__u32 zero = 0;
 
-	if (task->group_leader != task)
+	/* only the group leader (pid == tgid; after de_thread the old leader
+	 * carries the exec'ing thread's old pid) */
+	if (task->pid != task->tgid)
 		return 0;
 	owner = bpf_map_lookup_elem(&dl_kvm_owner, &zero);
 	if (!owner || !owner->tgid || owner->tgid != (__u64)task->tgid || owner->start_ns != task->start_time)

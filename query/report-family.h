@@ -29,6 +29,11 @@ struct dl_query_family {
 	 * denied group of hook, 0 or -EINVAL. NULL: suggest has nothing to
 	 * propose for this family yet (its groups are counted as skipped). */
 	int (*suggest_obs)(unsigned hook, const char *addr, unsigned port, unsigned proto, struct dl_obs *o);
+	/* suggest, for families whose exception is one rule per requester:
+	 * the keys of an allow rule (" key=value...") that would let a denied
+	 * requester in cgroup (stored path, may be NULL) through; 0, or
+	 * -EINVAL with *why set when no narrow exception exists. */
+	int (*suggest_keys)(unsigned hook, const char *cgroup, char *out, size_t n, const char **why);
 };
 
 extern const struct dl_query_family *const dl_query_families[DL_FAMILY_MAX];

@@ -6,6 +6,7 @@
  * KVM_CREATE_VM.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include "replay.h"
 #include "report-family.h"
@@ -34,7 +35,24 @@ static const char *kvm_op_name(unsigned hook)
 	return dl_hook_op(hook) == DL_KVM_OP_CREATE_VM ? "create_vm" : "?";
 }
 
+/* An exception by the requester's cgroup; none for the root cgroup, which
+ * would exempt every process and so turn the lock off. */
+static int kvm_suggest_keys(unsigned hook, const char *cgroup, char *out, size_t n, const char **why)
+{
+	int len;
+
+	if (!dl_hook_op(hook))
+		return -EINVAL;
+	if (!cgroup || cgroup[0] != '/' || !cgroup[1]) {
+		*why = "the requester is in the root cgroup: an exception would exempt every process";
+		return -EINVAL;
+	}
+	len = snprintf(out, n, " cgroup=%s", cgroup);
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
 const struct dl_query_family dl_query_family_kvm = {
+	.suggest_keys = kvm_suggest_keys,
 	.payload = kvm_payload,
 	.proto_name = kvm_proto_name,
 	.op_name = kvm_op_name,

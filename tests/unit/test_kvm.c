@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include <sqlite3.h>
 #include "tap.h"
+#include "runbin.h"
 
 /* /a = id 100 level 1, /a/b = id 200 level 2 */
 static int res(const char *path, __u64 *id, __u8 *level, void *ctx)
@@ -42,7 +43,7 @@ static void expect_error(const char *text, const char *needle)
 	dl_diags_free(&d);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const char text[] =
 		"policy k\n"
@@ -127,7 +128,7 @@ int main(void)
 	}
 	{
 		/* stored, then replayed as what-if does: the kernel's decision */
-		char dir[256], path[300];
+		char path[300];
 		struct dl_store *st = NULL;
 		struct dl_store_rule rules[3];
 		struct dl_event ev = { .rec = rec, .ts_ns = 1700000000000000000ll };
@@ -148,7 +149,10 @@ int main(void)
 		       dl_store_policy(st, p->name, p->sha256, p->text, rules, 3, &pk) == 0, "store opened");
 		ev.policy_key = pk;
 		ev.rule_id = "single-owner";
-		TAP_OK(dl_store_event(st, &ev) == 0, "kvm record stored (%s)", dl_store_errmsg(st));
+		ev.cgroup_path = "/other";
+		ev.exe = "/usr/bin/qemu-b";
+		TAP_OK(dl_store_policy_load(st, ev.boot_key, 1, pk, ev.ts_ns) == 0 && dl_store_event(st, &ev) == 0,
+		       "kvm record stored (%s)", dl_store_errmsg(st));
 		TAP_OK(sqlite3_prepare_v2(dl_store_sqlite(st), "SELECT o.addr, o.port, o.proto FROM events e"
 					  " JOIN objects o ON o.id = e.object", -1, &q, NULL) == SQLITE_OK &&
 		       sqlite3_step(q) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(q, 0), "qemu-system-x86") &&
@@ -170,7 +174,22 @@ int main(void)
 			dl_replay_free(&rp);
 		}
 		sqlite3_finalize(q);
+		ev.rec.seq = 2;
+		ev.cgroup_path = "/";
+		ev.exe = "/usr/bin/qemu-c";
+		TAP_OK(dl_store_event(st, &ev) == 0, "a record from the root cgroup stored");
 		dl_store_close(st);
+		if (argc > 1) {
+			/* suggest proposes an exception for the would-denied requester */
+			bin = argv[1];
+			int rc = RUN("--db", path, "suggest");
+			TAP_OK(rc == 0 && strstr(out, "kvm allow sug-") && strstr(out, " cgroup=/other\n"),
+			       "suggest proposes kvm allow cgroup=/other (exit %d):\n%s%s", rc, out, err);
+			TAP_OK(strstr(out, "root cgroup: an exception would exempt every process"),
+			       "suggest says why no exception fits a requester in the root cgroup");
+			rc = RUN("--db", path, "-o", "json", "suggest");
+			TAP_OK(rc == 0 && strstr(out, "\"verified\": true, \"note\": null, \"problem\": null"), "the cgroup exception is verified by replay: %s", out);
+		}
 		tap_tmpdir_remove(dir);
 	}
 	dl_policy_free(p);

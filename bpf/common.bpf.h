@@ -189,4 +189,21 @@ static __always_inline struct dl_record *dl_record_start(__u16 family, __u16 hoo
 	return rec;
 }
 
+/*
+ * Submit a record without waking the collector, unless the ring is filling
+ * up. A wake-up per record (libbpf's default) costs the process that made
+ * the decision a cross-CPU wake-up each time the collector has caught up;
+ * instead the collector drains on a short timer (collect.c: at most
+ * DL_DRAIN_INTERVAL_MS after a record arrives) and is woken at once only when
+ * a quarter of the ring is used, long before a burst could fill it. So no
+ * drop is added, and a busy system pays about one wake-up per timer tick.
+ */
+static __always_inline void dl_record_submit(struct dl_record *rec)
+{
+	__u64 avail = bpf_ringbuf_query(&dl_events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&dl_events, BPF_RB_RING_SIZE);
+
+	bpf_ringbuf_submit(rec, avail > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 #endif

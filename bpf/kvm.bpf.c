@@ -122,7 +122,7 @@ static __always_inline int kvm_decide(struct file *file, unsigned int cmd, __u16
 		rec->u.kvm.owner_tgid = (__u32)owner->tgid;
 		rec->u.kvm.cmd = cmd;
 		__builtin_memcpy(rec->u.kvm.owner_comm, owner->comm, DL_COMM_LEN);
-		bpf_ringbuf_submit(rec, 0);
+		dl_record_submit(rec);
 	}
 	return dl_verdict_ret(verdict);
 }

@@ -241,7 +241,7 @@ static __always_inline int net_decide_addr(const struct net_sock *s, const __u8 
 		rec->u.net.sa_family = sa_family;
 		rec->u.net.sock_type = s->type;
 		rec->u.net.protocol = s->proto;
-		bpf_ringbuf_submit(rec, 0);
+		dl_record_submit(rec);
 	}
 	return dl_verdict_ret(verdict);
 }

@@ -12,21 +12,31 @@
 #include "audit-family.h"
 #include "names.h"
 
+/* outlen >= INET6_ADDRSTRLEN + 1. auparse drops one trailing ':' from any
+ * value, so an IPv6 text ending in "::" gets a final 0 ("::0", the same
+ * address): ausearch then reads laddr=:: as ::0, not as ":". */
 static void format_ip(char *out, size_t outlen, const __u8 a[DL_ADDR_LEN])
 {
 	static const __u8 v4m[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	size_t n;
 
-	if (!memcmp(a, v4m, sizeof(v4m)))
+	if (!memcmp(a, v4m, sizeof(v4m))) {
 		inet_ntop(AF_INET, a + 12, out, (socklen_t)outlen);
-	else
-		inet_ntop(AF_INET6, a, out, (socklen_t)outlen);
+		return;
+	}
+	inet_ntop(AF_INET6, a, out, (socklen_t)outlen);
+	n = strlen(out);
+	if (n && out[n - 1] == ':' && n + 1 < outlen) {
+		out[n] = '0';
+		out[n + 1] = '\0';
+	}
 }
 
 static int net_fields(char *out, size_t outlen, const struct dl_record *r)
 {
 	const struct dl_net_payload *n = &r->u.net;
 	const char *pfx = dl_hook_op(r->hook) == DL_NET_OP_BIND ? "l" : "d";
-	char ip[INET6_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN + 1];
 	int len;
 
 	format_ip(ip, sizeof(ip), n->addr);

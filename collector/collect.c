@@ -2,7 +2,9 @@
 /*
  * The drain loop: ring buffer -> SQLite (durable) -> release -> audit.
  *
- *   epoll on the ring buffer map and a signalfd; on wake-up read up to
+ *   epoll on the ring buffer map and a signalfd, with a drain timer (the
+ *   programs wake the collector only when the ring is a quarter full, so a
+ *   busy system is not woken per record); on wake-up read up to
  *   'batch' records in place (ringread.c), decode and enrich each (wall time,
  *   policy and rule id from the record's generation, executable from the
  *   dl_exe map or /proc, cgroup path from the cgroup id), insert them in one
@@ -34,6 +36,10 @@
 #include "names.h"
 #include "auditfmt.h"
 #include "ingest.h"
+
+/* Drain timer (the programs do not wake the collector per record). */
+#define DL_DRAIN_INTERVAL_MS 50
+#define DL_DRAIN_IDLE_MS 400
 
 struct collector {
 	const struct dl_collect_opts *o;
@@ -181,6 +187,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	int err, sfd = -1, ep = -1, lock_fd = -1, rc = EXIT_FAILURE;
 	uint64_t seq_floor = 0;
 	int64_t last_poll = 0, last_retain = 0;
+	int interval = DL_DRAIN_INTERVAL_MS;
 	int retain_more = 0;
 
 	/* Block the stop signals before any thread exists (the audit thread
@@ -309,12 +316,20 @@ int dl_collect(const struct dl_collect_opts *o)
 
 	while (!stop) {
 		struct epoll_event evs[4];
-		int n, got, timeout = 1000;
+		int n, got, timeout;
+		bool drained = false;
 
 		/* Drain everything that is there before sleeping. */
 		do {
 			got = drain_batch(&c);
+			drained |= got > 0;
 		} while (got > 0);
+		/* The programs wake us only when the ring is a quarter full
+		 * (common.bpf.h: dl_record_submit), so drain on a timer: every
+		 * DL_DRAIN_INTERVAL_MS while records come, backing off to
+		 * DL_DRAIN_IDLE_MS when they stop. */
+		interval = drained ? DL_DRAIN_INTERVAL_MS : interval * 2 > DL_DRAIN_IDLE_MS ? DL_DRAIN_IDLE_MS : interval * 2;
+		timeout = interval;
 		if (got < 0)
 			timeout = 1000; /* store failing: retry after a pause */
 		if (dl_now_ns() - last_poll >= 1000000000LL) {

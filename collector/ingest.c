@@ -195,16 +195,20 @@ int dl_ingest_add(struct dl_ingest *in, const void *data, __u32 len)
 {
 	const struct dl_record *r = data;
 	struct dl_pending *p;
+	int64_t ts_ns;
 
 	if (in->n >= in->cap)
 		return -ENOSPC;
-	if (len < sizeof(*r) || r->version != DL_ABI_VERSION || r->size != sizeof(*r)) {
+	/* A time int64 nanoseconds cannot hold (after 2262) is no real record's. */
+	if (len < sizeof(*r) || r->version != DL_ABI_VERSION || r->size != sizeof(*r) ||
+	    r->ktime_ns > (__u64)INT64_MAX ||
+	    __builtin_add_overflow(in->boot_wall_ns, (int64_t)r->ktime_ns, &ts_ns)) {
 		in->bad++;
 		return -EPROTO;
 	}
 	p = &in->batch[in->n++];
 	memcpy(&p->ev.rec, r, sizeof(*r));
-	p->ev.ts_ns = in->boot_wall_ns + (int64_t)r->ktime_ns;
+	p->ev.ts_ns = ts_ns;
 	p->ev.boot_key = in->boot_key;
 	p->ev.policy_key = policy_key_for(in, r->policy_gen);
 	p->ev.rule_id = NULL;

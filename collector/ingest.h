@@ -46,7 +46,8 @@ int dl_ingest_init(struct dl_ingest *in, struct dl_store *st, const struct dl_po
 		   int exe_fd, int cgroup_root_fd, unsigned cap);
 void dl_ingest_fini(struct dl_ingest *in);
 /* Decode one record into the batch. 0, -ENOSPC when the batch is full, or
- * -EPROTO for a record of unknown version or size (counted, skipped). */
+ * -EPROTO for a record of unknown version or size, or whose wall time would
+ * not fit in int64 nanoseconds (counted, skipped). */
 int dl_ingest_add(struct dl_ingest *in, const void *data, __u32 len);
 /* Store the batch in one transaction. Returns the number stored, or <0 after
  * a rollback (the batch is kept; call dl_ingest_reset to drop it). */

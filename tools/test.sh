@@ -6,7 +6,10 @@
 # fetches the kernel matrix, builds from scratch in ./build and runs
 #     meson test -C build --print-errorlogs
 # (unit tests on the host, then vm-6.1, vm-6.12 and vm-newest in QEMU, one
-# at a time). The very last line is a plain summary `N passed, N failed`
+# at a time), then the libFuzzer targets for DL_FUZZ_SECONDS (15) s each
+# from their seed corpora (tools/fuzz.sh: a clang build of its own in
+# ./build-fuzz; a finding is one failure and its reproducer path is printed).
+# The very last line is a plain summary `N passed, N failed`
 # counting individual TAP results (ok / not ok lines) of every test; a test
 # that failed without any failing TAP line counts as one failure, and so
 # does a step (install, fetch, setup, compile) that fails before the tests.
@@ -65,18 +68,35 @@ meson compile -C "$builddir" < /dev/null || step_failed "meson compile"
 set +e
 meson test -C "$builddir" --print-errorlogs < /dev/null
 test_rc=$?
-set -e
 
-# count TAP results per test from meson's JSON log (one object per line)
-counts=$(python3 - "$builddir/meson-logs/testlog.json" <<'EOF'
+# fuzzing: a separate clang build (the gcc build above stays as it is)
+fuzzdir=build-fuzz
+rm -rf "$fuzzdir"
+echo "ci: fuzzing, ${DL_FUZZ_SECONDS:-15} s per target" >&2
+DL_FUZZ_BUILDDIR=$fuzzdir tools/fuzz.sh "${DL_FUZZ_SECONDS:-15}" < /dev/null
+fuzz_rc=$?
+set -e
+logs=("$builddir/meson-logs/testlog.json")
+if [ -f "$fuzzdir/meson-logs/testlog.json" ]; then
+	logs+=("$fuzzdir/meson-logs/testlog.json")
+elif [ "$fuzz_rc" != 0 ]; then
+	echo "ci: fuzz build (tools/fuzz.sh) failed" >&2
+	test_rc=1
+	logs+=("$fuzzdir/meson-logs/testlog.json")  # missing: counted as one failure
+fi
+[ "$fuzz_rc" = 0 ] || test_rc=1
+
+# count TAP results per test from meson's JSON logs (one object per line)
+counts=$(python3 - "${logs[@]}" <<'EOF'
 import json, re, sys
 passed = failed = 0
-try:
-    lines = open(sys.argv[1], encoding='utf-8', errors='replace').read().splitlines()
-except OSError as e:
-    print('ci: cannot read %s: %s' % (sys.argv[1], e), file=sys.stderr)
-    print('0 1')
-    sys.exit(0)
+lines = []
+for path in sys.argv[1:]:
+    try:
+        lines += open(path, encoding='utf-8', errors='replace').read().splitlines()
+    except OSError as e:
+        print('ci: cannot read %s: %s' % (path, e), file=sys.stderr)
+        failed += 1
 for line in lines:
     if not line.strip():
         continue
@@ -89,6 +109,10 @@ for line in lines:
         nok = 1   # crashed, timed out, bailed out or missing results
         print('ci: %s: %s without a failing TAP line' % (t.get('name'), t.get('result')),
               file=sys.stderr)
+    if nok and '/ fuzz-' in t.get('name', ''):
+        # a fuzzer's finding: its TAP line names the reproducer
+        for l in re.findall(r'^(?:not ok\b.*|# replay: .*)$', out, re.M):
+            print('ci: %s' % l, file=sys.stderr)
     passed += ok
     failed += nok
 print(passed, failed)

@@ -2,79 +2,186 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The hook benchmark inside the guest (run by bench/hook/run.sh through
-# tests/vm/vm.sh). For each operation (hookloop modes) and each
-# configuration, ROUNDS rounds alternating the configurations, N operations
-# each; prints one line per (operation, configuration) with the median
-# ns/op, then the added cost over no program and the ratio to the empty
-# program's added cost (the floor).
+# tests/vm/vm.sh). For each operation (hookloop modes: send-conn = send on a
+# connected UDP socket, no destination; sendto = unconnected UDP sendto;
+# connect = TCP connect to a closed port) and each configuration, ROUNDS
+# rounds with the configurations alternated inside every round, N operations
+# each (N/4 for connect). Prints per (operation, configuration): the median
+# ns/op, the added cost over "none", and the ratio of drylock's added cost to
+# the empty program's (the floor) and to the emit-only pipeline, each with a
+# 95% bootstrap interval over the rounds; then program run time per call
+# (kernel.bpf_stats_enabled) and the collector's CPU and wake-ups per stored
+# event.
 # Configurations:
-#   none      no BPF LSM program on the hooks
-#   empty     empty programs on socket_connect and socket_sendmsg (the floor)
-#   unmatched drylock loaded, its rules cover other destinations (the lookup
-#             finds nothing: "not policed")
-#   recorded  drylock loaded, an allow rule covers 127.0.0.0/8: every
-#             decided operation is recorded and stored in SQLite by the
-#             collector (allow: no audit record)
-# Usage: guest.sh BUILDDIR [N] [ROUNDS]
+#   none       no BPF LSM program on these hooks (auditd runs, no rules)
+#   empty      empty programs on socket_connect and socket_sendmsg (floor)
+#   emit       every call reserves and submits one 160-byte record, drained
+#              by a ring_buffer__poll loop that only counts (naive pipeline)
+#   unmatched  drylock, its rules cover other destinations (not policed)
+#   allowed    drylock, an allow rule covers 127.0.0.0/8: every decided
+#              operation is recorded and stored (allow: no audit record)
+#   recorded   drylock permissive, a deny rule covers 127.0.0.0/8: every
+#              decided operation is a would-deny, stored and audited
+#   auditd     no BPF; auditd with -a always,exit -S connect,sendto,sendmsg
+# Usage: guest.sh BUILDDIR SRCDIR [N] [ROUNDS]
 set -u
-B=$1 N=${2:-20000} R=${3:-7}
+B=$1 S=$2 N=${3:-20000} R=${4:-7}
 DL=$B/collector/drylock
 L=$B/bench/hook/hookloop
 T=$(mktemp -d /tmp/hookbench.XXXXXX)
+# shellcheck source=../../tools/private-auditd.sh
+. "$S/tools/private-auditd.sh"
+
 cat > "$T/unmatched.policy" <<'P'
 policy bench
 net deny elsewhere addr=192.0.2.0/24 op=connect
 P
-cat > "$T/recorded.policy" <<'P'
+cat > "$T/allowed.policy" <<'P'
 policy bench
 net allow lo addr=127.0.0.0/8 op=connect
 P
+cat > "$T/recorded.policy" <<'P'
+policy bench
+net deny lo addr=127.0.0.0/8 op=connect
+P
+
+private_auditd_start "$T/audit" || { echo "bench: private auditd did not start" >&2; exit 1; }
+sysctl -qw kernel.bpf_stats_enabled=1
+
+PID=
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+wakeups() { sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null || echo 0; }
+stored() { sqlite3 -batch -noheader "$T/db" 'select count(*) from events' 2>/dev/null || echo 0; }
+# run_time_ns run_cnt summed over the benchmark's programs
+prog_stats() {
+	bpftool prog show -j 2>/dev/null | python3 -c '
+import json, sys
+t = c = 0
+for p in json.load(sys.stdin):
+    if p.get("name", "").startswith(("dl_net_", "empty_", "emit_")):
+        t += p.get("run_time_ns", 0); c += p.get("run_cnt", 0)
+print(t, c)'
+}
 
 cfg_on() {
+	rm -f "$T/ready"
 	case $1 in
 	empty) "$B/tests/vm/bpfattach" "$B/bench/hook/empty.bpf.o" /sys/fs/bpf/empty > /dev/null ;;
-	unmatched|recorded)
-		"$DL" run --policy "$T/$1.policy" --db "$T/db" --no-audit --ready-file "$T/ready" > "$T/c.log" 2>&1 &
-		echo $! > "$T/pid"
-		for _ in $(seq 300); do [ -e "$T/ready" ] && break; sleep 0.1; done ;;
+	emit)
+		"$B/bench/hook/emitdrain" "$B/bench/hook/emit.bpf.o" "$T/ready" > "$T/emit.out" 2>&1 &
+		PID=$! ;;
+	unmatched|allowed|recorded)
+		rm -f "$T/db" "$T/db-wal" "$T/db-shm"
+		"$DL" run --policy "$T/$1.policy" --db "$T/db" --ready-file "$T/ready" > "$T/c.log" 2>&1 &
+		PID=$! ;;
+	auditd) auditctl -a always,exit -F arch=b64 -S connect,sendto,sendmsg -k bench > /dev/null ;;
 	esac
+	case $1 in emit|unmatched|allowed|recorded)
+		for _ in $(seq 600); do [ -e "$T/ready" ] && break; sleep 0.1; done ;;
+	esac
+	CPU0=0 WAKE0=0 STORED0=0
+	if [ -n "$PID" ]; then CPU0=$(cpu_ticks "$PID"); WAKE0=$(wakeups "$PID"); fi
 }
-cfg_off() {
+cfg_off() {  # cfg_off CONFIG ROUND
+	local cpu wake ev
+	if [ -n "$PID" ]; then
+		sleep 0.3 # let the collector drain what the last loop produced
+		cpu=$(( $(cpu_ticks "$PID") - CPU0 ))
+		wake=$(( $(wakeups "$PID") - WAKE0 ))
+		case $1 in
+		emit) kill -TERM "$PID"; wait "$PID" 2>/dev/null
+		      ev=$(sed -n 's/^records=//p' "$T/emit.out") ;;
+		*) ev=$(stored) ;;
+		esac
+		echo "$1 $2 $cpu $wake ${ev:-0}" >> "$T/cpu"
+	fi
 	case $1 in
 	empty) rm -rf /sys/fs/bpf/empty ;;
-	unmatched|recorded)
-		kill -TERM "$(cat "$T/pid")"; wait "$(cat "$T/pid")" 2>/dev/null
-		rm -f "$T/ready"
+	unmatched|allowed|recorded)
+		kill -TERM "$PID"; wait "$PID" 2>/dev/null
 		"$DL" unload --db "$T/db" > /dev/null 2>&1 ;;
+	auditd) auditctl -D -k bench > /dev/null ;;
 	esac
+	PID=
 	sleep 0.5 # links are released after an RCU grace period
 }
 
-configs=(none empty unmatched recorded)
+configs=(none empty emit unmatched allowed recorded auditd)
 modes=(send-conn sendto connect)
 for r in $(seq "$R"); do
 	for c in "${configs[@]}"; do
 		cfg_on "$c"
 		for m in "${modes[@]}"; do
-			"$L" "$m" "$N" | sed -n "s/^ns_per_op=/$m $c /p" >> "$T/samples"
+			n=$N
+			[ "$m" = connect ] && n=$((N / 4))
+			read -r t0 c0 <<< "$(prog_stats)"
+			v=$("$L" "$m" "$n" | sed -n 's/^ns_per_op=//p')
+			read -r t1 c1 <<< "$(prog_stats)"
+			echo "$m $c $r $v $((t1 - t0)) $((c1 - c0))" >> "$T/samples"
 		done
-		cfg_off "$c"
+		cfg_off "$c" "$r"
 	done
 done
-python3 - "$T/samples" "$(uname -r)" "$N" "$R" <<'PY'
-import sys, statistics as st
-rows = [l.split() for l in open(sys.argv[1])]
-kernel, n, r = sys.argv[2], sys.argv[3], sys.argv[4]
-med = {}
-for m, c, v in rows:
-    med.setdefault((m, c), []).append(float(v))
-print(f"# kernel {kernel}, {n} operations x {r} rounds, configurations alternated; median ns/op")
-print(f"{'operation':10} {'none':>8} {'empty':>8} {'drylock':>8} {'record':>8} {'+empty':>8} {'+drylock':>9} {'ratio':>6} {'+record':>8}")
+private_auditd_stop
+sysctl -qw kernel.bpf_stats_enabled=0
+python3 - "$T/samples" "$T/cpu" "$(uname -r)" "$N" "$R" "$(getconf CLK_TCK)" <<'PY'
+import random, statistics as st, sys
+samples, cpufile, kernel, n, r, hz = sys.argv[1:7]
+hz = float(hz)
+S = {}   # (mode, config) -> {round: (ns/op, prog ns, prog runs)}
+for line in open(samples):
+    m, c, rd, v, t, k = line.split()
+    S.setdefault((m, c), {})[int(rd)] = (float(v), int(t), int(k))
+rounds = sorted({rd for d in S.values() for rd in d})
+med = lambda xs: st.median(xs) if xs else float('nan')
+def added(m, c, rs):
+    return med([S[(m, c)][x][0] for x in rs]) - med([S[(m, 'none')][x][0] for x in rs])
+def ratio(m, a, b, rs):
+    fb = added(m, b, rs)
+    return added(m, a, rs) / fb if fb > 0 else float('nan')
+def boot(m, a, b):
+    random.seed(1)
+    vals = sorted(ratio(m, a, b, [random.choice(rounds) for _ in rounds]) for _ in range(2000))
+    vals = [v for v in vals if v == v]
+    if not vals:
+        return (float('nan'), float('nan'))
+    return vals[int(0.025 * len(vals))], vals[int(0.975 * len(vals)) - 1]
+cfgs = ['none', 'empty', 'emit', 'unmatched', 'allowed', 'recorded', 'auditd']
+print(f"# kernel {kernel}: {n} operations ({int(n)//4} for connect) x {r} rounds, configurations alternated in each round")
+print("# median ns/op (TCG: compare ratios, not absolute times); +X = added cost over none")
+print(f"{'operation':10} " + " ".join(f"{c:>9}" for c in cfgs))
 for m in ('send-conn', 'sendto', 'connect'):
-    a, e, d, rc = (st.median(med[(m, c)]) for c in ('none', 'empty', 'unmatched', 'recorded'))
-    fe, fd, fr = e - a, d - a, rc - a
-    ratio = fd / fe if fe > 0 else float('nan')
-    print(f"{m:10} {a:8.0f} {e:8.0f} {d:8.0f} {rc:8.0f} {fe:+8.0f} {fd:+9.0f} {ratio:6.2f} {fr:+8.0f}")
-    print(f"result {kernel} {m} none={a:.0f} empty={e:.0f} drylock={d:.0f} recorded={rc:.0f} ratio={ratio:.2f}")
+    print(f"{m:10} " + " ".join(f"{med([v[0] for v in S[(m, c)].values()]):9.0f}" for c in cfgs))
+    print(f"{'  added':10} " + " ".join(f"{added(m, c, rounds):+9.0f}" for c in cfgs))
+print()
+print("# ratios of added cost, median over rounds [95% bootstrap interval]")
+for m in ('send-conn', 'sendto', 'connect'):
+    for a, b in (('unmatched', 'empty'), ('recorded', 'emit'), ('recorded', 'auditd'), ('allowed', 'emit')):
+        lo, hi = boot(m, a, b)
+        x = ratio(m, a, b, rounds)
+        print(f"{m:10} {a:>9} / {b:<7} {x:6.2f}  [{lo:.2f}, {hi:.2f}]")
+        print(f"result {kernel} {m} {a}/{b} {x:.3f} {lo:.3f} {hi:.3f}")
+print()
+print("# BPF program run time per call (bpf_stats), median over rounds")
+for m in ('send-conn', 'sendto', 'connect'):
+    row = []
+    for c in ('empty', 'emit', 'unmatched', 'allowed', 'recorded'):
+        per = [t / k for (v, t, k) in S[(m, c)].values() if k]
+        row.append(f"{c} {med(per):6.0f} ns" if per else f"{c}      -")
+    print(f"{m:10} " + ", ".join(row))
+print()
+print("# consumer CPU and wake-ups per stored event (all three loops of a round)")
+C = {}
+for line in open(cpufile):
+    c, rd, cpu, wake, ev = line.split()
+    C.setdefault(c, []).append((int(cpu) / hz, int(wake), int(ev)))
+for c in ('emit', 'unmatched', 'allowed', 'recorded'):
+    xs = [x for x in C.get(c, []) if x[2] > 0]
+    if not xs:
+        print(f"{c:10} no events")
+        continue
+    us = med([1e6 * cpu / ev for cpu, w, ev in xs])
+    wk = med([w / ev for cpu, w, ev in xs])
+    print(f"{c:10} {us:8.1f} us CPU/event  {wk:6.3f} wake-ups/event  ({med([x[2] for x in xs]):.0f} events/round)")
 PY
 rm -rf "$T"

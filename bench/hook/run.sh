@@ -18,5 +18,5 @@ kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12 newest)
 for k in "${kernels[@]}"; do
 	flock /tmp/drylock-vm.lock "$here/tests/vm/vm.sh" --kernel "$k" --timeout 1200 -- \
-		"$here/bench/hook/guest.sh" "$BUILD" "${N:-20000}" "${ROUNDS:-7}"
+		"$here/bench/hook/guest.sh" "$BUILD" "$here" "${N:-20000}" "${ROUNDS:-7}"
 done

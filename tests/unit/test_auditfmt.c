@@ -266,6 +266,24 @@ static void test_format(void)
 	       strstr(text, " cmd=? laddr=2001:db8::1 lport=80 proto=17") && !strstr(text, "daddr"),
 	       "bind, IPv6, unknowns as ?: %s", text);
 
+	/* auparse (ausearch) drops one trailing ':' from every value: an address
+	 * that inet_ntop ends in "::" is written with a final 0 ("::0"), which
+	 * is still the same address (found by tests/fuzz/fuzz_auditfmt.c). */
+	{
+		static const char *const ends[][2] = { { "::", "::0" }, { "2001:db8::", "2001:db8::0" },
+						       { "fe80::1:0:0", "fe80::1:0:0" } };
+
+		for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+			__u8 back[16];
+
+			inet_pton(AF_INET6, ends[i][0], ev.rec.u.net.addr);
+			dl_audit_format_avc(text, sizeof(text), &ev, NULL, NULL);
+			TAP_OK(field(text, "laddr", v, sizeof(v)) && !strcmp(v, ends[i][1]) &&
+			       inet_pton(AF_INET6, v, back) == 1 && !memcmp(back, ev.rec.u.net.addr, 16),
+			       "%s is written laddr=%s (no trailing ':'): %s", ends[i][0], ends[i][1], v);
+		}
+	}
+
 	ev.rec.u.net.protocol = 132;
 	dl_audit_format_avc(text, sizeof(text), &ev, NULL, NULL);
 	TAP_OK(field(text, "proto", v, sizeof(v)) && !strcmp(v, "132"), "other proto printed as number");

@@ -229,6 +229,11 @@ static void expect_fields(struct expect *e, const struct dl_event *ev, const cha
 		add(e, bind ? "lport" : "dport", "%u", r->u.net.port);
 		add(e, "proto", "%u", r->u.net.protocol);
 	}
+	if (r->family == DL_FAMILY_KVM) {
+		add(e, "owner_pid", "%u", r->u.kvm.owner_tgid);
+		add_enc(e, "owner_comm", r->u.kvm.owner_comm, strnlen(r->u.kvm.owner_comm, DL_COMM_LEN), false);
+		add(e, "ioctlcmd", "0x%x", r->u.kvm.cmd);
+	}
 	add(e, "exe", "\"/usr/sbin/drylock\"");
 	add(e, "hostname", "?");
 	add(e, "addr", "?");

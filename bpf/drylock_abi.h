@@ -33,17 +33,31 @@
 #define DL_EXE_MAX 16384        /* processes whose executable is remembered */
 #define DL_RINGBUF_DEFAULT (4u << 20) /* bytes; power of two, page multiple */
 
-/* Policy families. X(NAME, value, "policy-file keyword") */
+/*
+ * Policy families: the one list every layer expands into its registry.
+ * X(NAME, value, "policy-file keyword", file stem). The stem names the
+ * family's file in each layer (bpf/<stem>.bpf.c, collector/policy-<stem>.c,
+ * collector/load-<stem>.c, collector/audit-<stem>.c, store/obj-<stem>.c,
+ * query/report-<stem>.c) and the struct each of them exports
+ * (dl_<layer>_family_<stem>); docs/adding-a-family.md walks through one.
+ */
 #define DL_FAMILIES(X) \
-	X(NET, 1, "net")
+	X(NET, 1, "net", net) \
+	X(KVM, 2, "kvm", kvm)
 /* Value 0 is never a valid family; DL_FAMILY_MAX bounds per-family arrays. */
-#define DL_FAMILY_MAX 8
+#define DL_FAMILY_MAX 16
 
 /* Network operations a net rule applies to (bit mask). A send with a
  * destination (sendto/sendmsg, TCP Fast Open) reaches that destination just
  * as connect does, so it is decided as connect (docs/policy-format.md). */
 #define DL_NET_OP_CONNECT 0x1
 #define DL_NET_OP_BIND    0x2
+
+/* The one operation of family kvm: KVM_CREATE_VM on /dev/kvm. */
+#define DL_KVM_OP_CREATE_VM 0x1
+#define DL_KVM_CREATE_VM 0xAE01u                 /* _IO(KVMIO, 0x01) */
+#define DL_KVM_DEV ((10u << 20) | 232u)          /* kernel dev_t of /dev/kvm (10:232) */
+#define DL_KVM_RULES_MAX 16                      /* kvm rules in one policy */
 
 /* Hooks that emit records. X(NAME, value, "name", FAMILY, operation the
  * family's rules see it as). Names are the LSM hook's, except where one
@@ -54,7 +68,9 @@
 	X(SOCKET_BIND,    2, "socket_bind",    NET, DL_NET_OP_BIND) \
 	X(SOCKET_SENDMSG, 3, "socket_sendmsg", NET, DL_NET_OP_CONNECT) \
 	X(SCTP_CONNECTX,  4, "sctp_connectx",  NET, DL_NET_OP_CONNECT) \
-	X(SCTP_BINDX,     5, "sctp_bindx",     NET, DL_NET_OP_BIND)
+	X(SCTP_BINDX,     5, "sctp_bindx",     NET, DL_NET_OP_BIND) \
+	X(FILE_IOCTL,     6, "file_ioctl",     KVM, DL_KVM_OP_CREATE_VM) \
+	X(FILE_IOCTL_COMPAT, 7, "file_ioctl_compat", KVM, DL_KVM_OP_CREATE_VM)
 
 /* Decisions. X(NAME, value, "name") */
 #define DL_VERDICTS(X) \
@@ -73,7 +89,7 @@
 	X(PERMISSIVE, 0, "permissive") \
 	X(ENFORCE,    1, "enforce")
 
-#define DL_X_ENUM_FAMILY(n, v, s) DL_FAMILY_##n = v,
+#define DL_X_ENUM_FAMILY(n, v, s, stem) DL_FAMILY_##n = v,
 #define DL_X_ENUM_HOOK(n, v, s, f, op) DL_HOOK_##n = v,
 #define DL_X_ENUM_VERDICT(n, v, s) DL_VERDICT_##n = v,
 #define DL_X_ENUM_ACTION(n, v, s) DL_ACTION_##n = v,
@@ -94,6 +110,14 @@ struct dl_net_payload {
 	__u8  protocol;          /* IPPROTO_TCP, IPPROTO_UDP, ... (sk_protocol) */
 	__u8  pad0;
 	__u8  pad1[8];
+};
+
+/* Payload of DL_FAMILY_KVM records: the VM creator that holds the lock. */
+struct dl_kvm_payload {
+	__u32 owner_tgid;        /* thread group that owns KVM_CREATE_VM */
+	__u32 cmd;               /* the ioctl command (DL_KVM_CREATE_VM) */
+	char  owner_comm[DL_COMM_LEN]; /* the owner's comm when it took the lock */
+	__u8  pad[8];
 };
 
 #define DL_PAYLOAD_LEN 48
@@ -130,6 +154,7 @@ struct dl_record {
 	char  comm[DL_COMM_LEN]; /* untrusted bytes, NUL-padded */
 	union {
 		struct dl_net_payload net;
+		struct dl_kvm_payload kvm;
 		__u8 raw[DL_PAYLOAD_LEN];
 	} u;
 };
@@ -173,6 +198,32 @@ struct dl_net_set {
 	struct dl_net_rule r[DL_NET_SET_MAX];
 };
 
+/* One kvm rule as the kernel evaluates it. */
+struct dl_kvm_rule {
+	__u64 cgroup_id;        /* 0: any cgroup; else this cgroup and descendants */
+	__u32 rule_idx;
+	__u8  action;           /* enum dl_action */
+	__u8  cgroup_level;
+	__u8  pad[2];
+};
+
+/* Value of "dl_kvm_rules" (key 0): the policy's kvm rules, deepest cgroup
+ * first, deny last on a tie (collector/policy-kvm.c). n == 0: family off. */
+struct dl_kvm_set {
+	__u32 n;
+	__u32 gen;              /* policy generation of these rules */
+	struct dl_kvm_rule r[DL_KVM_RULES_MAX];
+};
+
+/* Value of "dl_kvm_owner" (key 0): who holds the VM-creation lock. A thread
+ * group is named by its tgid AND its leader's start time, so a process that
+ * later gets the same pid is a different owner. tgid 0: nobody. */
+struct dl_kvm_owner {
+	__u64 start_ns;         /* group_leader->start_time (CLOCK_MONOTONIC) */
+	__u64 tgid;             /* 64 bits: taken with a 64-bit compare-and-swap */
+	char  comm[DL_COMM_LEN];
+};
+
 /* Value of "dl_exe" (LRU hash keyed by tgid): the executable of the last
  * exec by that process, captured in bprm_check_security where bpf_d_path is
  * allowed, so the collector can name short-lived processes after they exit. */
@@ -188,6 +239,11 @@ struct dl_count {
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(struct dl_net_payload) == 32, "dl_net_payload size");
+_Static_assert(sizeof(struct dl_kvm_payload) == 32, "dl_kvm_payload size");
+_Static_assert(sizeof(struct dl_kvm_payload) <= DL_PAYLOAD_LEN, "dl_kvm_payload fits");
+_Static_assert(sizeof(struct dl_kvm_rule) == 16, "dl_kvm_rule size");
+_Static_assert(sizeof(struct dl_kvm_set) == 8 + 16 * DL_KVM_RULES_MAX, "dl_kvm_set size");
+_Static_assert(sizeof(struct dl_kvm_owner) == 32, "dl_kvm_owner size");
 _Static_assert(sizeof(struct dl_record) == 160, "dl_record size");
 _Static_assert(__builtin_offsetof(struct dl_record, seq) == 8, "seq offset");
 _Static_assert(__builtin_offsetof(struct dl_record, verdict) == 88, "verdict offset");
@@ -196,7 +252,7 @@ _Static_assert(__builtin_offsetof(struct dl_record, u) == 112, "payload offset")
 _Static_assert(sizeof(struct dl_lpm_key) == 20, "lpm key size");
 _Static_assert(sizeof(struct dl_net_rule) == 24, "dl_net_rule size");
 _Static_assert(sizeof(struct dl_net_set) == 8 + 24 * DL_NET_SET_MAX, "dl_net_set size");
-_Static_assert(sizeof(struct dl_config) == 48, "dl_config size");
+_Static_assert(sizeof(struct dl_config) == 16 + 4 * DL_FAMILY_MAX, "dl_config size");
 _Static_assert(sizeof(struct dl_exe) == 8 + DL_PATH_MAX, "dl_exe size");
 #endif
 

@@ -28,7 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "auditfmt.h"
+#include "audit-family.h"
 #include "names.h"
+
+#define DL_X_AUDIT_DECL(n, v, s, stem) extern const struct dl_audit_family dl_audit_family_##stem;
+DL_FAMILIES(DL_X_AUDIT_DECL)
+#define DL_X_AUDIT_ROW(n, v, s, stem) [DL_FAMILY_##n] = &dl_audit_family_##stem,
+const struct dl_audit_family *const dl_audit_families[DL_FAMILY_MAX] = { DL_FAMILIES(DL_X_AUDIT_ROW) };
 
 #define NSEC_PER_SEC 1000000000ull
 #define DEDUP_PROBE 8
@@ -136,44 +142,11 @@ static size_t comm_len(const char comm[DL_COMM_LEN])
 	return z ? (size_t)(z - comm) : DL_COMM_LEN;
 }
 
-/* outlen >= INET6_ADDRSTRLEN + 1. auparse drops one trailing ':' from any
- * value, so an IPv6 text ending in "::" gets a final 0 ("::0", the same
- * address): ausearch then reads laddr=:: as ::0, not as ":".
- * Returns true for an IPv6 address (not IPv4-mapped). */
-static bool format_ip(char *out, size_t outlen, const __u8 a[DL_ADDR_LEN])
-{
-	static const __u8 v4m[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	size_t n;
-
-	if (!memcmp(a, v4m, sizeof(v4m))) {
-		inet_ntop(AF_INET, a + 12, out, (socklen_t)outlen);
-		return false;
-	}
-	inet_ntop(AF_INET6, a, out, (socklen_t)outlen);
-	n = strlen(out);
-	if (n && out[n - 1] == ':' && n + 1 < outlen) {
-		out[n] = '0';
-		out[n + 1] = '\0';
-	}
-	return true;
-}
-
-/* The permission asked for: the policy's operation for the hook. */
-static const char *avc_perm(const struct dl_record *r)
-{
-	switch (dl_hook_op(r->hook)) {
-	case DL_NET_OP_CONNECT:
-		return "connect";
-	case DL_NET_OP_BIND:
-		return "bind";
-	}
-	return dl_hook_name(r->hook);
-}
-
 int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 			const char *policy_name, const char *boot_id)
 {
 	const struct dl_record *r = &ev->rec;
+	const struct dl_audit_family *fam;
 	struct tbuf b = { .s = out, .cap = outlen < DL_AUDIT_MAX_TEXT ? outlen : DL_AUDIT_MAX_TEXT };
 	char boot[9] = "?";
 
@@ -188,13 +161,16 @@ int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 	/* aureport --avc reads the result and permission from "avc: <denied|
 	 * granted> { <perm> }", the object from tcontext= and the class from the
 	 * tclass= after it; comm= must follow tclass= (ausearch-parse.c). */
+	fam = r->family < DL_FAMILY_MAX ? dl_audit_families[r->family] : NULL;
 	tb_printf(&b, "avc:  %s  { %s } for op=%s lsm=%s", r->verdict == DL_VERDICT_ALLOW ? "granted" : "denied",
-		  avc_perm(r), dl_hook_name(r->hook), DL_AUDIT_LSM);
-	if (r->family == DL_FAMILY_NET) {
-		char ip[INET6_ADDRSTRLEN + 1];
-		bool v6 = format_ip(ip, sizeof(ip), r->u.net.addr);
+		  fam && fam->perm ? fam->perm(r) : dl_hook_name(r->hook), dl_hook_name(r->hook), DL_AUDIT_LSM);
+	if (fam && fam->tcontext) {
+		char obj[128];
 
-		tb_printf(&b, v6 ? " tcontext=[%s]:%u" : " tcontext=%s:%u", ip, r->u.net.port);
+		if (fam->tcontext(obj, sizeof(obj), r) < 0)
+			b.full = true;
+		else
+			tb_printf(&b, " tcontext=%s", obj);
 	} else {
 		tb_printf(&b, " tcontext=?");
 	}
@@ -220,16 +196,13 @@ int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 	tb_enc(&b, "comm", r->comm, comm_len(r->comm));
 	tb_enc(&b, "cmd", ev->exe, ev->exe ? strlen(ev->exe) : 0);
 
-	if (r->family == DL_FAMILY_NET) {
-		const struct dl_net_payload *n = &r->u.net;
-		const char *pfx = dl_hook_op(r->hook) == DL_NET_OP_BIND ? "l" : "d";
-		char ip[INET6_ADDRSTRLEN + 1];
+	if (fam) {
+		char fields[DL_AUDIT_MAX_TEXT];
 
-		format_ip(ip, sizeof(ip), n->addr);
-		tb_printf(&b, " %saddr=%s %sport=%u", pfx, ip, pfx, n->port);
-		/* The IANA number: ausearch -i shows it as tcp, udp, ... (a name
-		 * here would be misread as protocol 0, "ip"). */
-		tb_printf(&b, " proto=%u", n->protocol);
+		if (fam->fields(fields, sizeof(fields), r) < 0)
+			b.full = true;
+		else
+			tb_printf(&b, "%s", fields);
 	}
 	if (b.full) {
 		out[0] = '\0';
@@ -392,10 +365,11 @@ static uint64_t dedup_key(const struct dl_event *ev)
 	h = fnv(h, &el, sizeof(el));
 	if (ev->exe)
 		h = fnv(h, ev->exe, el);
-	if (r->family == DL_FAMILY_NET) {
-		h = fnv(h, r->u.net.addr, sizeof(r->u.net.addr));
-		h = fnv(h, &r->u.net.port, sizeof(r->u.net.port));
-		h = fnv(h, &r->u.net.protocol, sizeof(r->u.net.protocol));
+	if (r->family < DL_FAMILY_MAX && dl_audit_families[r->family]) {
+		__u8 key[DL_PAYLOAD_LEN];
+		size_t n = dl_audit_families[r->family]->dedup_key(r, key);
+
+		h = fnv(h, key, n);
 	} else {
 		h = fnv(h, r->u.raw, sizeof(r->u.raw));
 	}

@@ -279,7 +279,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	}
 	dl_log("load: policy %s (%zu rules, sha256 %.12s) generation %u, %s, %s", o->policy->name,
 	       o->policy->n_rules, o->policy->sha256, c.gen, fresh ? "programs attached" : "programs were already attached",
-	       c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE ? "enforcing" : "permissive");
+	       dl_any_enforcing(c.mode, o->policy->families) ? "enforcing" : "permissive");
 
 	/* 3. Record what was loaded, in the store and in the audit log. */
 	c.audit = dl_audit_start(o->audit, c.boot_id);
@@ -294,7 +294,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	if (dl_audit_format_policy_load(text, sizeof(text), o->policy->name, o->policy->sha256,
 					o->policy->n_rules, c.gen) > 0)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_POLICY_LOAD, text, 1);
-	if (dl_audit_format_start(text, sizeof(text), !fresh, c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE) > 0)
+	if (dl_audit_format_start(text, sizeof(text), !fresh, dl_any_enforcing(c.mode, o->policy->families)) > 0)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
 	/* What a collector that was killed stored but did not get into the
 	 * audit log, before anything new. */
@@ -401,7 +401,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	poll_state(&c);
 	dl_log("collect: stopping; %llu records stored this run; programs stay attached (drylock unload detaches)",
 	       (unsigned long long)c.stored);
-	if (dl_audit_format_stop(text, sizeof(text), c.mode[DL_FAMILY_NET] == DL_MODE_ENFORCE) > 0)
+	if (dl_audit_format_stop(text, sizeof(text), dl_any_enforcing(c.mode, o->policy->families)) > 0)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
 	dl_audit_sync(c.audit);
 	write_audit_mark(&c);

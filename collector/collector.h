@@ -30,10 +30,16 @@ void dl_log_level(int level, const char *fmt, ...) __attribute__((format(printf,
 int dl_sd_notify(const char *state);
 
 /* ---- loader.c: load, attach, pin, configure ---- */
+#define DL_FAMILY_MAPS_MAX 4 /* pinned maps one family may own */
 struct dl_pinned {
 	char pin_dir[256];
-	int config_fd, seq_fd, drops_fd, counts_fd, unmatched_fd, events_fd, net_lpm_fd, exe_fd;
+	int config_fd, seq_fd, drops_fd, counts_fd, unmatched_fd, events_fd, exe_fd;
+	int fam_fd[DL_FAMILY_MAX][DL_FAMILY_MAPS_MAX]; /* per family, -1 if not pinned */
 };
+/* Is family f loaded (its first map pinned)? */
+bool dl_family_loaded(const struct dl_pinned *p, unsigned f);
+/* Per-family kernel counter (dl_drops or dl_unmatched, summed over CPUs). */
+int dl_read_unmatched(const struct dl_pinned *p, __u32 family, uint64_t *out);
 
 /* Is BPF LSM usable here? 0, or -errno with a one-line reason in why. */
 int dl_bpf_lsm_check(char *why, size_t whylen);
@@ -67,6 +73,15 @@ int dl_read_drops(const struct dl_pinned *p, __u32 family, uint64_t *out);
  * people or as JSON. db_path's directory must be writable. Returns the exit
  * status: EXIT_SUCCESS when every required check passes. */
 int dl_doctor(const char *pin_dir, const char *db_path, bool json);
+/* The collector's one-bit "enforcing" (lifecycle audit records, its log):
+ * 1 when any family the policy uses is in enforce mode. */
+static inline int dl_any_enforcing(const __u32 mode[DL_FAMILY_MAX], __u32 families)
+{
+	for (unsigned f = 1; f < DL_FAMILY_MAX; f++)
+		if ((families & (1u << f)) && mode[f] == DL_MODE_ENFORCE)
+			return 1;
+	return 0;
+}
 
 /* ---- ringread.c: the ring buffer read in place, released after commit ---- */
 struct dl_ring {

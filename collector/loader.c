@@ -36,7 +36,7 @@
 #include "collector.h"
 #include "names.h"
 #include "exe.skel.h"
-#include "net.skel.h"
+#include "loader-family.h"
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -86,28 +86,20 @@ int dl_bpf_lsm_check(char *why, size_t whylen)
 	return 0;
 }
 
-/* One BPF object: its skeleton's entry points, and which family needs it. */
-struct dl_objdef {
-	const char *name;
-	int family;                      /* 0: always loaded */
-	void *(*open)(const struct bpf_object_open_opts *);
-	int (*load)(void *);
-	void (*destroy)(void *);
-	struct bpf_object *(*obj)(void *);
-};
+DL_SKEL_FNS(exe)
 
-#define DL_SKEL(n)                                                                      \
-	static void *open_##n(const struct bpf_object_open_opts *o) { return n##_bpf__open_opts(o); } \
-	static int load_##n(void *s) { return n##_bpf__load(s); }                       \
-	static void destroy_##n(void *s) { n##_bpf__destroy(s); }                      \
-	static struct bpf_object *obj_##n(void *s) { return ((struct n##_bpf *)s)->obj; }
-DL_SKEL(exe)
-DL_SKEL(net)
+#define DL_X_LOADER_DECL(n, v, s, stem) extern const struct dl_loader_family dl_loader_family_##stem;
+DL_FAMILIES(DL_X_LOADER_DECL)
+#define DL_X_LOADER_ROW(n, v, s, stem) [DL_FAMILY_##n] = &dl_loader_family_##stem,
+const struct dl_loader_family *const dl_loader_families[DL_FAMILY_MAX] = { DL_FAMILIES(DL_X_LOADER_ROW) };
 
-static const struct dl_objdef objdefs[] = {
-	{ "exe", 0, open_exe, load_exe, destroy_exe, obj_exe },
-	{ "net", DL_FAMILY_NET, open_net, load_net, destroy_net, obj_net },
-};
+/* The exe tracker (always loaded, family 0) and one object per family. */
+static const struct dl_loader_family exe_object = { DL_SKEL_INIT(exe) };
+
+static const struct dl_loader_family *object_def(unsigned i)
+{
+	return i == 0 ? &exe_object : dl_loader_families[i];
+}
 
 /* "lsm/socket_connect" -> is bpf_lsm_socket_connect a FUNC in this kernel? */
 static bool hook_supported(const struct btf *btf, const struct bpf_program *prog)
@@ -123,18 +115,21 @@ static bool hook_supported(const struct btf *btf, const struct bpf_program *prog
 
 int dl_lsm_hooks(int (*cb)(int family, const char *hook, void *ctx), void *ctx)
 {
-	for (size_t i = 0; i < sizeof(objdefs) / sizeof(objdefs[0]); i++) {
-		const struct dl_objdef *d = &objdefs[i];
-		void *skel = d->open(NULL);
+	for (unsigned i = 0; i < DL_FAMILY_MAX; i++) {
+		const struct dl_loader_family *d = object_def(i);
 		struct bpf_program *prog;
+		void *skel;
 		int err = 0;
 
+		if (!d)
+			continue;
+		skel = d->open(NULL);
 		if (!skel)
 			return -errno;
 		bpf_object__for_each_program(prog, d->obj(skel)) {
 			const char *sec = bpf_program__section_name(prog);
 
-			if (sec && !strncmp(sec, "lsm/", 4) && (err = cb(d->family, sec + 4, ctx)))
+			if (sec && !strncmp(sec, "lsm/", 4) && (err = cb((int)i, sec + 4, ctx)))
 				break;
 		}
 		d->destroy(skel);
@@ -200,7 +195,6 @@ int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
 		{ "dl_counts", &p->counts_fd, true },
 		{ "dl_unmatched", &p->unmatched_fd, true },
 		{ "dl_events", &p->events_fd, true },
-		{ "dl_net_lpm", &p->net_lpm_fd, false },
 		{ "dl_exe", &p->exe_fd, false },
 	};
 
@@ -208,6 +202,9 @@ int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
 	snprintf(p->pin_dir, sizeof(p->pin_dir), "%s", pin_dir);
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		*m[i].fd = -1;
+	for (unsigned f = 0; f < DL_FAMILY_MAX; f++)
+		for (unsigned j = 0; j < DL_FAMILY_MAPS_MAX; j++)
+			p->fam_fd[f][j] = -1;
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		*m[i].fd = pin_fd(pin_dir, m[i].name);
 		if (*m[i].fd < 0 && m[i].required) {
@@ -217,19 +214,33 @@ int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
 			return err ? err : -ENOENT;
 		}
 	}
+	for (unsigned f = 1; f < DL_FAMILY_MAX; f++)
+		for (unsigned j = 0; dl_loader_families[f] && j < DL_FAMILY_MAPS_MAX && dl_loader_families[f]->maps[j]; j++)
+			p->fam_fd[f][j] = pin_fd(pin_dir, dl_loader_families[f]->maps[j]);
 	return 0;
+}
+
+bool dl_family_loaded(const struct dl_pinned *p, unsigned f)
+{
+	return f > 0 && f < DL_FAMILY_MAX && p->fam_fd[f][0] >= 0;
 }
 
 void dl_pinned_close(struct dl_pinned *p)
 {
 	int *fds[] = { &p->config_fd, &p->seq_fd, &p->drops_fd, &p->counts_fd,
-		       &p->unmatched_fd, &p->events_fd, &p->net_lpm_fd, &p->exe_fd };
+		       &p->unmatched_fd, &p->events_fd, &p->exe_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
+	for (unsigned f = 0; f < DL_FAMILY_MAX; f++)
+		for (unsigned j = 0; j < DL_FAMILY_MAPS_MAX; j++) {
+			if (p->fam_fd[f][j] >= 0)
+				close(p->fam_fd[f][j]);
+			p->fam_fd[f][j] = -1;
+		}
 }
 
 int dl_config_read(const struct dl_pinned *p, struct dl_config *c)
@@ -260,58 +271,28 @@ int dl_read_drops(const struct dl_pinned *p, __u32 family, uint64_t *out)
 	return 0;
 }
 
-static int cgroup_resolve(const char *path, __u64 *id, __u8 *level, void *ctx)
+int dl_read_unmatched(const struct dl_pinned *p, __u32 family, uint64_t *out)
 {
-	return dl_cgroup_resolve_fs(path, id, level, ctx);
-}
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *pc;
+	uint64_t sum = 0;
 
-/* Replace the LPM trie's content with the policy's entries for generation gen. */
-static int install_net_rules(int fd, const struct dl_policy *policy, __u32 gen)
-{
-	struct dl_net_entry *e = NULL;
-	struct dl_diags diags = { 0 };
-	struct dl_lpm_key key, next, *stale = NULL;
-	size_t n = 0, n_stale = 0;
-	int err;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	pc = calloc((size_t)ncpu, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(p->unmatched_fd, &family, pc) < 0) {
+		int err = -errno;
 
-	err = dl_net_compile(policy, cgroup_resolve, (void *)"/sys/fs/cgroup", &e, &n, &diags);
-	if (err) {
-		dl_diags_print(&diags, stderr);
-		dl_diags_free(&diags);
+		free(pc);
 		return err;
 	}
-	dl_diags_free(&diags);
-	for (size_t i = 0; i < n; i++) {
-		e[i].set.gen = gen;
-		if (bpf_map_update_elem(fd, &e[i].key, &e[i].set, BPF_ANY) < 0) {
-			err = -errno;
-			dl_log("load: net rules: update: %s", strerror(errno));
-			goto out;
-		}
-	}
-	/* Delete prefixes the new policy no longer has (collect first: deleting
-	 * while iterating would restart the walk). */
-	stale = calloc(DL_NET_LPM_MAX, sizeof(*stale));
-	if (!stale) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (int r = bpf_map_get_next_key(fd, NULL, &next); r == 0;
-	     key = next, r = bpf_map_get_next_key(fd, &key, &next)) {
-		bool keep = false;
-
-		for (size_t i = 0; i < n && !keep; i++)
-			keep = memcmp(&e[i].key, &next, sizeof(next)) == 0;
-		if (!keep && n_stale < DL_NET_LPM_MAX)
-			stale[n_stale++] = next;
-	}
-	for (size_t i = 0; i < n_stale; i++)
-		bpf_map_delete_elem(fd, &stale[i]);
-	err = 0;
-out:
-	free(stale);
-	free(e);
-	return err;
+	for (int i = 0; i < ncpu; i++)
+		sum += pc[i];
+	free(pc);
+	*out = sum;
+	return 0;
 }
 
 static int zero_counts(int fd)
@@ -376,7 +357,7 @@ static int read_init_mnt_ns(__u64 *ino)
 int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32 ringbuf_size,
 	    uint64_t seq_floor, struct dl_pinned *p, __u32 *gen, bool *fresh)
 {
-	void *skels[sizeof(objdefs) / sizeof(objdefs[0])] = { 0 };
+	void *skels[DL_FAMILY_MAX] = { 0 };
 	char links_dir[PATH_MAX];
 	struct dl_config cfg;
 	struct btf *btf = NULL;
@@ -400,18 +381,19 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 		return -errno ? -errno : -ENOENT;
 	}
 
-	for (size_t i = 0; i < sizeof(objdefs) / sizeof(objdefs[0]); i++) {
-		const struct dl_objdef *d = &objdefs[i];
+	for (unsigned i = 0; i < DL_FAMILY_MAX; i++) {
+		const struct dl_loader_family *d = object_def(i);
+		const char *name = i ? dl_family_name(i) : "exe";
 		LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_dir);
 		struct bpf_program *prog;
 		struct bpf_map *map;
 
-		if (d->family && !(policy->families & (1u << d->family)))
+		if (!d || (i && !(policy->families & (1u << i))))
 			continue;
 		skels[i] = d->open(&oo);
 		if (!skels[i]) {
 			err = -errno;
-			dl_log("load: open %s: %s", d->name, strerror(errno));
+			dl_log("load: open %s: %s", name, strerror(errno));
 			goto out;
 		}
 		bpf_object__for_each_map(map, d->obj(skels[i]))
@@ -420,13 +402,13 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 		bpf_object__for_each_program(prog, d->obj(skels[i])) {
 			if (!hook_supported(btf, prog)) {
 				dl_log("load: %s: hook %s is not in this kernel; program %s skipped",
-				       d->name, bpf_program__section_name(prog), bpf_program__name(prog));
+				       name, bpf_program__section_name(prog), bpf_program__name(prog));
 				bpf_program__set_autoload(prog, false);
 			}
 		}
 		err = d->load(skels[i]);
 		if (err) {
-			dl_log("load: %s: %s%s", d->name, strerror(-err),
+			dl_log("load: %s: %s%s", name, strerror(-err),
 			       err == -EPERM ? " (the kernel refused the BPF LSM program: see `drylock check`)" : "");
 			goto out;
 		}
@@ -479,20 +461,27 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 	if (mode >= 0)
 		for (int f = 0; f < DL_FAMILY_MAX; f++)
 			cfg.mode[f] = mode;
-	if (policy->families & (1u << DL_FAMILY_NET)) {
-		if (p->net_lpm_fd < 0) {
-			err = -ENOENT;
-			dl_log("load: net: map dl_net_lpm is not pinned");
-			goto out;
-		}
-		err = install_net_rules(p->net_lpm_fd, policy, cfg.policy_gen);
-		if (err)
-			goto out;
-	} else if (p->net_lpm_fd >= 0) {
-		/* The family is no longer in the policy: it decides nothing. */
+	for (unsigned f = 1; f < DL_FAMILY_MAX; f++) {
+		const struct dl_loader_family *d = dl_loader_families[f];
 		struct dl_policy empty = { 0 };
 
-		install_net_rules(p->net_lpm_fd, &empty, cfg.policy_gen);
+		if (!d)
+			continue;
+		if (policy->families & (1u << f)) {
+			for (unsigned j = 0; j < DL_FAMILY_MAPS_MAX && d->maps[j]; j++) {
+				if (p->fam_fd[f][j] < 0) {
+					err = -ENOENT;
+					dl_log("load: %s: map %s is not pinned", dl_family_name(f), d->maps[j]);
+					goto out;
+				}
+			}
+			err = d->install(p->fam_fd[f], policy, cfg.policy_gen);
+			if (err)
+				goto out;
+		} else if (dl_family_loaded(p, f)) {
+			/* The family is no longer in the policy: it decides nothing. */
+			d->install(p->fam_fd[f], &empty, cfg.policy_gen);
+		}
 	}
 	zero_counts(p->counts_fd);
 	err = dl_config_write(p, &cfg);
@@ -503,9 +492,9 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 	*gen = cfg.policy_gen;
 out:
 	/* Our program and map fds go; pinned links and maps stay. */
-	for (size_t i = 0; i < sizeof(objdefs) / sizeof(objdefs[0]); i++)
+	for (unsigned i = 0; i < DL_FAMILY_MAX; i++)
 		if (skels[i])
-			objdefs[i].destroy(skels[i]);
+			object_def(i)->destroy(skels[i]);
 	btf__free(btf);
 	if (err)
 		dl_pinned_close(p);

@@ -249,7 +249,7 @@ static const struct {
 	  "runtime (audited as op=setenforce).\n"
 	  "\n"
 	  "Options:\n"
-	  "      --family F           only this family (net)\n"
+	  "      --family F           only this family (net, kvm)\n"
 	  "\n"
 	  "Examples:\n"
 	  "  drylock mode\n"
@@ -390,13 +390,12 @@ static int cmd_validate(int argc, char **argv)
 		int err = dl_policy_parse_file(argv[i], &p, &d);
 
 		if (!err) {
-			struct dl_net_entry *e = NULL;
-			size_t n = 0;
+			struct dl_compiled cp;
 
-			/* Also compile: cgroups must exist and prefix sets must fit. */
-			if (p->families & (1u << DL_FAMILY_NET))
-				err = dl_net_compile(p, dl_cgroup_resolve_fs, (void *)"/sys/fs/cgroup", &e, &n, &d);
-			free(e);
+			/* Also compile: cgroups must exist and each family's limits hold. */
+			err = dl_policy_compile(p, dl_cgroup_resolve_fs, (void *)"/sys/fs/cgroup", &cp, &d);
+			if (!err)
+				dl_compiled_free(&cp);
 		}
 		if (err) {
 			dl_diags_print(&d, stderr);
@@ -491,7 +490,7 @@ static int cmd_mode(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	if (mode < 0) {
-#define X(n, v, s) printf("%s %s\n", s, dl_mode_name(cfg.mode[v]));
+#define X(n, v, s, stem) printf("%s %s\n", s, dl_mode_name(cfg.mode[v]));
 		DL_FAMILIES(X)
 #undef X
 		dl_pinned_close(&pin);
@@ -531,12 +530,12 @@ static int cmd_status(int argc, char **argv)
 	};
 	struct dl_pinned pin;
 	struct dl_config cfg;
-	uint64_t drops = 0, unmatched = 0, seq = 0;
+	uint64_t drops[DL_FAMILY_MAX] = { 0 }, unmatched[DL_FAMILY_MAX] = { 0 };
+	uint64_t drops_all = 0, unmatched_all = 0, seq = 0;
 	struct dl_lsm_link *links = NULL;
 	size_t n_links = 0;
-	int ncpu, c, err;
-	__u64 *pc;
-	__u32 zero = 0, fam = DL_FAMILY_NET;
+	int c, err;
+	__u32 zero = 0;
 	bool json = false;
 
 	optind = 0;
@@ -550,8 +549,6 @@ static int cmd_status(int argc, char **argv)
 		dl_log("status: unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
-	ncpu = libbpf_num_possible_cpus();
-	pc = calloc(ncpu > 0 ? ncpu : 1, sizeof(*pc));
 	err = dl_pinned_open(pin_dir, &pin);
 	if (err) {
 		if (json) {
@@ -563,21 +560,23 @@ static int cmd_status(int argc, char **argv)
 			dl_term_str(stdout, pin_dir, strlen(pin_dir));
 			fputs(")\n", stdout);
 		}
-		free(pc);
 		return EXIT_FAILURE;
 	}
 	err = dl_config_read(&pin, &cfg);
 	if (err) {
 		dl_log("status: read config: %s", strerror(-err));
 		dl_pinned_close(&pin);
-		free(pc);
 		return EXIT_FAILURE;
 	}
 	bpf_map_lookup_elem(pin.seq_fd, &zero, &seq);
-	dl_read_drops(&pin, DL_FAMILY_NET, &drops);
-	if (pc && bpf_map_lookup_elem(pin.unmatched_fd, &fam, pc) == 0)
-		for (int i = 0; i < ncpu; i++)
-			unmatched += pc[i];
+	for (unsigned f = 1; f < DL_FAMILY_MAX; f++) {
+		if (!dl_family_loaded(&pin, f))
+			continue;
+		dl_read_drops(&pin, f, &drops[f]);
+		dl_read_unmatched(&pin, f, &unmatched[f]);
+		drops_all += drops[f];
+		unmatched_all += unmatched[f];
+	}
 	/* Other BPF LSM programs on the hooks drylock uses: they run before
 	 * drylock's (newest first) and can refuse what drylock allows. */
 	if (dl_lsm_links(&links, &n_links) < 0)
@@ -591,10 +590,23 @@ static int cmd_status(int argc, char **argv)
 
 		fputs("{\"loaded\":true,\"pin_dir\":", stdout);
 		dl_json_str(stdout, pin_dir, strlen(pin_dir));
-		printf(",\"generation\":%u,\"net_mode\":\"%s\","
-		       "\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu,\"other_lsm_programs\":[",
-		       cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
-		       (unsigned long long)drops, (unsigned long long)unmatched);
+		printf(",\"generation\":%u", cfg.policy_gen);
+		/* <family>_mode: kept for scripts written when there was one family */
+		for (unsigned f = 1; f < DL_FAMILY_MAX; f++)
+			if (dl_family_loaded(&pin, f))
+				printf(",\"%s_mode\":\"%s\"", dl_family_name(f), dl_mode_name(cfg.mode[f]));
+		fputs(",\"families\":[", stdout);
+		for (unsigned f = 1; f < DL_FAMILY_MAX; f++) {
+			if (!dl_family_loaded(&pin, f))
+				continue;
+			printf("%s{\"family\":\"%s\",\"mode\":\"%s\",\"kernel_drops\":%llu,\"unmatched\":%llu}",
+			       first ? "" : ",", dl_family_name(f), dl_mode_name(cfg.mode[f]),
+			       (unsigned long long)drops[f], (unsigned long long)unmatched[f]);
+			first = false;
+		}
+		first = true;
+		printf("],\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu,\"other_lsm_programs\":[",
+		       (unsigned long long)seq, (unsigned long long)drops_all, (unsigned long long)unmatched_all);
 		for (size_t i = 0; i < n_links; i++) {
 			if (!(links[i].link_id & 0x80000000u))
 				continue;
@@ -609,10 +621,15 @@ static int cmd_status(int argc, char **argv)
 	} else {
 		fputs("loaded: ", stdout);
 		dl_term_str(stdout, pin_dir, strlen(pin_dir));
-		printf("\ngeneration: %u\nnet: %s\nlast sequence number: %llu\n"
+		printf("\ngeneration: %u\n", cfg.policy_gen);
+		for (unsigned f = 1; f < DL_FAMILY_MAX; f++)
+			if (dl_family_loaded(&pin, f))
+				printf("%s: %s (records dropped by the kernel: %llu, unmatched operations allowed: %llu)\n",
+				       dl_family_name(f), dl_mode_name(cfg.mode[f]), (unsigned long long)drops[f],
+				       (unsigned long long)unmatched[f]);
+		printf("last sequence number: %llu\n"
 		       "records dropped by the kernel: %llu\nunmatched operations (allowed): %llu\n",
-		       cfg.policy_gen, dl_mode_name(cfg.mode[DL_FAMILY_NET]), (unsigned long long)seq,
-		       (unsigned long long)drops, (unsigned long long)unmatched);
+		       (unsigned long long)seq, (unsigned long long)drops_all, (unsigned long long)unmatched_all);
 		for (size_t i = 0; i < n_links; i++) {
 			if (!(links[i].link_id & 0x80000000u))
 				continue;
@@ -623,7 +640,6 @@ static int cmd_status(int argc, char **argv)
 	}
 	free(links);
 	dl_pinned_close(&pin);
-	free(pc);
 	return EXIT_SUCCESS;
 }
 

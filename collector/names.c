@@ -5,13 +5,15 @@
 struct dl_name { unsigned v; const char *s; };
 
 #define X3(n, v, s) { v, s },
+#define X4(n, v, s, stem) { v, s },
 #define X5(n, v, s, f, op) { v, s },
-static const struct dl_name families[] = { DL_FAMILIES(X3) };
+static const struct dl_name families[] = { DL_FAMILIES(X4) };
 static const struct dl_name hooks[] = { DL_HOOKS(X5) };
 static const struct dl_name verdicts[] = { DL_VERDICTS(X3) };
 static const struct dl_name actions[] = { DL_ACTIONS(X3) };
 static const struct dl_name modes[] = { DL_MODES(X3) };
 #undef X3
+#undef X4
 #undef X5
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -10,9 +10,8 @@
  * '\' inside such a comment does not continue it).
  *
  * A logical line is a directive (policy, include) or a rule. Rules are
- * dispatched by family through 'families' below: one entry per family with
- * its key handlers, defaults and canonical printer, so a new family is one
- * table entry plus its handlers. Errors never stop the parse: each is
+ * dispatched by family through dl_policy_families (see "Families" below).
+ * Errors never stop the parse: each is
  * appended to the caller's dl_diags, the offending rule is dropped, and the
  * parse continues so that one run reports every problem. Rule ids are
  * registered even when the rest of their rule is bad, so a duplicate id is
@@ -34,15 +33,11 @@
  * has the same hash however its path was typed, and a NUL byte, which would
  * make two texts look alike to C-string code, is an error.
  *
- * Compilation (dl_net_compile) turns net rules into LPM trie entries: one
- * per distinct prefix, holding every rule whose prefix covers that prefix,
- * most specific first. The kernel (bpf/net.bpf.c) does one longest-prefix
- * lookup and takes the first matching rule of the set; dl_net_decide is the
- * same walk in user space. That is exact because any rule matching an address
- * either covers the longest matching prefix or has a longer prefix of its own,
- * which would then be the longest match.
+ * Families. A rule is dispatched by its family keyword to
+ * dl_policy_families[] (policy-family.h), filled by expanding DL_FAMILIES:
+ * each family's keys, canonical text, compile and decide live in
+ * collector/policy-<stem>.c, and dl_policy_compile/decide loop over them.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -56,12 +51,10 @@
 #include <unistd.h>
 #include "escape.h"
 #include "names.h"
-#include "policy.h"
+#include "policy-family.h"
 
 #define LINE_TOKENS_MAX 64
 #define CGROUP_PATH_MAX 4096
-#define DEFAULT_CGROUP_ROOT "/sys/fs/cgroup"
-#define PREFIX_STRLEN (INET6_ADDRSTRLEN + 16) /* "addr/len" */
 
 /* ------------------------------------------------------------------------ */
 /* diagnostics */
@@ -88,9 +81,7 @@ static int diag_vadd(struct dl_diags *d, const char *file, unsigned line, unsign
 	return 0;
 }
 
-static void diag_add(struct dl_diags *d, const char *file, unsigned line, unsigned col,
-		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void diag_add(struct dl_diags *d, const char *file, unsigned line, unsigned col,
+void dl_diag_add(struct dl_diags *d, const char *file, unsigned line, unsigned col,
 		     const char *fmt, ...)
 {
 	va_list ap;
@@ -138,13 +129,8 @@ void dl_diags_print(const struct dl_diags *d, void *file)
 /* ------------------------------------------------------------------------ */
 /* small helpers */
 
-struct strbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
 
-static void sb_add(struct strbuf *b, const char *s, size_t n)
+void dl_sb_add(struct dl_strbuf *b, const char *s, size_t n)
 {
 	if (b->oom)
 		return;
@@ -167,13 +153,12 @@ static void sb_add(struct strbuf *b, const char *s, size_t n)
 	b->s[b->len] = '\0';
 }
 
-static void sb_str(struct strbuf *b, const char *s)
+void dl_sb_str(struct dl_strbuf *b, const char *s)
 {
-	sb_add(b, s, strlen(s));
+	dl_sb_add(b, s, strlen(s));
 }
 
-static void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct strbuf *b, const char *fmt, ...)
+void dl_sb_printf(struct dl_strbuf *b, const char *fmt, ...)
 {
 	char tmp[256];
 	va_list ap;
@@ -186,33 +171,17 @@ static void sb_printf(struct strbuf *b, const char *fmt, ...)
 		b->oom = true;
 		return;
 	}
-	sb_add(b, tmp, (size_t)n);
+	dl_sb_add(b, tmp, (size_t)n);
 }
 
-struct tok {
-	const char *s;
-	size_t len;
-	unsigned line, col;
-};
 
-static bool tok_is(const struct tok *t, const char *s)
+static bool tok_is(const struct dl_tok *t, const char *s)
 {
 	return strlen(s) == t->len && memcmp(t->s, s, t->len) == 0;
 }
 
-/* Copy a token (or part of one) into a bounded NUL-terminated buffer; false
- * if it does not fit (the caller reports it as a bad value). */
-static bool tok_copy(char *dst, size_t dstlen, const char *s, size_t len)
-{
-	if (len >= dstlen)
-		return false;
-	memcpy(dst, s, len);
-	dst[len] = '\0';
-	return true;
-}
-
 /* Strict unsigned decimal: digits only, value <= max. */
-static bool parse_uint(const char *s, size_t len, unsigned long max, unsigned long *out)
+bool dl_parse_udec(const char *s, size_t len, unsigned long max, unsigned long *out)
 {
 	unsigned long v = 0;
 
@@ -229,53 +198,6 @@ static bool parse_uint(const char *s, size_t len, unsigned long max, unsigned lo
 	return true;
 }
 
-static const __u8 v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-static bool is_v4mapped(const __u8 a[DL_ADDR_LEN])
-{
-	return memcmp(a, v4mapped_prefix, 12) == 0;
-}
-
-/* Zero the bits of a beyond plen. */
-static void mask_addr(__u8 a[DL_ADDR_LEN], unsigned plen)
-{
-	for (unsigned i = 0; i < DL_ADDR_LEN; i++) {
-		unsigned lo = i * 8;
-
-		if (plen <= lo)
-			a[i] = 0;
-		else if (plen < lo + 8)
-			a[i] &= (__u8)(0xff << (lo + 8 - plen));
-	}
-}
-
-/* Does prefix (a, plen) contain address/prefix b? */
-static bool prefix_covers(const __u8 a[DL_ADDR_LEN], unsigned plen, const __u8 b[DL_ADDR_LEN])
-{
-	__u8 m[DL_ADDR_LEN];
-
-	memcpy(m, b, DL_ADDR_LEN);
-	mask_addr(m, plen);
-	return memcmp(m, a, DL_ADDR_LEN) == 0;
-}
-
-/* "1.2.3.0/24", "2001:db8::/32", "any", "any4". */
-static void format_prefix(char *out, size_t outlen, const __u8 a[DL_ADDR_LEN], unsigned plen)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (plen == 0) {
-		snprintf(out, outlen, "any");
-	} else if (plen == 96 && is_v4mapped(a) && !memcmp(a + 12, "\0\0\0\0", 4)) {
-		snprintf(out, outlen, "any4");
-	} else if (plen >= 96 && is_v4mapped(a)) {
-		inet_ntop(AF_INET, a + 12, ip, sizeof(ip));
-		snprintf(out, outlen, "%s/%u", ip, plen - 96);
-	} else {
-		inet_ntop(AF_INET6, a, ip, sizeof(ip));
-		snprintf(out, outlen, "%s/%u", ip, plen);
-	}
-}
 
 /* ------------------------------------------------------------------------ */
 /* parser state */
@@ -310,7 +232,7 @@ struct pctx {
 	struct file_ref files[DL_POLICY_FILES_MAX]; /* every file read, top first */
 	size_t n_files;
 	bool too_many_files;
-	struct strbuf text;
+	struct dl_strbuf text;
 	bool string_top;            /* top file came from dl_policy_parse_string */
 	bool stored;                /* stored text: includes are inline, never followed */
 	char *top_dir;              /* realpath of the top file's directory (names in text) */
@@ -333,158 +255,18 @@ static void perr(struct pctx *c, const char *file, unsigned line, unsigned col, 
 
 #define TERR(c, file, t, ...) perr(c, file, (t)->line, (t)->col, __VA_ARGS__)
 
-/* Context handed to a family's key handlers. */
-struct rule_ctx {
-	struct pctx *c;
-	const char *file;
-	const struct tok *t;     /* the whole key=value token (errors point here) */
-	const char *val;         /* NUL-terminated copy of the value */
-	size_t vlen;
-	struct dl_rule *r;
-};
-
-/* ------------------------------------------------------------------------ */
-/* family "net" */
-
-static int net_key_addr(struct rule_ctx *k)
+void dl_key_err(struct dl_key_ctx *k, const char *fmt, ...)
 {
-	struct dl_net_match *m = &k->r->u.net;
-	char ip[INET6_ADDRSTRLEN + 8], hint[INET6_ADDRSTRLEN + 8];
-	const char *slash;
-	unsigned long len;
-	__u8 a[DL_ADDR_LEN], masked[DL_ADDR_LEN];
-	unsigned plen, maxlen;
-	bool v4;
+	va_list ap;
 
-	if (!strcmp(k->val, "any") || !strcmp(k->val, "any6")) {
-		/* any6 cannot say "IPv6 but not v4-mapped" as one prefix: it is
-		 * ::/0, and loses to any4 (::ffff:0:0/96) by specificity. */
-		memset(m->addr, 0, DL_ADDR_LEN);
-		m->prefixlen = 0;
-		return 0;
-	}
-	if (!strcmp(k->val, "any4")) {
-		memset(m->addr, 0, DL_ADDR_LEN);
-		memcpy(m->addr, v4mapped_prefix, 12);
-		m->prefixlen = 96;
-		return 0;
-	}
-
-	slash = strchr(k->val, '/');
-	if (!tok_copy(ip, sizeof(ip), k->val, slash ? (size_t)(slash - k->val) : k->vlen))
-		goto bad;
-	memset(a, 0, sizeof(a));
-	if (inet_pton(AF_INET, ip, a + 12) == 1) {
-		memcpy(a, v4mapped_prefix, 12);
-		v4 = true;
-		maxlen = 32;
-	} else if (inet_pton(AF_INET6, ip, a) == 1) {
-		v4 = false;
-		maxlen = 128;
-	} else {
-		goto bad;
-	}
-	len = maxlen;
-	if (slash && !parse_uint(slash + 1, strlen(slash + 1), maxlen, &len)) {
-		TERR(k->c, k->file, k->t, "invalid prefix length '/%s' for an %s address (0-%u)",
-		     slash + 1, v4 ? "IPv4" : "IPv6", maxlen);
-		return -EINVAL;
-	}
-	plen = v4 ? 96 + (unsigned)len : (unsigned)len;
-	memcpy(masked, a, sizeof(a));
-	mask_addr(masked, plen);
-	if (memcmp(masked, a, sizeof(a))) {
-		inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? masked + 12 : masked, hint, sizeof(hint));
-		TERR(k->c, k->file, k->t, "host bits set, did you mean %s/%lu?", hint, len);
-		return -EINVAL;
-	}
-	memcpy(m->addr, a, DL_ADDR_LEN);
-	m->prefixlen = (__u8)plen;
-	return 0;
-bad:
-	TERR(k->c, k->file, k->t,
-	     "invalid address '%s' (expected IPv4 or IPv6 address[/len], any, any4 or any6)", k->val);
-	return -EINVAL;
+	k->c->nerr++;
+	va_start(ap, fmt);
+	(void)diag_vadd(k->c->diags, k->file, k->t->line, k->t->col, fmt, ap);
+	va_end(ap);
 }
 
-static int net_key_port(struct rule_ctx *k)
+int dl_key_cgroup(struct dl_key_ctx *k, char **out)
 {
-	struct dl_net_match *m = &k->r->u.net;
-	const char *dash = strchr(k->val, '-');
-	unsigned long lo, hi;
-
-	if (dash) {
-		if (!parse_uint(k->val, (size_t)(dash - k->val), 65535, &lo) ||
-		    !parse_uint(dash + 1, strlen(dash + 1), 65535, &hi))
-			goto bad;
-		if (lo > hi) {
-			TERR(k->c, k->file, k->t, "invalid port range '%s': %lu is above %lu",
-			     k->val, lo, hi);
-			return -EINVAL;
-		}
-	} else {
-		if (!parse_uint(k->val, k->vlen, 65535, &lo))
-			goto bad;
-		hi = lo;
-	}
-	m->port_lo = (__u16)lo;
-	m->port_hi = (__u16)hi;
-	return 0;
-bad:
-	TERR(k->c, k->file, k->t, "invalid port '%s' (expected N or LO-HI within 0-65535)", k->val);
-	return -EINVAL;
-}
-
-static int net_key_proto(struct rule_ctx *k)
-{
-	struct dl_net_match *m = &k->r->u.net;
-
-	if (!strcmp(k->val, "tcp"))
-		m->proto = 6;
-	else if (!strcmp(k->val, "udp"))
-		m->proto = 17;
-	else if (!strcmp(k->val, "any"))
-		m->proto = 0;
-	else {
-		TERR(k->c, k->file, k->t, "invalid proto '%s' (expected tcp, udp or any)", k->val);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int net_key_op(struct rule_ctx *k)
-{
-	struct dl_net_match *m = &k->r->u.net;
-	const char *p = k->val;
-	__u8 ops = 0;
-
-	for (;;) {
-		size_t n = strcspn(p, ",");
-		__u8 bit;
-
-		if (n == 7 && !strncmp(p, "connect", 7))
-			bit = DL_NET_OP_CONNECT;
-		else if (n == 4 && !strncmp(p, "bind", 4))
-			bit = DL_NET_OP_BIND;
-		else
-			goto bad;
-		if (ops & bit)
-			goto bad;
-		ops |= bit;
-		if (!p[n])
-			break;
-		p += n + 1;
-	}
-	m->ops = ops;
-	return 0;
-bad:
-	TERR(k->c, k->file, k->t, "invalid op '%s' (expected connect, bind or connect,bind)", k->val);
-	return -EINVAL;
-}
-
-static int net_key_cgroup(struct rule_ctx *k)
-{
-	struct dl_net_match *m = &k->r->u.net;
 	const char *why = NULL, *p;
 
 	if (k->val[0] != '/')
@@ -505,93 +287,32 @@ static int net_key_cgroup(struct rule_ctx *k)
 		p += n;
 	}
 	if (why) {
-		TERR(k->c, k->file, k->t, "invalid cgroup '%s': %s", k->val, why);
+		dl_key_err(k, "invalid cgroup '%s': %s", k->val, why);
 		return -EINVAL;
 	}
-	free(m->cgroup);
-	m->cgroup = strdup(k->val);
-	return m->cgroup ? 0 : -ENOMEM;
-}
-
-static void net_init(struct dl_rule *r)
-{
-	r->u.net = (struct dl_net_match){ .ops = DL_NET_OP_CONNECT, .port_lo = 0, .port_hi = 65535 };
-}
-
-/* Keys in canonical order: addr port proto op cgroup. Defaults (port any,
- * proto any, cgroup any) omitted; op always printed. */
-static void net_canon(const struct dl_rule *r, struct strbuf *b)
-{
-	const struct dl_net_match *m = &r->u.net;
-	char pfx[PREFIX_STRLEN];
-
-	format_prefix(pfx, sizeof(pfx), m->addr, m->prefixlen);
-	sb_printf(b, " addr=%s", pfx);
-	if (m->port_lo == m->port_hi)
-		sb_printf(b, " port=%u", m->port_lo);
-	else if (m->port_lo != 0 || m->port_hi != 65535)
-		sb_printf(b, " port=%u-%u", m->port_lo, m->port_hi);
-	if (m->proto == 6)
-		sb_str(b, " proto=tcp");
-	else if (m->proto == 17)
-		sb_str(b, " proto=udp");
-	sb_str(b, m->ops == (DL_NET_OP_CONNECT | DL_NET_OP_BIND) ? " op=connect,bind"
-	       : m->ops == DL_NET_OP_BIND ? " op=bind" : " op=connect");
-	if (m->cgroup) {
-		sb_str(b, " cgroup=");
-		sb_str(b, m->cgroup);
-	}
-}
-
-static void net_free(struct dl_rule *r)
-{
-	free(r->u.net.cgroup);
-	r->u.net.cgroup = NULL;
+	free(*out);
+	*out = strdup(k->val);
+	return *out ? 0 : -ENOMEM;
 }
 
 /* ------------------------------------------------------------------------ */
-/* family table */
-
-struct key_def {
-	const char *name;
-	bool required;
-	int (*parse)(struct rule_ctx *k);
-};
+/* family registry */
 
 #define KEYS_MAX 16
 
-struct family_def {
-	__u16 family;            /* keyword comes from DL_FAMILIES via dl_family_name() */
-	const struct key_def *keys;
-	size_t n_keys;
-	void (*init)(struct dl_rule *r);
-	void (*canon)(const struct dl_rule *r, struct strbuf *b);
-	void (*free)(struct dl_rule *r);
-};
+#define DL_X_POLICY_DECL(n, v, s, stem) extern const struct dl_policy_family dl_policy_family_##stem;
+DL_FAMILIES(DL_X_POLICY_DECL)
+#define DL_X_POLICY_ROW(n, v, s, stem) [DL_FAMILY_##n] = &dl_policy_family_##stem,
+const struct dl_policy_family *const dl_policy_families[DL_FAMILY_MAX] = { DL_FAMILIES(DL_X_POLICY_ROW) };
 
-static const struct key_def net_keys[] = {
-	{ "addr", true, net_key_addr },
-	{ "port", false, net_key_port },
-	{ "proto", false, net_key_proto },
-	{ "op", false, net_key_op },
-	{ "cgroup", false, net_key_cgroup },
-};
-
-static const struct family_def families[] = {
-	{ DL_FAMILY_NET, net_keys, sizeof(net_keys) / sizeof(net_keys[0]), net_init, net_canon, net_free },
-};
-
-static const struct family_def *family_def(unsigned family)
+static const struct dl_policy_family *family_def(unsigned family)
 {
-	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
-		if (families[i].family == family)
-			return &families[i];
-	return NULL;
+	return family < DL_FAMILY_MAX ? dl_policy_families[family] : NULL;
 }
 
 static void rule_free(struct dl_rule *r)
 {
-	const struct family_def *f = family_def(r->family);
+	const struct dl_policy_family *f = family_def(r->family);
 
 	if (f && f->free)
 		f->free(r);
@@ -602,7 +323,7 @@ static void rule_free(struct dl_rule *r)
 /* ------------------------------------------------------------------------ */
 /* directives and rules */
 
-static bool valid_id(const struct tok *t)
+static bool valid_id(const struct dl_tok *t)
 {
 	if (t->len < 1 || t->len > DL_RULE_ID_MAX)
 		return false;
@@ -671,7 +392,7 @@ static int id_tab_grow(struct pctx *c)
 /* Registers the id; false (and reported) if it was seen before. Expected
  * constant time (a hash of the ids), so parsing stays linear in the number
  * of rules. */
-static bool register_id(struct pctx *c, const char *file, const struct tok *t)
+static bool register_id(struct pctx *c, const char *file, const struct dl_tok *t)
 {
 	struct seen_id *e;
 	size_t slot;
@@ -710,14 +431,14 @@ oom:
 	return false;
 }
 
-static void parse_rule(struct pctx *c, const char *file, const struct tok *tv, size_t nt, int family)
+static void parse_rule(struct pctx *c, const char *file, const struct dl_tok *tv, size_t nt, int family)
 {
-	const struct family_def *f = family_def((unsigned)family);
-	const struct tok *end = &tv[nt - 1];
+	const struct dl_policy_family *f = family_def((unsigned)family);
+	const struct dl_tok *end = &tv[nt - 1];
 	unsigned end_col = end->col + (unsigned)end->len;
 	unsigned seen_col[KEYS_MAX] = { 0 };
 	struct dl_rule r;
-	struct strbuf b = { 0 };
+	struct dl_strbuf b = { 0 };
 	char val[CGROUP_PATH_MAX + 1];
 	bool ok = true;
 	int action;
@@ -737,7 +458,7 @@ static void parse_rule(struct pctx *c, const char *file, const struct tok *tv, s
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	r.family = f->family;
+	r.family = (__u16)family;
 	f->init(&r);
 
 	if (nt < 2) {
@@ -745,7 +466,7 @@ static void parse_rule(struct pctx *c, const char *file, const struct tok *tv, s
 		     (int)tv[0].len, tv[0].s);
 		goto out;
 	}
-	if (!tok_copy(val, sizeof(val), tv[1].s, tv[1].len) || (action = dl_action_by_name(val)) < 0) {
+	if (!dl_tok_copy(val, sizeof(val), tv[1].s, tv[1].len) || (action = dl_action_by_name(val)) < 0) {
 		TERR(c, file, &tv[1], "invalid action '%.*s' (expected allow or deny)",
 		     (int)tv[1].len, tv[1].s);
 		ok = false;
@@ -769,10 +490,10 @@ static void parse_rule(struct pctx *c, const char *file, const struct tok *tv, s
 	}
 
 	for (size_t i = 3; i < nt; i++) {
-		const struct tok *t = &tv[i];
+		const struct dl_tok *t = &tv[i];
 		const char *eq = memchr(t->s, '=', t->len);
 		size_t klen = eq ? (size_t)(eq - t->s) : 0, j;
-		struct rule_ctx k;
+		struct dl_key_ctx k;
 
 		if (!eq || !klen) {
 			TERR(c, file, t, "expected key=value, got '%.*s'", (int)t->len, t->s);
@@ -783,14 +504,14 @@ static void parse_rule(struct pctx *c, const char *file, const struct tok *tv, s
 			if (strlen(f->keys[j].name) == klen && !memcmp(f->keys[j].name, t->s, klen))
 				break;
 		if (j == f->n_keys) {
-			struct strbuf names = { 0 };
+			struct dl_strbuf names = { 0 };
 
 			for (size_t q = 0; q < f->n_keys; q++) {
-				sb_str(&names, q ? ", " : "");
-				sb_str(&names, f->keys[q].name);
+				dl_sb_str(&names, q ? ", " : "");
+				dl_sb_str(&names, f->keys[q].name);
 			}
 			TERR(c, file, t, "unknown key '%.*s' for a %s rule (expected %s)", (int)klen,
-			     t->s, dl_family_name(f->family), names.s ? names.s : "?");
+			     t->s, dl_family_name((unsigned)family), names.s ? names.s : "?");
 			free(names.s);
 			ok = false;
 			continue;
@@ -802,9 +523,9 @@ static void parse_rule(struct pctx *c, const char *file, const struct tok *tv, s
 			continue;
 		}
 		seen_col[j] = t->col;
-		k = (struct rule_ctx){ .c = c, .file = file, .t = t, .val = val,
+		k = (struct dl_key_ctx){ .c = c, .file = file, .t = t, .val = val,
 				       .vlen = t->len - klen - 1, .r = &r };
-		if (!tok_copy(val, sizeof(val), eq + 1, k.vlen)) {
+		if (!dl_tok_copy(val, sizeof(val), eq + 1, k.vlen)) {
 			TERR(c, file, t, "value of '%s' is too long", f->keys[j].name);
 			ok = false;
 			continue;
@@ -815,14 +536,14 @@ static void parse_rule(struct pctx *c, const char *file, const struct tok *tv, s
 	for (size_t j = 0; j < f->n_keys; j++) {
 		if (f->keys[j].required && !seen_col[j]) {
 			TERR(c, file, &tv[0], "%s rule '%s' is missing the required key %s=",
-			     dl_family_name(f->family), r.id[0] ? r.id : "?", f->keys[j].name);
+			     dl_family_name((unsigned)family), r.id[0] ? r.id : "?", f->keys[j].name);
 			ok = false;
 		}
 	}
 	if (!ok)
 		goto out;
 
-	sb_printf(&b, "%s %s %s", dl_family_name(f->family), dl_action_name(r.action), r.id);
+	dl_sb_printf(&b, "%s %s %s", dl_family_name((unsigned)family), dl_action_name(r.action), r.id);
 	f->canon(&r, &b);
 	r.file = strdup(file);
 	r.line = tv[0].line;
@@ -848,7 +569,7 @@ out:
 	rule_free(&r);
 }
 
-static void parse_file(struct pctx *c, const char *path, const struct tok *from, const char *from_file);
+static void parse_file(struct pctx *c, const char *path, const struct dl_tok *from, const char *from_file);
 
 static bool has_glob(const char *s)
 {
@@ -860,11 +581,11 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void do_include(struct pctx *c, const char *file, const struct tok *tv, size_t nt)
+static void do_include(struct pctx *c, const char *file, const struct dl_tok *tv, size_t nt)
 {
-	const struct tok *arg = &tv[1];
+	const struct dl_tok *arg = &tv[1];
 	char rel[PATH_MAX], *dir = NULL, *slash;
-	struct strbuf path = { 0 };
+	struct dl_strbuf path = { 0 };
 
 	if (nt != 2) {
 		if (nt < 2)
@@ -879,7 +600,7 @@ static void do_include(struct pctx *c, const char *file, const struct tok *tv, s
 		TERR(c, file, arg, "includes nested more than %d deep", DL_POLICY_INCLUDE_DEPTH_MAX);
 		return;
 	}
-	if (!tok_copy(rel, sizeof(rel), arg->s, arg->len)) {
+	if (!dl_tok_copy(rel, sizeof(rel), arg->s, arg->len)) {
 		TERR(c, file, arg, "include path too long");
 		return;
 	}
@@ -895,13 +616,13 @@ static void do_include(struct pctx *c, const char *file, const struct tok *tv, s
 			slash[1] = '\0';
 			for (const char *p = dir; *p; p++) {
 				if (strchr("*?[\\", *p) && has_glob(rel))
-					sb_add(&path, "\\", 1);
-				sb_add(&path, p, 1);
+					dl_sb_add(&path, "\\", 1);
+				dl_sb_add(&path, p, 1);
 			}
 		}
 		free(dir);
 	}
-	sb_str(&path, rel);
+	dl_sb_str(&path, rel);
 	if (path.oom) {
 		free(path.s);
 		return;
@@ -925,7 +646,7 @@ static void do_include(struct pctx *c, const char *file, const struct tok *tv, s
 	free(path.s);
 }
 
-static void do_policy(struct pctx *c, const char *file, const struct tok *tv, size_t nt)
+static void do_policy(struct pctx *c, const char *file, const struct dl_tok *tv, size_t nt)
 {
 	if (nt != 2) {
 		if (nt < 2)
@@ -954,7 +675,7 @@ static void do_policy(struct pctx *c, const char *file, const struct tok *tv, si
 	c->name_line = tv[0].line;
 }
 
-static void parse_line(struct pctx *c, const char *file, const struct tok *tv, size_t nt)
+static void parse_line(struct pctx *c, const char *file, const struct dl_tok *tv, size_t nt)
 {
 	char kw[32];
 	int fam;
@@ -972,15 +693,17 @@ static void parse_line(struct pctx *c, const char *file, const struct tok *tv, s
 			do_include(c, file, tv, nt);
 		return;
 	}
-	if (tok_copy(kw, sizeof(kw), tv[0].s, tv[0].len) && (fam = dl_family_by_name(kw)) > 0) {
+	if (dl_tok_copy(kw, sizeof(kw), tv[0].s, tv[0].len) && (fam = dl_family_by_name(kw)) > 0) {
 		parse_rule(c, file, tv, nt, fam);
 		return;
 	}
-	struct strbuf fams = { 0 };
+	struct dl_strbuf fams = { 0 };
 
-	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
-		sb_str(&fams, i ? ", " : "");
-		sb_str(&fams, dl_family_name(families[i].family));
+	for (unsigned f = 1; f < DL_FAMILY_MAX; f++) {
+		if (!dl_policy_families[f])
+			continue;
+		dl_sb_str(&fams, fams.s ? ", " : "");
+		dl_sb_str(&fams, dl_family_name(f));
 	}
 	TERR(c, file, &tv[0], "unknown directive '%.*s' (expected policy, include or a family: %s)",
 	     (int)tv[0].len, tv[0].s, fams.s ? fams.s : "?");
@@ -990,7 +713,7 @@ static void parse_line(struct pctx *c, const char *file, const struct tok *tv, s
 /* Tokenize buf into logical lines and parse each. */
 static void parse_buf(struct pctx *c, const char *file, const char *buf, size_t len)
 {
-	struct tok tv[LINE_TOKENS_MAX];
+	struct dl_tok tv[LINE_TOKENS_MAX];
 	size_t nt = 0;
 	bool overflow = false;
 	unsigned line = 0;
@@ -1049,7 +772,7 @@ static void parse_buf(struct pctx *c, const char *file, const char *buf, size_t 
 				overflow = true;
 				continue;
 			}
-			tv[nt++] = (struct tok){ .s = s, .len = (size_t)(q - s), .line = line,
+			tv[nt++] = (struct dl_tok){ .s = s, .len = (size_t)(q - s), .line = line,
 						 .col = (unsigned)(s - p) + 1 };
 		}
 		p = eol < end ? eol + 1 : end;
@@ -1159,27 +882,27 @@ static int read_fd(int fd, size_t max, char **out, size_t *len)
  * policy. False if the text would pass DL_POLICY_TEXT_MAX or memory ran out. */
 static bool append_text(struct pctx *c, const char *name, const char *buf, size_t len)
 {
-	struct strbuf h = { 0 };
+	struct dl_strbuf h = { 0 };
 	bool nl = len && buf[len - 1] != '\n';
 
-	sb_str(&h, "# drylock-file: ");
+	dl_sb_str(&h, "# drylock-file: ");
 	for (const unsigned char *q = (const unsigned char *)name; *q; q++) {
 		if (*q < 0x20 || *q == 0x7f)
-			sb_printf(&h, "\\x%02x", *q);
+			dl_sb_printf(&h, "\\x%02x", *q);
 		else if (*q == '\\')
-			sb_str(&h, "\\\\");
+			dl_sb_str(&h, "\\\\");
 		else
-			sb_add(&h, (const char *)q, 1);
+			dl_sb_add(&h, (const char *)q, 1);
 	}
-	sb_str(&h, "\n");
+	dl_sb_str(&h, "\n");
 	if (h.oom || c->text.len + h.len + len + nl > DL_POLICY_TEXT_MAX) {
 		free(h.s);
 		return false;
 	}
-	sb_add(&c->text, h.s, h.len);
-	sb_add(&c->text, buf, len);
+	dl_sb_add(&c->text, h.s, h.len);
+	dl_sb_add(&c->text, buf, len);
 	if (nl)
-		sb_str(&c->text, "\n");
+		dl_sb_str(&c->text, "\n");
 	free(h.s);
 	return true;
 }
@@ -1222,9 +945,9 @@ static char *text_name(const struct pctx *c, const char *path)
 
 /* Report a problem with a file: at the include statement that named it, or
  * (top file) against the file itself, remembering err as the parse result. */
-static void file_err(struct pctx *c, const char *path, const struct tok *from, const char *from_file,
+static void file_err(struct pctx *c, const char *path, const struct dl_tok *from, const char *from_file,
 		     int err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void file_err(struct pctx *c, const char *path, const struct tok *from, const char *from_file,
+static void file_err(struct pctx *c, const char *path, const struct dl_tok *from, const char *from_file,
 		     int err, const char *fmt, ...)
 {
 	char *msg = NULL;
@@ -1248,7 +971,7 @@ static void file_err(struct pctx *c, const char *path, const struct tok *from, c
  * device and inode, so another name or a hard link is the same file), at
  * most DL_POLICY_FILES_MAX of them, DL_POLICY_FILE_MAX bytes each and
  * DL_POLICY_TEXT_MAX in all. */
-static void parse_file(struct pctx *c, const char *path, const struct tok *from, const char *from_file)
+static void parse_file(struct pctx *c, const char *path, const struct dl_tok *from, const char *from_file)
 {
 	struct file_ref *f;
 	char *buf = NULL, *name = NULL;
@@ -1278,13 +1001,13 @@ static void parse_file(struct pctx *c, const char *path, const struct tok *from,
 	}
 	for (int i = 0; i < c->depth; i++) {
 		if (c->stack[i].dev == st.st_dev && c->stack[i].ino == st.st_ino) {
-			struct strbuf chain = { 0 };
+			struct dl_strbuf chain = { 0 };
 
 			for (int j = i; j < c->depth; j++) {
-				sb_str(&chain, c->stack[j].path);
-				sb_str(&chain, " -> ");
+				dl_sb_str(&chain, c->stack[j].path);
+				dl_sb_str(&chain, " -> ");
 			}
-			sb_str(&chain, path);
+			dl_sb_str(&chain, path);
 			TERR(c, from_file, from, "include cycle: %s", chain.s ? chain.s : "?");
 			free(chain.s);
 			goto out;
@@ -1452,7 +1175,7 @@ int dl_policy_parse_stored(const char *name, const char *text, size_t len, struc
 		return finish(&c, name, out);
 	}
 	/* Kept as is (no header of its own): same bytes, same sha256. */
-	sb_add(&c.text, text, len);
+	dl_sb_add(&c.text, text, len);
 	c.stack[c.depth++] = (struct file_ref){ .path = (char *)name };
 	parse_buf(&c, name, text, len);
 	c.depth--;
@@ -1476,7 +1199,7 @@ void dl_policy_free(struct dl_policy *p)
 
 int dl_cgroup_resolve_fs(const char *path, __u64 *id, __u8 *level, void *ctx)
 {
-	const char *root = ctx ? ctx : DEFAULT_CGROUP_ROOT;
+	const char *root = ctx ? ctx : DL_CGROUP_ROOT_DEFAULT;
 	char full[PATH_MAX];
 	struct stat st;
 	unsigned n = 0;
@@ -1502,208 +1225,46 @@ int dl_cgroup_resolve_fs(const char *path, __u64 *id, __u8 *level, void *ctx)
 }
 
 /* ------------------------------------------------------------------------ */
-/* net compilation */
+/* compile and decide, through the registry */
 
-struct cg_res {
-	const char *path;
-	__u64 id;
-	__u8 level;
-	int err;
-};
-
-/* Most specific first; see policy.h for the order. rule_idx last makes it
- * total. ctx is the policy (qsort_r: no file-static sort state). */
-static int rule_cmp(const void *pa, const void *pb, void *ctx)
+int dl_policy_compile(const struct dl_policy *p, dl_cgroup_resolver res, void *res_ctx,
+		      struct dl_compiled *out, struct dl_diags *diags)
 {
-	const struct dl_policy *pol = ctx;
-	const struct dl_net_rule *a = pa, *b = pb;
-	const struct dl_net_match *ma = &pol->rules[a->rule_idx].u.net;
-	const struct dl_net_match *mb = &pol->rules[b->rule_idx].u.net;
-	int la = a->cgroup_id ? a->cgroup_level : -1, lb = b->cgroup_id ? b->cgroup_level : -1;
-	unsigned wa = (unsigned)a->port_hi - a->port_lo, wb = (unsigned)b->port_hi - b->port_lo;
+	int err = 0;
 
-	if (ma->prefixlen != mb->prefixlen)
-		return ma->prefixlen > mb->prefixlen ? -1 : 1;
-	if (wa != wb)
-		return wa < wb ? -1 : 1;
-	if (!a->proto != !b->proto)
-		return a->proto ? -1 : 1;
-	if (la != lb)
-		return la > lb ? -1 : 1;
-	if (a->action != b->action)
-		return a->action == DL_ACTION_DENY ? -1 : 1;
-	return a->rule_idx < b->rule_idx ? -1 : a->rule_idx > b->rule_idx;
+	*out = (struct dl_compiled){ 0 };
+	for (unsigned f = 1; f < DL_FAMILY_MAX; f++) {
+		const struct dl_policy_family *pf = dl_policy_families[f];
+		int e;
+
+		if (!pf || !(p->families & (1u << f)))
+			continue;
+		e = pf->compile(p, res, res_ctx, &out->fam[f], diags);
+		if (e && !err)
+			err = e;
+	}
+	if (err)
+		dl_compiled_free(out);
+	return err;
 }
 
-static int entry_cmp(const void *pa, const void *pb)
+void dl_compiled_free(struct dl_compiled *c)
 {
-	const struct dl_net_entry *a = pa, *b = pb;
-
-	if (a->key.prefixlen != b->key.prefixlen)
-		return a->key.prefixlen > b->key.prefixlen ? -1 : 1;
-	return memcmp(a->key.addr, b->key.addr, DL_ADDR_LEN);
+	for (unsigned f = 1; f < DL_FAMILY_MAX; f++) {
+		if (c->fam[f] && dl_policy_families[f])
+			dl_policy_families[f]->free_compiled(c->fam[f]);
+		c->fam[f] = NULL;
+	}
 }
 
-int dl_net_compile(const struct dl_policy *p, dl_cgroup_resolver res, void *res_ctx,
-		   struct dl_net_entry **out, size_t *n_out, struct dl_diags *diags)
+__u32 dl_policy_decide(const struct dl_compiled *c, unsigned hook, const void *payload,
+		       const __u64 *ancestors, size_t n_anc, __u8 *action)
 {
-	const char *root = res == dl_cgroup_resolve_fs && res_ctx ? res_ctx : DEFAULT_CGROUP_ROOT;
-	struct dl_net_entry *ents = NULL;
-	struct dl_net_rule *rr = NULL;
-	struct cg_res *cgs = NULL;
-	size_t n_cgs = 0, n_ents = 0, *first_of = NULL;
-	bool bad = false;
-	int ret = -ENOMEM;
-
-	*out = NULL;
-	*n_out = 0;
-	if (!p->n_rules)
-		return 0;
-	rr = calloc(p->n_rules, sizeof(*rr));
-	cgs = calloc(p->n_rules, sizeof(*cgs));
-	ents = calloc(p->n_rules, sizeof(*ents));
-	first_of = calloc(p->n_rules, sizeof(*first_of));
-	if (!rr || !cgs || !ents || !first_of)
-		goto out;
-
-	/* Resolve each distinct cgroup path once; build kernel rules. */
-	for (size_t i = 0; i < p->n_rules; i++) {
-		const struct dl_rule *r = &p->rules[i];
-		const struct dl_net_match *m = &r->u.net;
-		size_t j;
-
-		if (r->family != DL_FAMILY_NET)
-			continue;
-		rr[i] = (struct dl_net_rule){ .rule_idx = (__u32)i, .port_lo = m->port_lo,
-					      .port_hi = m->port_hi, .proto = m->proto,
-					      .ops = m->ops, .action = r->action };
-		if (!m->cgroup)
-			continue;
-		for (j = 0; j < n_cgs; j++)
-			if (!strcmp(cgs[j].path, m->cgroup))
-				break;
-		if (j == n_cgs) {
-			cgs[j].path = m->cgroup;
-			cgs[j].err = res ? res(m->cgroup, &cgs[j].id, &cgs[j].level, res_ctx) : -ENOSYS;
-			if (!cgs[j].err && !cgs[j].id)
-				cgs[j].err = -ENOENT; /* 0 means "any cgroup" to the kernel */
-			n_cgs++;
-		}
-		if (cgs[j].err == -ENOENT) {
-			diag_add(diags, r->file, r->line, 0, "cgroup %s not found under %s", m->cgroup, root);
-			bad = true;
-		} else if (cgs[j].err) {
-			diag_add(diags, r->file, r->line, 0, "cannot resolve cgroup %s: %s", m->cgroup,
-				 strerror(-cgs[j].err));
-			bad = true;
-		} else {
-			rr[i].cgroup_id = cgs[j].id;
-			rr[i].cgroup_level = cgs[j].level;
-		}
-	}
-
-	/* Distinct prefixes, remembering the first rule that wrote each. */
-	for (size_t i = 0; i < p->n_rules; i++) {
-		const struct dl_net_match *m = &p->rules[i].u.net;
-		size_t j;
-
-		if (p->rules[i].family != DL_FAMILY_NET)
-			continue;
-		for (j = 0; j < n_ents; j++)
-			if (ents[j].key.prefixlen == m->prefixlen &&
-			    !memcmp(ents[j].key.addr, m->addr, DL_ADDR_LEN))
-				break;
-		if (j < n_ents)
-			continue;
-		ents[n_ents].key.prefixlen = m->prefixlen;
-		memcpy(ents[n_ents].key.addr, m->addr, DL_ADDR_LEN);
-		first_of[n_ents++] = i;
-	}
-	if (n_ents > DL_NET_LPM_MAX) {
-		diag_add(diags, p->rules[first_of[DL_NET_LPM_MAX]].file,
-			 p->rules[first_of[DL_NET_LPM_MAX]].line, 0,
-			 "too many distinct net address prefixes (%zu, at most %d)", n_ents, DL_NET_LPM_MAX);
-		bad = true;
-	}
-
-	for (size_t e = 0; e < n_ents; e++) {
-		struct dl_net_entry *ent = &ents[e];
-		struct dl_net_rule tmp[DL_MAX_RULES];
-		size_t n = 0;
-
-		for (size_t i = 0; i < p->n_rules && n < DL_MAX_RULES; i++) {
-			const struct dl_net_match *m = &p->rules[i].u.net;
-
-			if (p->rules[i].family == DL_FAMILY_NET && m->prefixlen <= ent->key.prefixlen &&
-			    prefix_covers(m->addr, m->prefixlen, ent->key.addr))
-				tmp[n++] = rr[i];
-		}
-		if (n > DL_NET_SET_MAX) {
-			char pfx[PREFIX_STRLEN];
-			const struct dl_rule *r = &p->rules[first_of[e]];
-
-			format_prefix(pfx, sizeof(pfx), ent->key.addr, ent->key.prefixlen);
-			diag_add(diags, r->file, r->line, 0,
-				 "%zu rules apply to prefix %s (rule '%s'), at most %d can", n, pfx,
-				 r->id, DL_NET_SET_MAX);
-			bad = true;
-			continue;
-		}
-		qsort_r(tmp, n, sizeof(tmp[0]), rule_cmp, (void *)p);
-		ent->set.n = (__u32)n;
-		ent->set.gen = 0; /* the loader stamps the generation */
-		memcpy(ent->set.r, tmp, n * sizeof(tmp[0]));
-	}
-	if (bad) {
-		ret = -EINVAL;
-		goto out;
-	}
-	qsort(ents, n_ents, sizeof(ents[0]), entry_cmp);
-	*out = ents;
-	*n_out = n_ents;
-	ents = NULL;
-	ret = 0;
-out:
-	free(rr);
-	free(cgs);
-	free(first_of);
-	free(ents);
-	return ret;
-}
-
-__u32 dl_net_decide(const struct dl_net_entry *entries, size_t n, const __u8 addr[DL_ADDR_LEN],
-		    __u16 port, __u8 proto, __u8 op, const __u64 *ancestors, size_t n_anc,
-		    __u8 *action)
-{
-	const struct dl_net_entry *best = NULL;
+	unsigned f = dl_hook_family(hook);
 
 	if (action)
 		*action = DL_ACTION_ALLOW;
-	for (size_t i = 0; i < n; i++) {
-		const struct dl_net_entry *e = &entries[i];
-
-		if (e->key.prefixlen > 128 || (best && e->key.prefixlen <= best->key.prefixlen))
-			continue;
-		if (prefix_covers(e->key.addr, e->key.prefixlen, addr))
-			best = e;
-	}
-	if (!best)
+	if (!f || f >= DL_FAMILY_MAX || !c->fam[f] || !dl_policy_families[f])
 		return DL_RULE_NONE;
-	for (__u32 i = 0; i < best->set.n && i < DL_NET_SET_MAX; i++) {
-		const struct dl_net_rule *r = &best->set.r[i];
-
-		if (!(r->ops & op))
-			continue;
-		if (r->proto && r->proto != proto)
-			continue;
-		if (port < r->port_lo || port > r->port_hi)
-			continue;
-		/* bpf_get_current_ancestor_cgroup_id(level): 0 past the own level */
-		if (r->cgroup_id && (r->cgroup_level >= n_anc || ancestors[r->cgroup_level] != r->cgroup_id))
-			continue;
-		if (action)
-			*action = r->action;
-		return r->rule_idx;
-	}
-	return DL_RULE_NONE;
+	return dl_policy_families[f]->decide(c->fam[f], hook, payload, ancestors, n_anc, action);
 }

@@ -15,21 +15,11 @@
  *                                     (limits and the once-per-policy rule:
  *                                     DL_POLICY_* below, docs)
  *   - rules:  <family> <action> <id> [key=value ...]
- *       family  one of DL_FAMILIES keywords ("net")
+ *       family  one of DL_FAMILIES keywords ("net"); each family's keys
+ *               are described in its header (policy-<stem>.h)
  *       action  "allow" or "deny"
  *       id      [a-z0-9][a-z0-9._-]{0,31}, unique in the whole policy; the
  *               short stable name used in records, audit and reports
- *     net keys:
- *       addr=<ipv4|ipv6>[/len] | any | any4 | any6     (required)
- *       port=<n> | <lo>-<hi>                            (default: any)
- *       proto=tcp|udp|any                               (default: any)
- *       op=connect|bind|connect,bind                    (default: connect)
- *       cgroup=<path under /sys/fs/cgroup, starting '/'> (default: any cgroup)
- *   - decision for one operation: among the rules that match it, the most
- *     specific wins: longer address prefix, then narrower port range, then
- *     a given proto over any, then a deeper cgroup over a shallower/global
- *     one; on a full tie deny wins. No matching rule: allow, not recorded.
- *
  * Errors are collected (not just the first) as file:line:column: message,
  * column 1-based, pointing at the offending token.
  */
@@ -49,15 +39,15 @@
 #define DL_POLICY_FILES_MAX 256            /* files read for one policy, the top file included */
 #define DL_POLICY_INCLUDE_DEPTH_MAX 16     /* files in one include chain, the top file included */
 
-struct dl_net_match {
-	__u8 addr[DL_ADDR_LEN];  /* network order, IPv4 v4-mapped, host bits zeroed */
-	__u8 prefixlen;          /* 0..128 (IPv4 /n is stored as 96+n) */
-	__u8 ops;                /* DL_NET_OP_* */
-	__u8 proto;              /* 0 any, 6 tcp, 17 udp */
-	__u16 port_lo, port_hi;  /* inclusive */
-	char *cgroup;            /* NULL: any cgroup; else path like "/web.slice" */
-};
+/* Looks up a cgroup path: sets *id (inode of /sys/fs/cgroup<path>) and *level
+ * (number of path components; "/" is 0). Returns 0 or -errno. */
+typedef int (*dl_cgroup_resolver)(const char *path, __u64 *id, __u8 *level, void *ctx);
 
+/* Each family's rule fields (struct dl_<stem>_match) and its own API. */
+#include "policy-net.h"
+#include "policy-kvm.h"
+
+#define DL_X_RULE_MATCH(n, v, s, stem) struct dl_##stem##_match stem;
 struct dl_rule {
 	char id[DL_RULE_ID_MAX + 1];
 	__u16 family;            /* enum dl_family */
@@ -66,7 +56,7 @@ struct dl_rule {
 	unsigned line;
 	char *text;              /* canonical text, e.g. "net deny meta addr=169.254.169.254/32 port=80 proto=tcp op=connect" */
 	union {
-		struct dl_net_match net;
+		DL_FAMILIES(DL_X_RULE_MATCH)
 	} u;
 };
 
@@ -117,31 +107,27 @@ void dl_diags_free(struct dl_diags *d);
 /* Print "file:line:col: error: msg" lines to f. */
 void dl_diags_print(const struct dl_diags *d, void *file /* FILE * */);
 
-/* Looks up a cgroup path: sets *id (inode of /sys/fs/cgroup<path>) and *level
- * (number of path components; "/" is 0). Returns 0 or -errno. */
-typedef int (*dl_cgroup_resolver)(const char *path, __u64 *id, __u8 *level, void *ctx);
 /* Default resolver: stat under root (normally "/sys/fs/cgroup"). */
 int dl_cgroup_resolve_fs(const char *path, __u64 *id, __u8 *level, void *ctx /* const char *root */);
 
-struct dl_net_entry {
-	struct dl_lpm_key key;
-	struct dl_net_set set;
+/* Every family's rules compiled (dl_policy_families[f]->compile), for
+ * deciding in user space. */
+struct dl_compiled {
+	void *fam[DL_FAMILY_MAX];
 };
-
-/* Compile the policy's net rules into LPM entries: one entry per distinct
- * prefix, each holding every rule whose prefix covers it, most specific
- * first. Unresolvable cgroups and sets over DL_NET_SET_MAX are reported in
- * diags (with the rule's file:line) and make it fail with -EINVAL. */
-int dl_net_compile(const struct dl_policy *p, dl_cgroup_resolver res, void *res_ctx,
-		   struct dl_net_entry **out, size_t *n_out, struct dl_diags *diags);
-
-/* The kernel's decision procedure, in user space (used by unit tests and by
- * what-if replay): returns the index into entries' rule of the deciding rule
- * (its rule_idx) or DL_RULE_NONE, and sets *action. ancestors[i] is the
- * cgroup id at level i of the subject's cgroup (ancestors[n_anc-1] = own). */
-__u32 dl_net_decide(const struct dl_net_entry *entries, size_t n, const __u8 addr[DL_ADDR_LEN],
-		    __u16 port, __u8 proto, __u8 op, const __u64 *ancestors, size_t n_anc,
-		    __u8 *action);
+/* Compile every family the policy uses; 0, or -EINVAL with the problems in
+ * diags (nothing kept). Also what `drylock validate` runs: cgroups must
+ * exist and each family's limits must hold. */
+int dl_policy_compile(const struct dl_policy *p, dl_cgroup_resolver res, void *res_ctx,
+		      struct dl_compiled *out, struct dl_diags *diags);
+void dl_compiled_free(struct dl_compiled *c);
+/* The kernel's decision procedure, in user space (unit tests, what-if
+ * replay): the rule_idx of the deciding rule or DL_RULE_NONE (allow), and
+ * *action. payload is the record's family payload for the hook;
+ * ancestors[i] is the cgroup id at level i of the subject's cgroup
+ * (ancestors[n_anc-1] = own). A hook of a family the policy lacks: none. */
+__u32 dl_policy_decide(const struct dl_compiled *c, unsigned hook, const void *payload,
+		       const __u64 *ancestors, size_t n_anc, __u8 *action);
 
 /* sha256 of buf as 64 lowercase hex chars + NUL. */
 void dl_sha256_hex(const void *buf, size_t len, char out[65]);

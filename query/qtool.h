@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sqlite3.h>
+#include "report-family.h"
 
 #define PROG "drylock-query"
 #define DB_DEFAULT "/var/lib/drylock/drylock.db"

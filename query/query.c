@@ -498,7 +498,7 @@ static const char ev_cols[] =
 	" s.euid AS euid, s.gid AS gid, s.loginuid AS loginuid, s.sessionid AS sessionid,"
 	" s.cgroup_id AS cgroup_id, cg.s AS cgroup, s.mnt_ns AS mnt_ns, cm.s AS comm, ex.s AS exe,"
 	" o.addr AS addr, o.port AS port,"
-	" CASE o.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE o.proto END AS proto";
+	" dl_proto(e.hook, o.proto) AS proto";
 const char ev_joins[] =
 	" LEFT JOIN boots b ON b.id = e.id >> 40"
 	" LEFT JOIN hook_names h ON h.id = e.hook"
@@ -1062,7 +1062,7 @@ static int cmd_top(struct ctx *c)
 		  "e.policy, e.rule" },
 		{ "objects",
 		  "o.addr AS addr, o.port AS port,"
-		  " CASE o.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE o.proto END AS proto",
+		  " dl_proto(min(e.hook), o.proto) AS proto",
 		  "e.object" },
 	};
 	int k = -1;
@@ -1233,7 +1233,7 @@ static void help(void)
 "                          version). ready, denials and suggest decide as of that\n"
 "                          version (default: the loaded one), replaying events\n"
 "                          logged under other versions\n"
-"  --family F              policy family (net)\n"
+"  --family F              policy family (net, kvm)\n"
 "  --rule ID               rule id from the policy file\n"
 "  --verdict V             allow, would-deny or deny\n"
 "  --comm S                process name (exact)\n"
@@ -1450,6 +1450,7 @@ int main(int argc, char **argv)
 	c.db = dl_store_sqlite(st);
 	sqlite3_create_function_v2(c.db, "dl_addr_in", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 				   sql_addr_in, NULL, NULL, NULL);
+	dl_query_sql_functions(c.db);
 	int r = resolve_policy(&c, policy_spec, which != C_READY && which != C_DENIALS &&
 						       which != C_SUGGEST);
 	if (r < 0)

@@ -4,8 +4,9 @@
  *
  * Design. What-if and suggest must agree with the kernel, so they never
  * re-implement the decision: a policy is parsed by the collector's parser,
- * compiled by dl_net_compile() and each stored operation is decided by
- * dl_net_decide(). The only thing replaced is the cgroup lookup, which in the
+ * compiled by dl_policy_compile() and each stored operation is decided by
+ * dl_policy_decide() on the payload its family rebuilds from the stored
+ * object (report-family.h). The only thing replaced is the cgroup lookup, which in the
  * collector stats /sys/fs/cgroup: here a cgroup path maps to FNV-1a(path) and
  * its component count. Rules and events use the same mapping, so "rule's
  * cgroup is an ancestor of the event's cgroup" is exactly "rule path is a
@@ -31,6 +32,7 @@
 #include <string.h>
 
 #include "replay.h"
+#include "report-family.h"
 
 static __u64 fnv1a(const char *s, size_t n)
 {
@@ -136,7 +138,7 @@ static int compile(struct dl_replay *rp, int r, struct dl_diags *diags)
 {
 	if (r < 0)
 		return r;
-	r = dl_net_compile(rp->policy, dl_cg_synth_resolve, NULL, &rp->ents, &rp->n_ents, diags);
+	r = dl_policy_compile(rp->policy, dl_cg_synth_resolve, NULL, &rp->comp, diags);
 	if (r < 0) {
 		dl_policy_free(rp->policy);
 		rp->policy = NULL;
@@ -159,7 +161,7 @@ int dl_replay_init_file(struct dl_replay *rp, const char *path, struct dl_diags 
 void dl_replay_free(struct dl_replay *rp)
 {
 	dl_policy_free(rp->policy);
-	free(rp->ents);
+	dl_compiled_free(&rp->comp);
 	*rp = (struct dl_replay){ 0 };
 }
 
@@ -167,14 +169,14 @@ int dl_replay_decide(const struct dl_replay *rp, const struct dl_replay_in *in, 
 		     __u32 *rule, bool *unknown_cg)
 {
 	__u64 anc[DL_CG_LEVEL_MAX + 1];
-	__u8 addr[DL_ADDR_LEN];
-	__u8 op = dl_hook_op(in->hook);
+	unsigned f = dl_hook_family(in->hook);
+	struct dl_record rec; /* only its payload union is used */
 	size_t n_anc;
 
-	if (!op || dl_addr_parse(in->addr, addr) < 0 || in->port > 65535)
+	if (!f || f >= DL_FAMILY_MAX || !dl_query_families[f] ||
+	    dl_query_families[f]->payload(in->hook, in->addr, in->port, in->proto, &rec.u) < 0)
 		return -EINVAL;
 	n_anc = dl_cg_synth_ancestors(in->cgroup, anc, unknown_cg);
-	*rule = dl_net_decide(rp->ents, rp->n_ents, addr, (__u16)in->port, (__u8)in->proto, op, anc,
-			      n_anc, action);
+	*rule = dl_policy_decide(&rp->comp, in->hook, &rec.u, anc, n_anc, action);
 	return 0;
 }

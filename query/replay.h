@@ -2,8 +2,8 @@
 /*
  * Offline replay of stored decisions against a policy (what-if, suggest).
  *
- * A policy is compiled with dl_net_compile() and decided with dl_net_decide(),
- * the user-space mirror of the kernel, so a replayed decision is the one the
+ * A policy is compiled with dl_policy_compile() and decided with
+ * dl_policy_decide(), each family's user-space mirror of its kernel program, so a replayed decision is the one the
  * kernel would make. Cgroups are resolved without /sys/fs/cgroup: a path is
  * mapped to a synthetic id (a hash of the path) and its level (component
  * count), and an event's ancestors are the same mapping applied to each
@@ -44,8 +44,7 @@ void dl_prefix_format(char *out, size_t n, const __u8 addr[DL_ADDR_LEN], unsigne
 
 struct dl_replay {
 	struct dl_policy *policy;
-	struct dl_net_entry *ents;
-	size_t n_ents;
+	struct dl_compiled comp;   /* every family's rules (dl_policy_compile) */
 };
 
 /* Parse stored policy text (files concatenated, see dl_policy.text, maybe
@@ -69,7 +68,8 @@ struct dl_replay_in {
 /* Decide one stored operation under rp. Returns 0 with *action and *rule
  * (rule index or DL_RULE_NONE; no rule means allow), *unknown_cg set when the
  * cgroup path was unusable and the root was assumed; -EINVAL when the event
- * cannot be replayed (not a net hook, no or bad address). */
+ * cannot be replayed (unknown hook, or an object row its family cannot turn
+ * back into a payload: see report-family.h). */
 int dl_replay_decide(const struct dl_replay *rp, const struct dl_replay_in *in, __u8 *action,
 		     __u32 *rule, bool *unknown_cg);
 

@@ -304,7 +304,7 @@ struct decided {
 	"CASE sum(DISTINCT 1 << d.verdict) WHEN 1 THEN 'allow' WHEN 2 THEN 'would-deny'" \
 	" WHEN 4 THEN 'deny' WHEN 3 THEN 'allow,would-deny' WHEN 5 THEN 'allow,deny'" \
 	" WHEN 6 THEN 'would-deny,deny' ELSE 'allow,would-deny,deny' END"
-#define D_PROTO "CASE d.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE d.proto END"
+#define D_PROTO "dl_proto(d.op, d.proto)"
 
 static int decided_load(struct ctx *c, struct decided *dd)
 {
@@ -317,6 +317,7 @@ static int decided_load(struct ctx *c, struct decided *dd)
 
 	*dd = (struct decided){ 0 };
 	if (sqlite3_open_v2(":memory:", &dd->mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY, NULL) != SQLITE_OK ||
+	    dl_query_sql_functions(dd->mem) < 0 ||
 	    sqlite3_exec(dd->mem, "CREATE TABLE d (verdict INTEGER, op TEXT, comm TEXT, exe TEXT,"
 				  " cgroup TEXT, uid INTEGER, addr TEXT, port INTEGER, proto INTEGER,"
 				  " policy TEXT, version TEXT, rule TEXT, n INTEGER, first INTEGER,"
@@ -450,8 +451,8 @@ static void decided_notes(struct ctx *c, const struct decided *dd)
 		printf("decided as of policy %s version %.12s: %" PRIu64 " event(s) logged under other"
 		       " versions were replayed against it\n", c->ver.name, c->ver.sha256, dd->replayed);
 	if (dd->kept)
-		printf("%" PRIu64 " event(s) logged under other versions could not be replayed (not a net"
-		       " hook or no address) and are shown as logged\n", dd->kept);
+		printf("%" PRIu64 " event(s) logged under other versions could not be replayed (unknown"
+		       " hook or an object its family cannot read back) and are shown as logged\n", dd->kept);
 }
 
 static int decided_print(struct ctx *c, struct decided *dd, const char *sql, long *rows, long *total)
@@ -634,11 +635,13 @@ static int load_groups(struct ctx *c, bool denied_only, struct grp **out, size_t
 	return 0;
 }
 
+/* The operation as the hook's family names it in its rules ("connect"). */
 static const char *op_name(unsigned hook)
 {
-	__u8 op = dl_hook_op(hook);
+	unsigned f = dl_hook_family(hook);
+	const struct dl_query_family *qf = f && f < DL_FAMILY_MAX ? dl_query_families[f] : NULL;
 
-	return op == DL_NET_OP_CONNECT ? "connect" : op == DL_NET_OP_BIND ? "bind" : "?";
+	return qf && qf->op_name ? qf->op_name(hook) : "?";
 }
 
 /* ---- suggest --------------------------------------------------------- */
@@ -820,6 +823,138 @@ static void print_suggestion_row(FILE *o, enum fmt fmt, const struct dl_suggesti
 	fputs("\r\n", o);
 }
 
+/*
+ * Suggestions of families that name one exception per requester (the query
+ * family's suggest_keys; kvm: its cgroup): one allow rule per distinct key
+ * text, grouping the denied groups kgrp[0..nk) it covers, verified the way
+ * dl_suggest verifies: the base text plus every such rule, replayed, must
+ * allow each group. The groups are appended to obs (their comm and exe name
+ * the requesters) and the rules to *sg.
+ */
+static int suggest_per_requester(const struct dl_replay *base, const char *base_text, const struct grp *g,
+				 const size_t *kgrp, size_t nk, const __u32 *deny_of, struct dl_obs *obs,
+				 size_t *nobs, struct dl_suggestion **sg, size_t *nsg)
+{
+	struct dl_suggestion *v;
+	size_t first = *nsg, n = *nsg, obase = *nobs;
+	char *cand_text = NULL;
+	size_t cand_len;
+	FILE *f;
+	int r = 0;
+
+	v = realloc(*sg, (n + nk) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*sg = v;
+	for (size_t k = 0; k < nk; k++) {
+		const struct grp *gr = &g[kgrp[k]];
+		unsigned fam = dl_hook_family(gr->hook);
+		const struct dl_query_family *qf = dl_query_families[fam];
+		char keys[4200], text[4300], hash[65];
+		const char *why = NULL;
+		struct dl_suggestion *s = NULL;
+		size_t oi = (*nobs)++;
+
+		obs[oi] = (struct dl_obs){ .cgroup = gr->cgroup, .comm = gr->comm, .exe = gr->exe, .count = gr->n,
+					   .first_ms = gr->first, .last_ms = gr->last,
+					   .verdicts = 1u << (gr->verdict < 32 ? gr->verdict : 0),
+					   .deny_rule = deny_of[kgrp[k]] };
+		if (qf->suggest_keys(gr->hook, gr->cgroup, keys, sizeof(keys), &why) < 0) {
+			snprintf(keys, sizeof(keys), " cgroup=%s", gr->cgroup ? gr->cgroup : "/");
+		}
+		snprintf(text, sizeof(text), "%s allow%s", dl_family_name(fam), keys);
+		dl_sha256_hex(text, strlen(text), hash);
+		for (size_t i = first; i < n && !s; i++)
+			if (!strncmp(v[i].id + 4, hash, 8) && !strcmp(strchr(v[i].text + strlen(dl_family_name(fam)) +
+								       strlen(" allow "), ' ') ?: "", keys))
+				s = &v[i];
+		if (!s) {
+			s = &v[n++];
+			memset(s, 0, sizeof(*s));
+			snprintf(s->id, sizeof(s->id), "sug-%.8s", hash);
+			if (asprintf(&s->text, "%s allow %s%s", dl_family_name(fam), s->id, keys) < 0) {
+				s->text = NULL;
+				r = -ENOMEM;
+				break;
+			}
+			s->first_ms = gr->first;
+			s->last_ms = gr->last;
+			if (why)
+				s->problem = strdup(why);
+		}
+		s->count += gr->n;
+		s->verdicts |= obs[oi].verdicts;
+		if (gr->first < s->first_ms)
+			s->first_ms = gr->first;
+		if (gr->last > s->last_ms)
+			s->last_ms = gr->last;
+		size_t *no = realloc(s->obs, (s->n_obs + 1) * sizeof(*no));
+		if (!no) {
+			r = -ENOMEM;
+			break;
+		}
+		s->obs = no;
+		s->obs[s->n_obs++] = oi;
+		if (deny_of[kgrp[k]] != DL_RULE_NONE) {
+			bool have = false;
+
+			for (size_t j = 0; j < s->n_overrides; j++)
+				have |= s->overrides[j] == deny_of[kgrp[k]];
+			if (!have) {
+				__u32 *ov = realloc(s->overrides, (s->n_overrides + 1) * sizeof(*ov));
+				if (!ov) {
+					r = -ENOMEM;
+					break;
+				}
+				s->overrides = ov;
+				s->overrides[s->n_overrides++] = deny_of[kgrp[k]];
+			}
+		}
+	}
+	*nsg = n;
+	if (r < 0)
+		return r;
+	/* verify: base text plus the rules without a problem */
+	f = open_memstream(&cand_text, &cand_len);
+	if (!f)
+		return -ENOMEM;
+	fputs(base_text, f);
+	fputc('\n', f);
+	for (size_t i = first; i < n; i++)
+		if (!v[i].problem)
+			fprintf(f, "%s\n", v[i].text);
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	{
+		struct dl_replay cand = { 0 };
+		struct dl_diags dg = { 0 };
+		int e = dl_replay_init(&cand, base->policy->name, cand_text, &dg);
+
+		for (size_t i = first; i < n; i++) {
+			if (v[i].problem)
+				continue;
+			v[i].verified = e == 0;
+			for (size_t j = 0; e == 0 && j < v[i].n_obs; j++) {
+				const struct grp *gr = &g[kgrp[v[i].obs[j] - obase]]; /* obs appended in kgrp order */
+				__u8 act;
+				__u32 rule;
+				bool unk;
+				struct dl_replay_in in = { .hook = gr->hook, .addr = gr->addr, .port = gr->port,
+							   .proto = gr->proto, .cgroup = gr->cgroup };
+				if (dl_replay_decide(&cand, &in, &act, &rule, &unk) < 0 || act != DL_ACTION_ALLOW)
+					v[i].verified = false;
+			}
+			if (!v[i].verified)
+				v[i].problem = strdup(e ? "the policy with this rule does not compile"
+						       : "replayed with the suggestions, still denied");
+		}
+		dl_replay_free(&cand);
+		dl_diags_free(&dg);
+	}
+	free(cand_text);
+	return 0;
+}
+
 int cmd_suggest(struct ctx *c)
 {
 	const struct pversion *sp = &c->ver;
@@ -832,6 +967,8 @@ int cmd_suggest(struct ctx *c)
 	size_t ng = 0, nobs = 0, nsg = 0, verified = 0;
 	uint64_t denied = 0, allowed_now = 0, skipped = 0;
 	struct dl_suggest_info info;
+	size_t *kgrp = NULL, nk = 0;
+	__u32 *deny_of = NULL;
 	char cov[512];
 	int r;
 
@@ -851,7 +988,9 @@ int cmd_suggest(struct ctx *c)
 		goto out;
 	obs = calloc(ng ? ng : 1, sizeof(*obs));
 	tmp = calloc(ng ? ng : 1, sizeof(*tmp));
-	if (!obs || !tmp) {
+	kgrp = calloc(ng ? ng : 1, sizeof(*kgrp));
+	deny_of = calloc(ng ? ng : 1, sizeof(*deny_of));
+	if (!obs || !tmp || !kgrp || !deny_of) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -862,6 +1001,9 @@ int cmd_suggest(struct ctx *c)
 		__u32 rule;
 		bool unk;
 
+		unsigned fam = dl_hook_family(g[i].hook);
+		const struct dl_query_family *qf = fam && fam < DL_FAMILY_MAX ? dl_query_families[fam] : NULL;
+
 		denied += g[i].n;
 		if (dl_replay_decide(&base, &in, &act, &rule, &unk) < 0) {
 			skipped += g[i].n;
@@ -871,11 +1013,19 @@ int cmd_suggest(struct ctx *c)
 			allowed_now += g[i].n;
 			continue;
 		}
-		struct dl_obs *o = &obs[nobs++];
-		dl_addr_parse(g[i].addr, o->addr);
-		o->port = (__u16)g[i].port;
-		o->proto = (__u8)g[i].proto;
-		o->op = dl_hook_op(g[i].hook);
+		struct dl_obs *o = &obs[nobs];
+		memset(o, 0, sizeof(*o));
+		if (qf && !qf->suggest_obs && qf->suggest_keys) {
+			kgrp[nk++] = i; /* one rule per requester: below */
+			deny_of[i] = rule;
+			continue;
+		}
+		if (!qf || !qf->suggest_obs ||
+		    qf->suggest_obs(g[i].hook, g[i].addr, g[i].port, g[i].proto, o) < 0) {
+			skipped += g[i].n;
+			continue;
+		}
+		nobs++;
 		o->cgroup = g[i].cgroup;
 		o->comm = g[i].comm;
 		o->exe = g[i].exe;
@@ -888,6 +1038,10 @@ int cmd_suggest(struct ctx *c)
 	if ((r = dl_suggest(&base, sp->text, obs, nobs,
 			    &(struct dl_suggest_opts){ .max_ports = c->max_ports, .max_rules = c->max_rules },
 			    &sg, &nsg, &info)) < 0) {
+		errorf("suggest: %s", strerror(-r));
+		goto out;
+	}
+	if (nk && (r = suggest_per_requester(&base, sp->text, g, kgrp, nk, deny_of, obs, &nobs, &sg, &nsg)) < 0) {
 		errorf("suggest: %s", strerror(-r));
 		goto out;
 	}
@@ -930,7 +1084,7 @@ int cmd_suggest(struct ctx *c)
 			printf("# %" PRIu64 " of those event(s) are already allowed by this policy version\n",
 			       allowed_now);
 		if (skipped)
-			printf("# %" PRIu64 " event(s) could not be replayed (no address or unknown hook)\n",
+			printf("# %" PRIu64 " event(s) could not be replayed or have no suggestion (unknown hook, an object its family cannot read back, or a family suggest has no rules for)\n",
 			       skipped);
 		if (cov[0])
 			printf("# %s\n", cov);
@@ -952,6 +1106,8 @@ out:
 	dl_suggestions_free(sg, nsg);
 	free(obs);
 	free(tmp);
+	free(kgrp);
+	free(deny_of);
 	grps_free(g, ng);
 	dl_replay_free(&base);
 	dl_diags_free(&dg);
@@ -1086,8 +1242,8 @@ int cmd_whatif(struct ctx *c)
 			printf("what-if: %" PRIu64 " event(s) had an unknown cgroup path and were replayed "
 			       "as the root cgroup\n", unknown_cg);
 		if (skipped)
-			printf("what-if: %" PRIu64 " event(s) could not be replayed (no address or not a "
-			       "net hook)\n", skipped);
+			printf("what-if: %" PRIu64 " event(s) could not be replayed (unknown hook or an "
+			       "object its family cannot read back)\n", skipped);
 	}
 	r = newly_denied ? 1 : 0;
 out:

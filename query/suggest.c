@@ -842,7 +842,10 @@ static int verify(struct sctx *x, const char *base_text)
 				bool unk;
 				size_t n_anc = dl_cg_synth_ancestors(o->cgroup, anc, &unk);
 				__u8 act;
-				__u32 rule = dl_net_decide(rp.ents, rp.n_ents, o->addr, o->port, o->proto,
+				size_t n_ents;
+				const struct dl_net_entry *ents = dl_net_compiled_entries(rp.comp.fam[DL_FAMILY_NET],
+											 &n_ents);
+				__u32 rule = dl_net_decide(ents, n_ents, o->addr, o->port, o->proto,
 							   o->op, anc, n_anc, &act);
 
 				if (act != DL_ACTION_ALLOW) {

@@ -81,6 +81,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store-family.h"
 #include "schema_sql.h"
 
 #define DL_SCHEMA_VERSION 2
@@ -286,7 +287,7 @@ static void cache_put(struct cache *c, const uint8_t *key, uint32_t klen, uint64
 #define FRONT_SUBJ 1024u
 #define FRONT_SUBJ_KEY 176u
 #define FRONT_OBJ 4096u
-#define OBJ_KEY_LEN (1 + DL_ADDR_LEN + 3)
+#define OBJ_KEY_LEN (2 + DL_STORE_OBJ_KEY_MAX) /* 'O', family, identity */
 
 struct fsubj {
 	uint64_t hash;
@@ -739,13 +740,15 @@ static int fill_names(struct dl_store *st, const char *table, const struct name_
 }
 
 #define NAME3(n, v, s) { v, s, 0 },
+#define NAME4(n, v, s, stem) { v, s, 0 },
 #define NAME5(n, v, s, f, op) { v, s, DL_FAMILY_##f },
-static const struct name_row family_rows[] = { DL_FAMILIES(NAME3) };
+static const struct name_row family_rows[] = { DL_FAMILIES(NAME4) };
 static const struct name_row hook_rows[] = { DL_HOOKS(NAME5) };
 static const struct name_row verdict_rows[] = { DL_VERDICTS(NAME3) };
 static const struct name_row action_rows[] = { DL_ACTIONS(NAME3) };
 static const struct name_row mode_rows[] = { DL_MODES(NAME3) };
 #undef NAME3
+#undef NAME4
 #undef NAME5
 #define NROWS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1762,24 +1765,21 @@ static int subject_miss(struct dl_store *st, const struct dl_event *ev, size_t c
 	return 0;
 }
 
-static int is_v4mapped(const __u8 *a)
-{
-	static const __u8 pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	return memcmp(a, pfx, 12) == 0;
-}
+#define DL_X_STORE_DECL(n, v, s, stem) extern const struct dl_store_family dl_store_family_##stem;
+DL_FAMILIES(DL_X_STORE_DECL)
+#define DL_X_STORE_ROW(n, v, s, stem) [DL_FAMILY_##n] = &dl_store_family_##stem,
+const struct dl_store_family *const dl_store_families[DL_FAMILY_MAX] = { DL_FAMILIES(DL_X_STORE_ROW) };
 
-static int object_miss(struct dl_store *st, const struct dl_net_payload *net,
+static int object_miss(struct dl_store *st, const struct dl_store_object *o,
 		       const uint8_t key[OBJ_KEY_LEN], uint64_t h, int64_t *id);
 
-static int object_id(struct dl_store *st, const struct dl_net_payload *net, int64_t *id)
+/* The objects row of a family's object (store-family.h), through the caches. */
+static int object_id(struct dl_store *st, unsigned family, const struct dl_store_object *o, int64_t *id)
 {
-	uint8_t key[OBJ_KEY_LEN], *p = key;
-	*p++ = 'O';
-	memcpy(p, net->addr, DL_ADDR_LEN);
-	p += DL_ADDR_LEN;
-	memcpy(p, &net->port, 2);
-	p += 2;
-	*p++ = net->protocol;
+	uint8_t key[OBJ_KEY_LEN];
+	key[0] = 'O';
+	key[1] = (uint8_t)family;
+	memcpy(key + 2, o->key, DL_STORE_OBJ_KEY_MAX);
 	uint64_t h = hash_bytes(key, sizeof(key));
 	struct fobj *fo = st->front.obj ? &st->front.obj[(h >> 7) & (FRONT_OBJ - 1)] : NULL;
 	if (fo && fo->val && fo->hash == h && memcmp(fo->key, key, sizeof(key)) == 0) {
@@ -1788,7 +1788,7 @@ static int object_id(struct dl_store *st, const struct dl_net_payload *net, int6
 	}
 	int r = 0;
 	if (!cache_get(&st->cache, key, sizeof(key), h, id))
-		r = object_miss(st, net, key, h, id);
+		r = object_miss(st, o, key, h, id);
 	if (r == 0 && fo) {
 		fo->hash = h;
 		fo->val = *id;
@@ -1797,23 +1797,17 @@ static int object_id(struct dl_store *st, const struct dl_net_payload *net, int6
 	return r;
 }
 
-/* A destination not in the caches: find or insert its row, remember it. */
-static int object_miss(struct dl_store *st, const struct dl_net_payload *net,
+/* An object not in the caches: find or insert its row, remember it. */
+static int object_miss(struct dl_store *st, const struct dl_store_object *o,
 		       const uint8_t key[OBJ_KEY_LEN], uint64_t h, int64_t *id)
 {
-
-	char text[INET6_ADDRSTRLEN];
-	if (is_v4mapped(net->addr))
-		inet_ntop(AF_INET, net->addr + 12, text, sizeof(text));
-	else
-		inet_ntop(AF_INET6, net->addr, text, sizeof(text));
 	PREP(st, S_OBJ_GET, g);
 	PREP(st, S_OBJ_PUT, s);
 	for (int pass = 0; pass < 2; pass++) {
 		sqlite3_stmt *q = pass ? g : s;
-		sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 2, net->port);
-		sqlite3_bind_int64(q, 3, net->protocol);
+		sqlite3_bind_text(q, 1, o->addr, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, o->port);
+		sqlite3_bind_int64(q, 3, o->proto);
 		int r = step1(st, q, pass ? "object lookup" : "object insert", id);
 		if (r < 0)
 			return r;
@@ -2163,8 +2157,13 @@ int dl_store_event(struct dl_store *st, const struct dl_event *ev)
 	int r = subject_id(st, ev, &subject);
 	if (r < 0)
 		return r;
-	if (hook_family(rc->hook) == DL_FAMILY_NET && (r = object_id(st, &rc->u.net, &object)) < 0)
-		return r;
+	unsigned fam = (unsigned)hook_family(rc->hook);
+	if (fam && fam < DL_FAMILY_MAX && dl_store_families[fam]) {
+		struct dl_store_object o;
+		memset(&o, 0, sizeof(o));
+		if (dl_store_families[fam]->object(rc, &o) > 0 && (r = object_id(st, fam, &o, &object)) < 0)
+			return r;
+	}
 
 	struct group *g = &st->grp;
 	int64_t minute = ts / 60000;

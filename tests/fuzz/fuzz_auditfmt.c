@@ -214,6 +214,8 @@ static void expect_fields(struct expect *e, const struct dl_event *ev, const cha
 		bool v6 = format_expected_ip(ip, sizeof(ip), r->u.net.addr);
 
 		add(e, "tcontext", v6 ? "[%s]:%u" : "%s:%u", ip, r->u.net.port);
+	} else if (r->family == DL_FAMILY_KVM) {
+		add(e, "tcontext", "/dev/kvm");
 	} else {
 		add(e, "tcontext", "?");
 	}
@@ -249,6 +251,11 @@ static void expect_fields(struct expect *e, const struct dl_event *ev, const cha
 		add(e, bind ? "laddr" : "daddr", "%s", ip);
 		add(e, bind ? "lport" : "dport", "%u", r->u.net.port);
 		add(e, "proto", "%u", r->u.net.protocol);
+	}
+	if (r->family == DL_FAMILY_KVM) {
+		add(e, "owner_pid", "%u", r->u.kvm.owner_tgid);
+		add_enc(e, "owner_comm", r->u.kvm.owner_comm, strnlen(r->u.kvm.owner_comm, DL_COMM_LEN), false);
+		add(e, "ioctlcmd", "0x%x", r->u.kvm.cmd);
 	}
 	add(e, "exe", "\"/usr/sbin/drylock\"");
 	add(e, "hostname", "?");

@@ -44,7 +44,7 @@ int main(void)
 	OFF_IS(struct dl_net_rule, rule_idx, 8);
 	SIZE_IS(struct dl_net_set, 8 + 24 * DL_NET_SET_MAX);
 	OFF_IS(struct dl_net_set, r, 8);
-	SIZE_IS(struct dl_config, 48);
+	SIZE_IS(struct dl_config, 80);
 	OFF_IS(struct dl_config, mode, 12);
 	SIZE_IS(struct dl_exe, 8 + DL_PATH_MAX);
 	SIZE_IS(struct dl_count, 8 * DL_VERDICT_MAX);
@@ -57,7 +57,7 @@ int main(void)
 #define CHECK3(kind, n, v, s)                                                              \
 	TAP_OK(strcmp(dl_##kind##_name(v), s) == 0 && dl_##kind##_by_name(s) == (v),       \
 	       #kind " " #n " <-> \"%s\"", s);
-#define FAM(n, v, s) CHECK3(family, n, v, s)                                               \
+#define FAM(n, v, s, stem) CHECK3(family, n, v, s)                                               \
 	TAP_OK((v) > 0 && (v) < DL_FAMILY_MAX, "family " #n " in 1..DL_FAMILY_MAX-1");
 #define HOOK(n, v, s, f, op) CHECK3(hook, n, v, s)                                             \
 	TAP_OK(strcmp(dl_family_name(DL_FAMILY_##f), "?") != 0, "hook " #n " family " #f " named");

@@ -52,6 +52,19 @@ state() {  # what must not change: pins, links, mode, collector, enforcement
 	"$N" connect 127.0.0.2 9
 }
 state > "$T/before" 2>&1
+# status reports every loaded family from the registry (mode, drops, unmatched)
+fams=$("$DL" status --json 2>&1 | python3 -c 'import json,sys; d=json.load(sys.stdin)
+print(" ".join("%s=%s,%d,%d" % (f["family"], f["mode"], f["kernel_drops"], f["unmatched"]) for f in d["families"]))' 2>&1)
+case $fams in
+net=enforce,0,*) tap_ok "status --json lists the loaded family with its mode ($fams)" ;;
+*) tap_not_ok "status --json lists the loaded family with its mode" "$fams" ;;
+esac
+"$DL" status > "$T/status.txt" 2>&1
+if grep -q '^net: enforce (records dropped by the kernel: 0, unmatched operations allowed: ' "$T/status.txt"; then
+	tap_ok "status lists the loaded family with its mode"
+else
+	tap_not_ok "status lists the loaded family with its mode" "$(cat "$T/status.txt")"
+fi
 grep -q "errno=EPERM" "$T/before" || tap_not_ok "enforcing before the test" "$(cat "$T/before")"
 
 dl_cmds=(run validate check mode status unload default-policy help)

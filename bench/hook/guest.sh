@@ -141,8 +141,10 @@ def ratio(m, a, b, rs):
     return added(m, a, rs) / fb if fb > 0 else float('nan')
 def boot(m, a, b):
     random.seed(1)
-    vals = sorted(ratio(m, a, b, [random.choice(rounds) for _ in rounds]) for _ in range(2000))
-    vals = [v for v in vals if v == v]
+    # resamples whose floor is not positive give no ratio (NaN): drop them
+    # before sorting (NaN does not order), and say how many were dropped
+    vals = [ratio(m, a, b, [random.choice(rounds) for _ in rounds]) for _ in range(2000)]
+    vals = sorted(v for v in vals if v == v)
     if not vals:
         return (float('nan'), float('nan'))
     return vals[int(0.025 * len(vals))], vals[int(0.975 * len(vals)) - 1]

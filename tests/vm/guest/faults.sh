@@ -73,7 +73,7 @@ drops0=$(sql "$DB" "select coalesce(max(value),0) from counters_v where kind='ke
 dd if=/dev/zero of="$T/small/filler" bs=4k 2>/dev/null   # until ENOSPC
 burst=1000
 "$C" -n $burst 127.0.0.2 9 > /dev/null
-if poll 30 grep -q "store: write" "$T/full.log"; then
+if poll 30 grep -q "database or disk is full" "$T/full.log"; then
 	tap_ok "a full disk is reported by the collector"
 else
 	tap_not_ok "a full disk is reported by the collector" "$(tail -5 "$T/full.log")"

@@ -200,10 +200,17 @@ static int wait_for_stop(const char *pin_dir, pid_t pid, int seconds)
 	return -ETIMEDOUT;
 }
 
-static const char *policy_name_of(struct dl_store *st, int64_t policy_key, char *buf, size_t n)
+/* The policy's name for the audit record. The drained records nearly all
+ * come from one policy: the caller keeps buf and its key, and only a new key
+ * is looked up. */
+static const char *policy_name_of(struct dl_store *st, int64_t policy_key, char *buf, size_t n,
+				  int64_t *cached_key)
 {
 	sqlite3_stmt *q;
 
+	if (*cached_key == policy_key && buf[0])
+		return buf;
+	*cached_key = policy_key;
 	snprintf(buf, n, "?");
 	if (!policy_key || sqlite3_prepare_v2(dl_store_sqlite(st), "SELECT name FROM policies WHERE id = ?1",
 					      -1, &q, NULL) != SQLITE_OK)
@@ -224,6 +231,8 @@ static int64_t drain_ring(struct dl_ring *ring, struct dl_store *st, int64_t boo
 	int64_t total = 0;
 	uint64_t floor = 0;
 	bool dup[1024];
+	char name[DL_POLICY_NAME_MAX + 1] = "";
+	int64_t name_key = -1;
 	int cg = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int err = dl_ingest_init(&in, st, &none, boot_key, dl_boot_wall_ns(), 0, 0, exe_fd, cg, 1024);
 
@@ -259,12 +268,10 @@ static int64_t drain_ring(struct dl_ring *ring, struct dl_store *st, int64_t boo
 		dl_ring_release(ring);
 		total += n;
 		for (unsigned i = 0; i < in.n; i++) {
-			char name[DL_POLICY_NAME_MAX + 1];
-
 			if (in.batch[i].ev.rec.verdict == DL_VERDICT_ALLOW || dup[i])
 				continue;
 			dl_audit_decision(audit, &in.batch[i].ev,
-					  policy_name_of(st, in.batch[i].ev.policy_key, name, sizeof(name)));
+					  policy_name_of(st, in.batch[i].ev.policy_key, name, sizeof(name), &name_key));
 		}
 	}
 	dl_ingest_fini(&in);

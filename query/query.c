@@ -796,8 +796,10 @@ static int run(struct ctx *c, struct query *q, const char *const *only, long lim
  * are exactly those of the scan. Anything else (comm, exe, cgroup, dest,
  * port, top --by objects, a window inside two minutes, a store whose boots
  * lack a mark) scans events. DRYLOCK_QUERY_NO_ROLLUPS=1 forces the scan
- * (tests compare both paths). Ties in ORDER BY are broken by ids in both
- * paths, so the two print the same rows in the same order. */
+ * (tests compare both paths). Ties in ORDER BY are broken by the values
+ * shown (subjects, objects) or by policy and rule ids in both paths, so the
+ * two print the same rows in the same order, whatever ids the store gave
+ * (a value may have several, store/schema.sql "Deduplication"). */
 
 struct rwin {
 	bool lo_set, hi_set;       /* bounds on rollup minutes */
@@ -1027,7 +1029,8 @@ static int top_rollups(struct ctx *c, int k, const struct rwin *w, long limit)
 		/* Grouped by string ids first (one GROUP BY over the joined
 		 * rows: a third faster than summing per subject first), then
 		 * by value: a value may have several ids (store/schema.sql,
-		 * "Deduplication"); ties go by a value's first id. */
+		 * "Deduplication"); ties go by value too, so the order does
+		 * not depend on which ids a window's rows carry. */
 		add(&q, "SELECT cm.s AS comm, ex.s AS exe, cg.s AS cgroup, sum(t.n) AS count, "
 			TIME("min(t.first)") " AS first_seen, " TIME("max(t.last)") " AS last_seen FROM ("
 			"SELECT s.comm AS comm, s.exe AS exe, s.cgroup AS cgroup, sum(x.n) AS n,"
@@ -1038,7 +1041,7 @@ static int top_rollups(struct ctx *c, int k, const struct rwin *w, long limit)
 			" GROUP BY s.comm, s.exe, s.cgroup) t");
 		add(&q, " LEFT JOIN strings cm ON cm.id = t.comm LEFT JOIN strings ex ON ex.id = t.exe"
 			" LEFT JOIN strings cg ON cg.id = t.cgroup GROUP BY cm.s, ex.s, cg.s"
-			" ORDER BY count DESC, min(t.comm), min(t.exe), min(t.cgroup)");
+			" ORDER BY count DESC, cm.s, ex.s, cg.s");
 	} else {
 		add(&q, "SELECT p.name AS policy, coalesce(r.rule_id, '#' || t.rule) AS rule, t.n AS count, "
 			TIME("t.first") " AS first_seen, " TIME("t.last") " AS last_seen FROM ("
@@ -1055,23 +1058,22 @@ static int top_rollups(struct ctx *c, int k, const struct rwin *w, long limit)
 }
 
 /* Would-deny/deny grouped by subject, object or rule, largest first (ties
- * by the grouping ids). The verdict filter defaults to would-deny and deny.
+ * by value; rules by policy and rule index). The verdict filter defaults to would-deny and deny.
  * subjects and rules read the rollups when the filters allow it. */
 static int cmd_top(struct ctx *c)
 {
 	static const struct {
 		const char *by, *cols, *group, *order;
 	} kinds[] = {
-		/* By value, ties by a value's first id (store/schema.sql,
-		 * "Deduplication"). */
+		/* By value, ties by value (store/schema.sql, "Deduplication"). */
 		{ "subjects", "cm.s AS comm, ex.s AS exe, cg.s AS cgroup",
-		  "cm.s, ex.s, cg.s", "min(s.comm), min(s.exe), min(s.cgroup)" },
+		  "cm.s, ex.s, cg.s", "cm.s, ex.s, cg.s" },
 		{ "rules", "p.name AS policy, coalesce(r.rule_id, '#' || e.rule) AS rule",
 		  "e.policy, e.rule", "e.policy, e.rule" },
 		{ "objects",
 		  "o.text AS addr, o.k1 AS port,"
 		  " dl_proto(min(e.hook), o.k2) AS proto",
-		  "o.family, o.text, o.k1, o.k2", "min(e.object)" },
+		  "o.family, o.text, o.k1, o.k2", "o.text, o.k1, o.k2, o.family" },
 	};
 	int k = -1;
 	for (int i = 0; i < 3; i++)

@@ -1336,6 +1336,26 @@ fail:
 	return r;
 }
 
+int dl_store_set_cache(struct dl_store *st, uint32_t entries)
+{
+	struct cache c = { 0 };
+	int r;
+
+	if (st->in_txn || !entries)
+		return seterr(st, -EINVAL, "store: set cache: %s",
+			      entries ? "inside a transaction" : "no entries");
+	if ((r = cache_init(&c, entries)) < 0) {
+		free(c.e);
+		free(c.bucket);
+		return seterr(st, r, "store: set cache: out of memory");
+	}
+	cache_free(&st->cache);
+	st->cache = c;
+	front_free(&st->front);
+	st->front = (struct front){ NULL, NULL }; /* the LRU alone decides */
+	return 0;
+}
+
 const char *dl_store_errmsg(const struct dl_store *st)
 {
 	if (!st)

@@ -12,14 +12,19 @@
 static int kvm_object(const struct dl_record *r, struct dl_store_object *o)
 {
 	const struct dl_kvm_payload *k = &r->u.kvm;
-	size_t n = strnlen(k->owner_comm, DL_COMM_LEN);
 
 	memcpy(o->key, k, sizeof(*k) <= DL_STORE_OBJ_KEY_MAX ? sizeof(*k) : DL_STORE_OBJ_KEY_MAX);
-	memcpy(o->text, k->owner_comm, n);
-	o->text[n] = '\0';
 	o->k1 = k->owner_tgid;
 	o->k2 = k->cmd;
 	return 1;
+}
+
+static void kvm_text(const struct dl_record *r, struct dl_store_object *o)
+{
+	size_t n = strnlen(r->u.kvm.owner_comm, DL_COMM_LEN);
+
+	memcpy(o->text, r->u.kvm.owner_comm, n);
+	o->text[n] = '\0';
 }
 
 static int kvm_payload(const struct dl_store_object *o, struct dl_record *r)
@@ -42,6 +47,7 @@ static const struct dl_store_kind kvm_kinds[] = {
 
 const struct dl_store_family dl_store_family_kvm = {
 	.object = kvm_object,
+	.text = kvm_text,
 	.payload = kvm_payload,
 	/* owner qemu-system-x86 (pid 4242) */
 	.view_object = "'owner ' || o.text || ' (pid ' || o.k1 || ')'",

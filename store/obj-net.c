@@ -20,13 +20,19 @@ static int net_object(const struct dl_record *r, struct dl_store_object *o)
 	memcpy(o->key, n->addr, DL_ADDR_LEN);
 	memcpy(o->key + DL_ADDR_LEN, &n->port, 2);
 	o->key[DL_ADDR_LEN + 2] = n->protocol;
+	o->k1 = n->port;
+	o->k2 = n->protocol;
+	return 1;
+}
+
+static void net_text(const struct dl_record *r, struct dl_store_object *o)
+{
+	const struct dl_net_payload *n = &r->u.net;
+
 	if (!memcmp(n->addr, v4mapped, sizeof(v4mapped)))
 		inet_ntop(AF_INET, n->addr + 12, o->text, sizeof(o->text));
 	else
 		inet_ntop(AF_INET6, n->addr, o->text, sizeof(o->text));
-	o->k1 = n->port;
-	o->k2 = n->protocol;
-	return 1;
 }
 
 static int net_payload(const struct dl_store_object *o, struct dl_record *r)
@@ -57,6 +63,7 @@ static const struct dl_store_kind net_kinds[] = {
 
 const struct dl_store_family dl_store_family_net = {
 	.object = net_object,
+	.text = net_text,
 	.payload = net_payload,
 	/* 10.0.0.1:443/tcp, [2001:db8::1]:53/udp */
 	.view_object = "CASE WHEN instr(o.text, ':') THEN '[' || o.text || ']' ELSE o.text END"

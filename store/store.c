@@ -1874,11 +1874,12 @@ DL_FAMILIES(DL_X_STORE_DECL)
 #define DL_X_STORE_ROW(n, v, s, stem) [DL_FAMILY_##n] = &dl_store_family_##stem,
 const struct dl_store_family *const dl_store_families[DL_FAMILY_MAX] = { DL_FAMILIES(DL_X_STORE_ROW) };
 
-static int object_miss(struct dl_store *st, unsigned family, const struct dl_store_object *o,
-		       const uint8_t key[OBJ_KEY_LEN], uint64_t h, int64_t *id);
+static int object_miss(struct dl_store *st, unsigned family, const struct dl_record *rec,
+		       struct dl_store_object *o, const uint8_t key[OBJ_KEY_LEN], uint64_t h, int64_t *id);
 
 /* The objects row of a family's object (store-family.h), through the caches. */
-static int object_id(struct dl_store *st, unsigned family, const struct dl_store_object *o, int64_t *id)
+static int object_id(struct dl_store *st, unsigned family, const struct dl_record *rec,
+		     struct dl_store_object *o, int64_t *id)
 {
 	uint8_t key[OBJ_KEY_LEN];
 	key[0] = 'O';
@@ -1892,7 +1893,7 @@ static int object_id(struct dl_store *st, unsigned family, const struct dl_store
 	}
 	int r = 0;
 	if (!cache_get(&st->cache, key, sizeof(key), h, id))
-		r = object_miss(st, family, o, key, h, id);
+		r = object_miss(st, family, rec, o, key, h, id);
 	if (r == 0 && fo) {
 		fo->hash = h;
 		fo->val = *id;
@@ -1902,10 +1903,12 @@ static int object_id(struct dl_store *st, unsigned family, const struct dl_store
 }
 
 /* An object not in the caches: insert its row (see intern()), remember it. */
-static int object_miss(struct dl_store *st, unsigned family, const struct dl_store_object *o,
-		       const uint8_t key[OBJ_KEY_LEN], uint64_t h, int64_t *id)
+static int object_miss(struct dl_store *st, unsigned family, const struct dl_record *rec,
+		       struct dl_store_object *o, const uint8_t key[OBJ_KEY_LEN], uint64_t h, int64_t *id)
 {
 	PREP(st, S_OBJ_PUT, q);
+	if (dl_store_families[family]->text)
+		dl_store_families[family]->text(rec, o);
 	sqlite3_bind_int64(q, 1, family);
 	sqlite3_bind_text(q, 2, o->text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, o->k1);
@@ -2283,7 +2286,7 @@ int dl_store_event(struct dl_store *st, const struct dl_event *ev)
 	if (fam && fam < DL_FAMILY_MAX && dl_store_families[fam]) {
 		struct dl_store_object o;
 		memset(&o, 0, sizeof(o));
-		if (dl_store_families[fam]->object(rc, &o) > 0 && (r = object_id(st, fam, &o, &object)) < 0)
+		if (dl_store_families[fam]->object(rc, &o) > 0 && (r = object_id(st, fam, rc, &o, &object)) < 0)
 			return r;
 	}
 

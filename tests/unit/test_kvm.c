@@ -100,7 +100,8 @@ int main(int argc, char **argv)
 		struct dl_record back;
 
 		memset(&o, 0, sizeof(o));
-		TAP_OK(dl_store_families[DL_FAMILY_KVM]->object(&rec, &o) == 1 && !strcmp(o.text, "qemu-system-x86") &&
+		TAP_OK(dl_store_families[DL_FAMILY_KVM]->object(&rec, &o) == 1 &&
+		       (dl_store_families[DL_FAMILY_KVM]->text(&rec, &o), !strcmp(o.text, "qemu-system-x86")) &&
 		       o.k1 == 4242 && o.k2 == DL_KVM_CREATE_VM, "store object: owner comm, pid, command");
 		memset(&back, 0, sizeof(back));
 		TAP_OK(dl_store_families[DL_FAMILY_KVM]->payload(&o, &back) == 0 &&

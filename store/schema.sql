@@ -15,7 +15,7 @@
 -- People read the views (events_v, would_deny_v, counters_v, loads_v,
 -- modes_v), not the tables; see docs/store.md for examples.
 --
--- Size budget. The target is <= 48 bytes on disk per event at >= 1M
+-- Size budget. The target is <= 40 bytes on disk per event at >= 1M
 -- events/s, so the events table holds only small integers and everything
 -- that repeats lives in a side table and is referenced:
 --   strings   every repeated text (comm, exe, cgroup path), stored once;

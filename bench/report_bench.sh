@@ -105,10 +105,12 @@ GROUP BY cm.s, ex.s, cg.s ORDER BY count DESC, cm.s, ex.s, cg.s LIMIT 20")
 n_v=$(awk -F'|' '{ s += $5 } END { print s }' "$dir/vsummary.txt")
 # The rollups must give drylock-query's answer: same top-20 counts.
 same_top=no
-if [ "$(awk 'NR > 1 { print $4 }' "$dir/top.txt")" = "$(awk -F'|' '{ print $4 }' "$dir/vtop.txt")" ]; then
+# (the table's rows only: the "showing 20 of M rows" line follows them)
+if [ "$(awk 'NR > 1 && !/^showing / { print $4 }' "$dir/top.txt")" = "$(awk -F'|' '{ print $4 }' "$dir/vtop.txt")" ]; then
 	same_top=yes
 fi
-n_db=$(awk 'NR > 1 { s += $5 } END { print s }' "$dir/summary.txt")
+# count is the 6th column (policy version family rule verdict count ...)
+n_db=$(awk 'NR > 1 { s += $6 } END { print s }' "$dir/summary.txt")
 r_sum=$(echo "$t_aur / $t_sum" | bc -l)
 r_top=$(echo "$t_aur / $t_top" | bc -l)
 r_vsum=$(echo "$t_aur / $t_vsum" | bc -l)

@@ -466,7 +466,9 @@ int add_where(sqlite3 *db, struct query *q, const struct filters *f)
 			add_text(q, " AND exe IN (SELECT id FROM strings WHERE s = ?)", f->exe);
 		if (f->cgroup) {
 			/* The path itself, or anything below it: '/a/...' sorts in
-			 * ['/a/', '/a0') because '0' follows '/'. Uses the index. */
+			 * ['/a/', '/a0') because '0' follows '/'. A scan of strings
+			 * (no index since schema v3), which grows with
+			 * distinct values, not with events. */
 			add_text(q, " AND cgroup IN (SELECT id FROM strings WHERE s = ?", f->cgroup);
 			add_text(q, " OR (s >= ? || '/'", f->cgroup);
 			add_text(q, " AND s < ? || '0'))", f->cgroup);

@@ -113,6 +113,22 @@ static bool hook_supported(const struct btf *btf, const struct bpf_program *prog
 	return btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) > 0;
 }
 
+int dl_btf_hook_nargs(const struct btf *btf, const char *hook)
+{
+	const struct btf_type *t;
+	char fn[128];
+	int id;
+
+	snprintf(fn, sizeof(fn), "bpf_lsm_%s", hook);
+	id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC);
+	if (id <= 0)
+		return -ENOENT;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (!t || !btf_is_func_proto(t))
+		return -ENOENT;
+	return btf_vlen(t);
+}
+
 int dl_lsm_hooks(int (*cb)(int family, const char *hook, void *ctx), void *ctx)
 {
 	for (unsigned i = 0; i < DL_FAMILY_MAX; i++) {
@@ -186,16 +202,37 @@ static int pin_fd(const char *pin_dir, const char *name)
 	return bpf_obj_get(path);
 }
 
-int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
+/* A read-only fd on a pinned map: what everything but a policy load needs
+ * of dl_config and the families' maps, and what a locked engine still
+ * grants (family self refuses writable fds on them after `drylock lock`). */
+static int pin_fd_ro(const char *pin_dir, const char *name)
 {
-	struct { const char *name; int *fd; bool required; } m[] = {
-		{ "dl_config", &p->config_fd, true },
-		{ "dl_seq", &p->seq_fd, true },
-		{ "dl_drops", &p->drops_fd, true },
-		{ "dl_counts", &p->counts_fd, true },
-		{ "dl_unmatched", &p->unmatched_fd, true },
-		{ "dl_events", &p->events_fd, true },
-		{ "dl_exe", &p->exe_fd, false },
+	LIBBPF_OPTS(bpf_obj_get_opts, o, .file_flags = BPF_F_RDONLY);
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	return bpf_obj_get_opts(path, &o);
+}
+
+int dl_pinned_open_map(const char *pin_dir, const char *name, bool writable)
+{
+	int fd = writable ? pin_fd(pin_dir, name) : pin_fd_ro(pin_dir, name);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* rw: writable fds on dl_config and the families' maps (a policy load). */
+static int pinned_open(const char *pin_dir, struct dl_pinned *p, bool rw)
+{
+	int (*cfg_open)(const char *, const char *) = rw ? pin_fd : pin_fd_ro;
+	struct { const char *name; int *fd; bool required; int (*open)(const char *, const char *); } m[] = {
+		{ "dl_config", &p->config_fd, true, cfg_open },
+		{ "dl_seq", &p->seq_fd, true, pin_fd },
+		{ "dl_drops", &p->drops_fd, true, pin_fd },
+		{ "dl_counts", &p->counts_fd, true, pin_fd },
+		{ "dl_unmatched", &p->unmatched_fd, true, pin_fd },
+		{ "dl_events", &p->events_fd, true, pin_fd },
+		{ "dl_exe", &p->exe_fd, false, pin_fd },
 	};
 
 	memset(p, 0, sizeof(*p));
@@ -206,7 +243,7 @@ int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
 		for (unsigned j = 0; j < DL_FAMILY_MAPS_MAX; j++)
 			p->fam_fd[f][j] = -1;
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-		*m[i].fd = pin_fd(pin_dir, m[i].name);
+		*m[i].fd = m[i].open(pin_dir, m[i].name);
 		if (*m[i].fd < 0 && m[i].required) {
 			int err = -errno;
 
@@ -216,8 +253,13 @@ int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
 	}
 	for (unsigned f = 1; f < DL_FAMILY_MAX; f++)
 		for (unsigned j = 0; dl_loader_families[f] && j < DL_FAMILY_MAPS_MAX && dl_loader_families[f]->maps[j]; j++)
-			p->fam_fd[f][j] = pin_fd(pin_dir, dl_loader_families[f]->maps[j]);
+			p->fam_fd[f][j] = (rw ? pin_fd : pin_fd_ro)(pin_dir, dl_loader_families[f]->maps[j]);
 	return 0;
+}
+
+int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
+{
+	return pinned_open(pin_dir, p, false);
 }
 
 bool dl_family_loaded(const struct dl_pinned *p, unsigned f)
@@ -252,13 +294,25 @@ int dl_config_read(const struct dl_pinned *p, struct dl_config *c)
 	return 0;
 }
 
+int dl_engine_locked(const struct dl_pinned *p)
+{
+	struct dl_config c;
+	int err = dl_config_read(p, &c);
+
+	return err ? err : c.locked == 1;
+}
+
 int dl_config_write(const struct dl_pinned *p, const struct dl_config *c)
 {
 	__u32 zero = 0;
+	int fd = dl_pinned_open_map(p->pin_dir, "dl_config", true), err = 0;
 
-	if (bpf_map_update_elem(p->config_fd, &zero, c, BPF_ANY) < 0)
-		return -errno;
-	return 0;
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &zero, c, BPF_ANY) < 0)
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 int dl_read_drops(const struct dl_pinned *p, __u32 family, uint64_t *out)
@@ -374,6 +428,19 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 		return err;
 	}
 	*fresh = !pinned_exists(pin_dir, "dl_config");
+	if (!*fresh) {
+		struct dl_pinned cur;
+
+		if (dl_pinned_open(pin_dir, &cur) == 0) {
+			err = dl_engine_locked(&cur) == 1 ? -EPERM : 0;
+			dl_pinned_close(&cur);
+			if (err) {
+				dl_log("load: the engine in %s is locked until reboot (`drylock lock`): "
+				       "no program or rule can be loaded or replaced", pin_dir);
+				return err;
+			}
+		}
+	}
 
 	btf = btf__load_vmlinux_btf();
 	if (!btf) {
@@ -406,6 +473,8 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 				bpf_program__set_autoload(prog, false);
 			}
 		}
+		if (d->prepare && (err = d->prepare(skels[i], btf)))
+			goto out;
 		err = d->load(skels[i]);
 		if (err) {
 			dl_log("load: %s: %s%s", name, strerror(-err),
@@ -436,7 +505,7 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 		}
 	}
 
-	err = dl_pinned_open(pin_dir, p);
+	err = pinned_open(pin_dir, p, true);
 	if (err) {
 		dl_log("load: open pinned maps in %s: %s", pin_dir, strerror(-err));
 		goto out;

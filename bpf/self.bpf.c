@@ -28,8 +28,8 @@
  *
  * The bpf hook gained a trailing `bool kernel` in 6.15: BPF_PROG's ret is
  * the slot after the declared arguments, so there are two programs, one per
- * arity, and the loader (collector/load-self.c) keeps the one that matches
- * the running kernel's BTF. Calls from inside the kernel (a
+ * arity, named _a3 and _a4: the loader keeps the one whose arity is that of
+ * bpf_lsm_bpf in the running kernel's BTF (collector/hookfit.h). Calls from inside the kernel (a
  * BPF_PROG_TYPE_SYSCALL program's bpf_sys_bpf) are decided too: they are a
  * way to load an LSM program.
  */
@@ -216,7 +216,7 @@ static __always_inline int self_bpf(int cmd, union bpf_attr *attr)
 
 /* Kernels before 6.15: bpf(cmd, attr, size). */
 SEC("lsm/bpf")
-int BPF_PROG(dl_self_bpf3, int cmd, union bpf_attr *attr, unsigned int size, int ret)
+int BPF_PROG(dl_self_bpf_a3, int cmd, union bpf_attr *attr, unsigned int size, int ret)
 {
 	if (ret)
 		return dl_pass(ret);
@@ -225,7 +225,7 @@ int BPF_PROG(dl_self_bpf3, int cmd, union bpf_attr *attr, unsigned int size, int
 
 /* 6.15 and later: bpf(cmd, attr, size, kernel). */
 SEC("lsm/bpf")
-int BPF_PROG(dl_self_bpf4, int cmd, union bpf_attr *attr, unsigned int size, bool kernel, int ret)
+int BPF_PROG(dl_self_bpf_a4, int cmd, union bpf_attr *attr, unsigned int size, bool kernel, int ret)
 {
 	if (ret)
 		return dl_pass(ret);

@@ -4,8 +4,9 @@
  * pinned array dl_self_rules (written whole, with the generation); its lock
  * state (dl_self_lock) is written only by `drylock lock` (collector/lock.c),
  * never by a policy load. The bpf hook has one program per arity (a
- * trailing `bool kernel` since 6.15): prepare keeps the one whose arity is
- * that of the running kernel's bpf_lsm_bpf, so one build loads everywhere.
+ * trailing `bool kernel` since 6.15), dl_self_bpf_a3 and dl_self_bpf_a4: the
+ * loader keeps the one whose arity is that of the running kernel's
+ * bpf_lsm_bpf (hookfit.h), so one build loads everywhere.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,28 +40,10 @@ static int install_self_rules(const int *fds, const struct dl_policy *policy, __
 	return 0;
 }
 
-static int prepare_self(void *skel, const struct btf *btf)
-{
-	struct self_bpf *s = skel;
-	int n = dl_btf_hook_nargs(btf, "bpf");
-
-	if (n == -ENOENT) {
-		n = 0; /* no bpf hook: the loader skips both already */
-	} else if (n != 3 && n != 4) {
-		dl_log("load: self: the kernel's bpf LSM hook has %d arguments (known: 3, 4); "
-		       "bpf() is not guarded", n);
-		n = 0;
-	}
-	bpf_program__set_autoload(s->progs.dl_self_bpf3, n == 3);
-	bpf_program__set_autoload(s->progs.dl_self_bpf4, n == 4);
-	return 0;
-}
-
 DL_SKEL_FNS(self)
 
 const struct dl_loader_family dl_loader_family_self = {
 	DL_SKEL_INIT(self),
 	.maps = { "dl_self_rules", "dl_self_lock", NULL },
 	.install = install_self_rules,
-	.prepare = prepare_self,
 };

@@ -15,12 +15,6 @@
 
 struct bpf_object;
 struct bpf_object_open_opts;
-struct btf;
-
-/* Number of arguments of LSM hook `hook` in the kernel whose BTF is btf
- * (bpf_lsm_<hook>'s prototype), -ENOENT if the kernel lacks the hook. For a
- * family that keeps one program per arity of a hook that changed. */
-int dl_btf_hook_nargs(const struct btf *btf, const char *hook);
 
 struct dl_loader_family {
 	void *(*open)(const struct bpf_object_open_opts *o);
@@ -34,10 +28,6 @@ struct dl_loader_family {
 	/* Replace the family's rules with the policy's for generation gen.
 	 * fds are fam_fd[family]; 0 or -errno (logged). */
 	int (*install)(const int *fds, const struct dl_policy *policy, __u32 gen);
-	/* Optional, after open and before load: choose programs for the
-	 * running kernel (bpf_program__set_autoload) beyond the loader's own
-	 * "is the hook in this kernel's BTF" test. 0 or -errno (logged). */
-	int (*prepare)(void *skel, const struct btf *btf);
 };
 
 extern const struct dl_loader_family *const dl_loader_families[DL_FAMILY_MAX];

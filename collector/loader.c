@@ -9,7 +9,8 @@
  *      so maps declared LIBBPF_PIN_BY_NAME are created once and shared by all
  *      objects and by later collector runs. Programs whose hook the running
  *      kernel lacks (looked up as bpf_lsm_<hook> in its BTF, never by version)
- *      are skipped with a message.
+ *      or whose hook has another arity than theirs (name ending in _a<N>,
+ *      hookfit.h) are skipped with a message.
  *   3. Load; attach each program whose link is not pinned yet and pin the link
  *      under <pin>/links/<prog>. A pinned link keeps enforcing after the
  *      collector exits; a restarted collector reuses it instead of attaching a
@@ -37,6 +38,7 @@
 #include "names.h"
 #include "exe.skel.h"
 #include "loader-family.h"
+#include "hookfit.h"
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -99,34 +101,6 @@ static const struct dl_loader_family exe_object = { DL_SKEL_INIT(exe) };
 static const struct dl_loader_family *object_def(unsigned i)
 {
 	return i == 0 ? &exe_object : dl_loader_families[i];
-}
-
-/* "lsm/socket_connect" -> is bpf_lsm_socket_connect a FUNC in this kernel? */
-static bool hook_supported(const struct btf *btf, const struct bpf_program *prog)
-{
-	const char *sec = bpf_program__section_name(prog);
-	char fn[128];
-
-	if (!sec || strncmp(sec, "lsm/", 4) != 0)
-		return true;
-	snprintf(fn, sizeof(fn), "bpf_lsm_%s", sec + 4);
-	return btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) > 0;
-}
-
-int dl_btf_hook_nargs(const struct btf *btf, const char *hook)
-{
-	const struct btf_type *t;
-	char fn[128];
-	int id;
-
-	snprintf(fn, sizeof(fn), "bpf_lsm_%s", hook);
-	id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC);
-	if (id <= 0)
-		return -ENOENT;
-	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
-	if (!t || !btf_is_func_proto(t))
-		return -ENOENT;
-	return btf_vlen(t);
 }
 
 int dl_lsm_hooks(int (*cb)(int family, const char *hook, void *ctx), void *ctx)
@@ -467,14 +441,13 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 			if (strcmp(bpf_map__name(map), "dl_events") == 0)
 				bpf_map__set_max_entries(map, ring_size(pin_dir, ringbuf_size));
 		bpf_object__for_each_program(prog, d->obj(skels[i])) {
-			if (!hook_supported(btf, prog)) {
-				dl_log("load: %s: hook %s is not in this kernel; program %s skipped",
-				       name, bpf_program__section_name(prog), bpf_program__name(prog));
+			char why[160];
+
+			if (!dl_prog_fits(btf, prog, why, sizeof(why))) {
+				dl_log("load: %s: program %s skipped: %s", name, bpf_program__name(prog), why);
 				bpf_program__set_autoload(prog, false);
 			}
 		}
-		if (d->prepare && (err = d->prepare(skels[i], btf)))
-			goto out;
 		err = d->load(skels[i]);
 		if (err) {
 			dl_log("load: %s: %s%s", name, strerror(-err),

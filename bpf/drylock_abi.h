@@ -43,7 +43,8 @@
  */
 #define DL_FAMILIES(X) \
 	X(NET, 1, "net", net) \
-	X(KVM, 2, "kvm", kvm)
+	X(KVM, 2, "kvm", kvm) \
+	X(SELF, 3, "self", self)
 /* Value 0 is never a valid family; DL_FAMILY_MAX bounds per-family arrays. */
 #define DL_FAMILY_MAX 16
 
@@ -59,6 +60,20 @@
 #define DL_KVM_DEV ((10u << 20) | 232u)          /* kernel dev_t of /dev/kvm (10:232) */
 #define DL_KVM_RULES_MAX 16                      /* kvm rules in one policy */
 
+/* Operations of family self (bpf/self.bpf.c): what `drylock lock` stops.
+ * A bit each, so a hook that carries several (bpf) names all of them. */
+#define DL_SELF_OP_UNLINK      0x01   /* a pin under the pin directory */
+#define DL_SELF_OP_RENAME      0x02   /* either side under the pin directory */
+#define DL_SELF_OP_RMDIR       0x04   /* the pin directory or one below it */
+#define DL_SELF_OP_UMOUNT      0x08   /* the bpffs that holds the pin directory */
+#define DL_SELF_OP_PROG_LOAD   0x10   /* bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_LSM program */
+#define DL_SELF_OP_LINK_DETACH 0x20   /* bpf(BPF_LINK_DETACH), any link */
+#define DL_SELF_OP_LINK_UPDATE 0x40   /* bpf(BPF_LINK_UPDATE), any link */
+#define DL_SELF_OP_MAP_WRITE   0x80   /* a writable fd on a map recorded at lock */
+#define DL_SELF_OP_BPF (DL_SELF_OP_PROG_LOAD | DL_SELF_OP_LINK_DETACH | DL_SELF_OP_LINK_UPDATE)
+#define DL_SELF_NAME_LEN 36           /* target name in a record, NUL included */
+#define DL_SELF_MAP_IDS 24            /* map ids `drylock lock` protects */
+
 /* Hooks that emit records. X(NAME, value, "name", FAMILY, operation the
  * family's rules see it as). Names are the LSM hook's, except where one
  * kernel hook carries several operations (sctp_bind_connect is split by its
@@ -70,7 +85,14 @@
 	X(SCTP_CONNECTX,  4, "sctp_connectx",  NET, DL_NET_OP_CONNECT) \
 	X(SCTP_BINDX,     5, "sctp_bindx",     NET, DL_NET_OP_BIND) \
 	X(FILE_IOCTL,     6, "file_ioctl",     KVM, DL_KVM_OP_CREATE_VM) \
-	X(FILE_IOCTL_COMPAT, 7, "file_ioctl_compat", KVM, DL_KVM_OP_CREATE_VM)
+	X(FILE_IOCTL_COMPAT, 7, "file_ioctl_compat", KVM, DL_KVM_OP_CREATE_VM) \
+	X(INODE_UNLINK,   8, "inode_unlink",   SELF, DL_SELF_OP_UNLINK) \
+	X(PATH_UNLINK,    9, "path_unlink",    SELF, DL_SELF_OP_UNLINK) \
+	X(INODE_RENAME,  10, "inode_rename",   SELF, DL_SELF_OP_RENAME) \
+	X(INODE_RMDIR,   11, "inode_rmdir",    SELF, DL_SELF_OP_RMDIR) \
+	X(SB_UMOUNT,     12, "sb_umount",      SELF, DL_SELF_OP_UMOUNT) \
+	X(BPF,           13, "bpf",            SELF, DL_SELF_OP_BPF) \
+	X(BPF_MAP,       14, "bpf_map",        SELF, DL_SELF_OP_MAP_WRITE)
 
 /* Decisions. X(NAME, value, "name") */
 #define DL_VERDICTS(X) \
@@ -120,6 +142,20 @@ struct dl_kvm_payload {
 	__u8  pad[8];
 };
 
+/* Payload of DL_FAMILY_SELF records: what was attempted on the engine. */
+struct dl_self_payload {
+	__u32 op;                /* one DL_SELF_OP_* */
+	__u32 cmd;               /* bpf hook: the bpf() command (enum bpf_cmd); else 0 */
+	__u32 arg;               /* prog load: prog_type; map write: map id;
+				  * umount: the umount flags; else 0 */
+	char  name[DL_SELF_NAME_LEN]; /* unlink, rmdir: the entry's name; rename:
+				  * the name on the pin directory's side (the old
+				  * one if both are); prog load: the program's
+				  * name; map write: the map's name; umount: "bpf".
+				  * NUL-terminated, cut at DL_SELF_NAME_LEN - 1
+				  * bytes with DL_REC_F_TRUNCATED set */
+};
+
 #define DL_PAYLOAD_LEN 48
 
 #define DL_REC_F_TRUNCATED 0x1  /* a string in the payload was cut at its documented limit */
@@ -158,6 +194,7 @@ struct dl_record {
 	union {
 		struct dl_net_payload net;
 		struct dl_kvm_payload kvm;
+		struct dl_self_payload self;
 		__u8 raw[DL_PAYLOAD_LEN];
 	} u;
 };
@@ -167,7 +204,7 @@ struct dl_config {
 	__u64 init_mnt_ns;            /* /proc/1/ns/mnt inode, read by the loader */
 	__u32 policy_gen;             /* bumped on every policy (re)load */
 	__u32 mode[DL_FAMILY_MAX];    /* enum dl_mode per family */
-	__u32 pad;
+	__u32 locked;  /* 1 after drylock lock: engine final until reboot (family self) */
 };
 
 /* LPM trie key of "dl_net_lpm". prefixlen counts bits of addr (0..128). */
@@ -227,6 +264,26 @@ struct dl_kvm_owner {
 	char  comm[DL_COMM_LEN];
 };
 
+/* Value of "dl_self_rules" (key 0): the policy's self rule (n == 0: the
+ * family is off; there is at most one self rule). */
+struct dl_self_set {
+	__u32 n;
+	__u32 gen;              /* policy generation of the rule */
+	__u32 rule_idx;
+	__u32 pad;
+};
+
+/* Value of "dl_self_lock" (key 0): what `drylock lock` protects, written
+ * before dl_config.locked is set to 1. Identities are the kernel's: dev is
+ * the superblock's s_dev (kernel encoding, MAJOR << 20 | MINOR). */
+struct dl_self_lock {
+	__u64 pin_dev;          /* s_dev of the bpffs that holds the pin directory */
+	__u64 pin_ino;          /* inode number of the pin directory */
+	__u32 n_maps;           /* used slots of map_id */
+	__u32 map_id[DL_SELF_MAP_IDS]; /* dl_config and every family's pinned map */
+	__u32 pad;
+};
+
 /* Value of "dl_exe" (LRU hash keyed by tgid): the executable of the last
  * exec by that process, captured in bprm_check_security where bpf_d_path is
  * allowed, so the collector can name short-lived processes after they exit. */
@@ -247,6 +304,9 @@ _Static_assert(sizeof(struct dl_kvm_payload) <= DL_PAYLOAD_LEN, "dl_kvm_payload 
 _Static_assert(sizeof(struct dl_kvm_rule) == 16, "dl_kvm_rule size");
 _Static_assert(sizeof(struct dl_kvm_set) == 8 + 16 * DL_KVM_RULES_MAX, "dl_kvm_set size");
 _Static_assert(sizeof(struct dl_kvm_owner) == 32, "dl_kvm_owner size");
+_Static_assert(sizeof(struct dl_self_payload) == DL_PAYLOAD_LEN, "dl_self_payload size");
+_Static_assert(sizeof(struct dl_self_set) == 16, "dl_self_set size");
+_Static_assert(sizeof(struct dl_self_lock) == 24 + 4 * DL_SELF_MAP_IDS, "dl_self_lock size");
 _Static_assert(sizeof(struct dl_record) == 160, "dl_record size");
 _Static_assert(__builtin_offsetof(struct dl_record, seq) == 8, "seq offset");
 _Static_assert(__builtin_offsetof(struct dl_record, verdict) == 88, "verdict offset");
@@ -256,6 +316,7 @@ _Static_assert(sizeof(struct dl_lpm_key) == 20, "lpm key size");
 _Static_assert(sizeof(struct dl_net_rule) == 24, "dl_net_rule size");
 _Static_assert(sizeof(struct dl_net_set) == 8 + 24 * DL_NET_SET_MAX, "dl_net_set size");
 _Static_assert(sizeof(struct dl_config) == 16 + 4 * DL_FAMILY_MAX, "dl_config size");
+_Static_assert(__builtin_offsetof(struct dl_record, flags) == 90, "flags offset");
 _Static_assert(sizeof(struct dl_exe) == 8 + DL_PATH_MAX, "dl_exe size");
 #endif
 

@@ -280,6 +280,17 @@ int dl_audit_format_suppressed(char *out, size_t outlen, uint64_t n)
 	return done(&b);
 }
 
+int dl_audit_format_lock(char *out, size_t outlen, unsigned maps, int enforcing)
+{
+	struct tbuf b = { .s = out, .cap = outlen };
+
+	if (!out || !outlen)
+		return -ENOSPC;
+	tb_printf(&b, "op=lock lsm=%s locked=1 old-locked=0 maps=%u enforcing=%d", DL_AUDIT_LSM, maps,
+		  !!enforcing);
+	return done(&b);
+}
+
 int dl_audit_format_unload(char *out, size_t outlen, int64_t stored, uint64_t lost, uint64_t seq)
 {
 	struct tbuf b = { .s = out, .cap = outlen };

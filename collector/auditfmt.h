@@ -64,6 +64,9 @@ int dl_audit_format_setenforce(char *out, size_t outlen, unsigned family, int en
 			       int old_enforcing);
 int dl_audit_format_suppressed(char *out, size_t outlen, uint64_t n);
 int dl_audit_format_unload(char *out, size_t outlen, int64_t stored, uint64_t lost, uint64_t seq);
+/* `drylock lock` (USER_MAC_CONFIG_CHANGE): the engine is final until reboot;
+ * maps: how many map ids were protected; enforcing: the self family's mode. */
+int dl_audit_format_lock(char *out, size_t outlen, unsigned maps, int enforcing);
 
 /* res= for a decision: 1 (success) unless the operation was denied. */
 int dl_audit_result(const struct dl_record *rec);

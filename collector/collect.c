@@ -267,10 +267,25 @@ int dl_collect(const struct dl_collect_opts *o)
 			seq_floor = saved;
 	}
 
-	/* 2. Load and attach. */
-	err = dl_load(o->pin_dir, o->policy, o->mode, o->ringbuf_size, seq_floor, &c.pin, &c.gen, &fresh);
-	if (err)
-		goto out;
+	/* 2. Load and attach; a locked engine is kept as it is (it would refuse
+	 * any program load or rule update): reuse its pins and collect. */
+	if (dl_pinned_open(o->pin_dir, &c.pin) == 0 && dl_engine_locked(&c.pin) == 1) {
+		struct dl_config cfg;
+
+		err = dl_config_read(&c.pin, &cfg);
+		if (err)
+			goto out;
+		c.gen = cfg.policy_gen;
+		fresh = false;
+		dl_log("load: the engine in %s is locked until reboot (`drylock lock`): its programs, rules "
+		       "and modes (generation %u) are kept; %s is not loaded again and must be the policy "
+		       "that was locked", o->pin_dir, c.gen, o->policy->name);
+	} else {
+		dl_pinned_close(&c.pin);
+		err = dl_load(o->pin_dir, o->policy, o->mode, o->ringbuf_size, seq_floor, &c.pin, &c.gen, &fresh);
+		if (err)
+			goto out;
+	}
 	{
 		struct dl_config cfg;
 

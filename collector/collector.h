@@ -56,8 +56,16 @@ int dl_lsm_hooks(int (*cb)(int family, const char *hook, void *ctx), void *ctx);
  * p->*_fd are open. *fresh is set when nothing was pinned before. */
 int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32 ringbuf_size,
 	    uint64_t seq_floor, struct dl_pinned *p, __u32 *gen, bool *fresh);
-/* Open the pinned maps of a loaded engine (for mode/status); -ENOENT if none. */
+/* Open the pinned maps of a loaded engine (for mode/status/collecting);
+ * -ENOENT if none. dl_config and the families' maps are opened read-only
+ * (a locked engine grants nothing else: family self); dl_config_write
+ * opens its own writable fd. */
 int dl_pinned_open(const char *pin_dir, struct dl_pinned *p);
+/* One pinned map of pin_dir, writable or read-only: an fd or -errno. */
+int dl_pinned_open_map(const char *pin_dir, const char *name, bool writable);
+/* Is the engine locked (`drylock lock`, until reboot)? 1, 0, or -errno
+ * when its config cannot be read. */
+int dl_engine_locked(const struct dl_pinned *p);
 void dl_pinned_close(struct dl_pinned *p);
 int dl_config_read(const struct dl_pinned *p, struct dl_config *c);
 int dl_config_write(const struct dl_pinned *p, const struct dl_config *c);
@@ -67,6 +75,11 @@ int dl_unload(const char *pin_dir);
 int dl_rm_pins(const char *dir);
 /* Sum of per-family kernel drop counters. */
 int dl_read_drops(const struct dl_pinned *p, __u32 family, uint64_t *out);
+
+/* ---- lock.c: `drylock lock` ---- */
+/* Lock the engine in pin_dir until reboot (family self): 0 (*already set if
+ * it was locked before), or -errno after logging why. */
+int dl_lock(const char *pin_dir, bool *already);
 
 /* ---- doctor.c: `drylock check` ---- */
 /* Every prerequisite of BPF LSM on this host, yes or no with the fix, for

@@ -9,7 +9,8 @@
  *      so maps declared LIBBPF_PIN_BY_NAME are created once and shared by all
  *      objects and by later collector runs. Programs whose hook the running
  *      kernel lacks (looked up as bpf_lsm_<hook> in its BTF, never by version)
- *      are skipped with a message.
+ *      or whose hook has another arity than theirs (name ending in _a<N>,
+ *      hookfit.h) are skipped with a message.
  *   3. Load; attach each program whose link is not pinned yet and pin the link
  *      under <pin>/links/<prog>. A pinned link keeps enforcing after the
  *      collector exits; a restarted collector reuses it instead of attaching a
@@ -37,6 +38,7 @@
 #include "names.h"
 #include "exe.skel.h"
 #include "loader-family.h"
+#include "hookfit.h"
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -99,18 +101,6 @@ static const struct dl_loader_family exe_object = { DL_SKEL_INIT(exe) };
 static const struct dl_loader_family *object_def(unsigned i)
 {
 	return i == 0 ? &exe_object : dl_loader_families[i];
-}
-
-/* "lsm/socket_connect" -> is bpf_lsm_socket_connect a FUNC in this kernel? */
-static bool hook_supported(const struct btf *btf, const struct bpf_program *prog)
-{
-	const char *sec = bpf_program__section_name(prog);
-	char fn[128];
-
-	if (!sec || strncmp(sec, "lsm/", 4) != 0)
-		return true;
-	snprintf(fn, sizeof(fn), "bpf_lsm_%s", sec + 4);
-	return btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC) > 0;
 }
 
 int dl_lsm_hooks(int (*cb)(int family, const char *hook, void *ctx), void *ctx)
@@ -186,16 +176,37 @@ static int pin_fd(const char *pin_dir, const char *name)
 	return bpf_obj_get(path);
 }
 
-int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
+/* A read-only fd on a pinned map: what everything but a policy load needs
+ * of dl_config and the families' maps, and what a locked engine still
+ * grants (family self refuses writable fds on them after `drylock lock`). */
+static int pin_fd_ro(const char *pin_dir, const char *name)
 {
-	struct { const char *name; int *fd; bool required; } m[] = {
-		{ "dl_config", &p->config_fd, true },
-		{ "dl_seq", &p->seq_fd, true },
-		{ "dl_drops", &p->drops_fd, true },
-		{ "dl_counts", &p->counts_fd, true },
-		{ "dl_unmatched", &p->unmatched_fd, true },
-		{ "dl_events", &p->events_fd, true },
-		{ "dl_exe", &p->exe_fd, false },
+	LIBBPF_OPTS(bpf_obj_get_opts, o, .file_flags = BPF_F_RDONLY);
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	return bpf_obj_get_opts(path, &o);
+}
+
+int dl_pinned_open_map(const char *pin_dir, const char *name, bool writable)
+{
+	int fd = writable ? pin_fd(pin_dir, name) : pin_fd_ro(pin_dir, name);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* rw: writable fds on dl_config and the families' maps (a policy load). */
+static int pinned_open(const char *pin_dir, struct dl_pinned *p, bool rw)
+{
+	int (*cfg_open)(const char *, const char *) = rw ? pin_fd : pin_fd_ro;
+	struct { const char *name; int *fd; bool required; int (*open)(const char *, const char *); } m[] = {
+		{ "dl_config", &p->config_fd, true, cfg_open },
+		{ "dl_seq", &p->seq_fd, true, pin_fd },
+		{ "dl_drops", &p->drops_fd, true, pin_fd },
+		{ "dl_counts", &p->counts_fd, true, pin_fd },
+		{ "dl_unmatched", &p->unmatched_fd, true, pin_fd },
+		{ "dl_events", &p->events_fd, true, pin_fd },
+		{ "dl_exe", &p->exe_fd, false, pin_fd },
 	};
 
 	memset(p, 0, sizeof(*p));
@@ -206,7 +217,7 @@ int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
 		for (unsigned j = 0; j < DL_FAMILY_MAPS_MAX; j++)
 			p->fam_fd[f][j] = -1;
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-		*m[i].fd = pin_fd(pin_dir, m[i].name);
+		*m[i].fd = m[i].open(pin_dir, m[i].name);
 		if (*m[i].fd < 0 && m[i].required) {
 			int err = -errno;
 
@@ -216,8 +227,13 @@ int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
 	}
 	for (unsigned f = 1; f < DL_FAMILY_MAX; f++)
 		for (unsigned j = 0; dl_loader_families[f] && j < DL_FAMILY_MAPS_MAX && dl_loader_families[f]->maps[j]; j++)
-			p->fam_fd[f][j] = pin_fd(pin_dir, dl_loader_families[f]->maps[j]);
+			p->fam_fd[f][j] = (rw ? pin_fd : pin_fd_ro)(pin_dir, dl_loader_families[f]->maps[j]);
 	return 0;
+}
+
+int dl_pinned_open(const char *pin_dir, struct dl_pinned *p)
+{
+	return pinned_open(pin_dir, p, false);
 }
 
 bool dl_family_loaded(const struct dl_pinned *p, unsigned f)
@@ -252,13 +268,25 @@ int dl_config_read(const struct dl_pinned *p, struct dl_config *c)
 	return 0;
 }
 
+int dl_engine_locked(const struct dl_pinned *p)
+{
+	struct dl_config c;
+	int err = dl_config_read(p, &c);
+
+	return err ? err : c.locked == 1;
+}
+
 int dl_config_write(const struct dl_pinned *p, const struct dl_config *c)
 {
 	__u32 zero = 0;
+	int fd = dl_pinned_open_map(p->pin_dir, "dl_config", true), err = 0;
 
-	if (bpf_map_update_elem(p->config_fd, &zero, c, BPF_ANY) < 0)
-		return -errno;
-	return 0;
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &zero, c, BPF_ANY) < 0)
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 int dl_read_drops(const struct dl_pinned *p, __u32 family, uint64_t *out)
@@ -374,6 +402,19 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 		return err;
 	}
 	*fresh = !pinned_exists(pin_dir, "dl_config");
+	if (!*fresh) {
+		struct dl_pinned cur;
+
+		if (dl_pinned_open(pin_dir, &cur) == 0) {
+			err = dl_engine_locked(&cur) == 1 ? -EPERM : 0;
+			dl_pinned_close(&cur);
+			if (err) {
+				dl_log("load: the engine in %s is locked until reboot (`drylock lock`): "
+				       "no program or rule can be loaded or replaced", pin_dir);
+				return err;
+			}
+		}
+	}
 
 	btf = btf__load_vmlinux_btf();
 	if (!btf) {
@@ -400,9 +441,10 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 			if (strcmp(bpf_map__name(map), "dl_events") == 0)
 				bpf_map__set_max_entries(map, ring_size(pin_dir, ringbuf_size));
 		bpf_object__for_each_program(prog, d->obj(skels[i])) {
-			if (!hook_supported(btf, prog)) {
-				dl_log("load: %s: hook %s is not in this kernel; program %s skipped",
-				       name, bpf_program__section_name(prog), bpf_program__name(prog));
+			char why[160];
+
+			if (!dl_prog_fits(btf, prog, why, sizeof(why))) {
+				dl_log("load: %s: program %s skipped: %s", name, bpf_program__name(prog), why);
 				bpf_program__set_autoload(prog, false);
 			}
 		}
@@ -436,7 +478,7 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 		}
 	}
 
-	err = dl_pinned_open(pin_dir, p);
+	err = pinned_open(pin_dir, p, true);
 	if (err) {
 		dl_log("load: open pinned maps in %s: %s", pin_dir, strerror(-err));
 		goto out;

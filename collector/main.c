@@ -10,6 +10,7 @@
  *   drylock mode      show or switch permissive/enforce at runtime (audited)
  *   drylock status    what is loaded, modes, counters
  *   drylock unload    detach everything (remove the pins)
+ *   drylock lock      make the engine final until reboot (family self)
  *
  * Modules: loader.c (kernel side), collect.c (drain loop), ringread.c (ring
  * buffer read in place), audit.c (audit thread), policy.c / auditfmt.c (pure
@@ -151,6 +152,8 @@ static void usage(FILE *f)
 		"  unload [--db PATH] [--discard-pending] [--yes]\n"
 		"                       stop the collector, store pending decisions, detach\n"
 		"                       every program and remove the pins\n"
+		"  lock                 make the loaded engine final until reboot (needs a\n"
+		"                       self rule; see `drylock lock --help`)\n"
 		"  default-policy       print the built-in default policy\n"
 		"  help [COMMAND]       this help, or COMMAND's (as COMMAND --help)\n"
 		"\n"
@@ -246,10 +249,11 @@ static const struct {
 	  "Usage: drylock mode [OPTIONS] [permissive|enforce]\n"
 	  "\n"
 	  "Without an argument, print each family's mode; with one, switch it at\n"
-	  "runtime (audited as op=setenforce).\n"
+	  "runtime (audited as op=setenforce). A locked engine (`drylock lock`)\n"
+	  "keeps its modes until reboot: switching is refused.\n"
 	  "\n"
 	  "Options:\n"
-	  "      --family F           only this family (net, kvm)\n"
+	  "      --family F           only this family (net, kvm, self)\n"
 	  "\n"
 	  "Examples:\n"
 	  "  drylock mode\n"
@@ -262,6 +266,23 @@ static const struct {
 	  "\n"
 	  "Options:\n"
 	  "      --json               one JSON object\n" },
+	{ "lock",
+	  "Usage: drylock lock [OPTIONS]\n"
+	  "\n"
+	  "Make the loaded engine final until reboot (family self). The policy\n"
+	  "must have a self rule (`self deny <id>`). After the lock, in enforce\n"
+	  "mode: the pins under the pin directory cannot be removed or renamed,\n"
+	  "their bpffs cannot be unmounted, no BPF LSM program can be loaded, no\n"
+	  "BPF link can be detached or updated, dl_config and the rule maps cannot\n"
+	  "be opened for writing, and `mode` and `unload` refuse. In permissive\n"
+	  "mode the same attempts succeed and are recorded as would-deny. The\n"
+	  "collector can still be restarted: it reuses the pinned engine.\n"
+	  "Audited as USER_MAC_CONFIG_CHANGE op=lock. Locking a locked engine\n"
+	  "changes nothing. Exit 0 when the engine is locked, else 1.\n"
+	  "\n"
+	  "Examples:\n"
+	  "  drylock lock\n"
+	  "  drylock --pin-dir /sys/fs/bpf/drylock lock\n" },
 	{ "default-policy",
 	  "Usage: drylock default-policy [OPTIONS]\n"
 	  "\n"
@@ -489,6 +510,12 @@ static int cmd_mode(int argc, char **argv)
 		dl_pinned_close(&pin);
 		return EXIT_FAILURE;
 	}
+	if (mode >= 0 && cfg.locked) {
+		dl_err("mode: the engine in %s is locked until reboot (`drylock lock`): modes cannot be "
+		       "switched", pin_dir);
+		dl_pinned_close(&pin);
+		return EXIT_FAILURE;
+	}
 	if (mode < 0) {
 #define X(n, v, s, stem) printf("%s %s\n", s, dl_mode_name(cfg.mode[v]));
 		DL_FAMILIES(X)
@@ -590,7 +617,7 @@ static int cmd_status(int argc, char **argv)
 
 		fputs("{\"loaded\":true,\"pin_dir\":", stdout);
 		dl_json_str(stdout, pin_dir, strlen(pin_dir));
-		printf(",\"generation\":%u", cfg.policy_gen);
+		printf(",\"generation\":%u,\"locked\":%s", cfg.policy_gen, cfg.locked ? "true" : "false");
 		/* <family>_mode: kept for scripts written when there was one family */
 		for (unsigned f = 1; f < DL_FAMILY_MAX; f++)
 			if (dl_family_loaded(&pin, f))
@@ -621,7 +648,8 @@ static int cmd_status(int argc, char **argv)
 	} else {
 		fputs("loaded: ", stdout);
 		dl_term_str(stdout, pin_dir, strlen(pin_dir));
-		printf("\ngeneration: %u\n", cfg.policy_gen);
+		printf("\ngeneration: %u\nlocked: %s\n", cfg.policy_gen,
+		       cfg.locked ? "yes, until reboot (`drylock lock`)" : "no");
 		for (unsigned f = 1; f < DL_FAMILY_MAX; f++)
 			if (dl_family_loaded(&pin, f))
 				printf("%s: %s (records dropped by the kernel: %llu, unmatched operations allowed: %llu)\n",
@@ -784,6 +812,18 @@ int main(int argc, char **argv)
 		return cmd_mode(argc, argv);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(argc, argv);
+	if (!strcmp(cmd, "lock")) {
+		int r = plain_opts("lock", argc, argv, 0);
+		bool already;
+
+		if (r >= 0)
+			return r;
+		if (dl_lock(pin_dir, &already))
+			return EXIT_FAILURE;
+		printf(already ? "%s: already locked until reboot; nothing changed\n"
+			       : "%s: locked until reboot\n", pin_dir);
+		return EXIT_SUCCESS;
+	}
 	if (!strcmp(cmd, "unload")) {
 		int r = unload_common_opts(&argc, argv);
 

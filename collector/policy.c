@@ -503,6 +503,12 @@ static void parse_rule(struct pctx *c, const char *file, const struct dl_tok *tv
 		for (j = 0; j < f->n_keys; j++)
 			if (strlen(f->keys[j].name) == klen && !memcmp(f->keys[j].name, t->s, klen))
 				break;
+		if (j == f->n_keys && !f->n_keys) {
+			TERR(c, file, t, "a %s rule has no keys, got '%.*s'", dl_family_name((unsigned)family),
+			     (int)klen, t->s);
+			ok = false;
+			continue;
+		}
 		if (j == f->n_keys) {
 			struct dl_strbuf names = { 0 };
 

@@ -46,6 +46,7 @@ typedef int (*dl_cgroup_resolver)(const char *path, __u64 *id, __u8 *level, void
 /* Each family's rule fields (struct dl_<stem>_match) and its own API. */
 #include "policy-net.h"
 #include "policy-kvm.h"
+#include "policy-self.h"
 
 #define DL_X_RULE_MATCH(n, v, s, stem) struct dl_##stem##_match stem;
 struct dl_rule {

@@ -347,6 +347,11 @@ int dl_cmd_unload(const char *pin_dir, int argc, char **argv)
 		dl_log("unload: %s: %s", pin_dir, strerror(-err));
 		return EXIT_FAILURE;
 	}
+	if (dl_engine_locked(&pin) == 1) {
+		dl_err("unload: the engine in %s is locked until reboot (`drylock lock`): it cannot be "
+		       "unloaded; nothing was changed", pin_dir);
+		goto out;
+	}
 	dl_boot_id(boot_id);
 	if (dl_config_read(&pin, &cfg) == 0)
 		for (int f = 1; f < DL_FAMILY_MAX; f++)

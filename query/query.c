@@ -1245,7 +1245,7 @@ static void help(void)
 "                          version). ready, denials and suggest decide as of that\n"
 "                          version (default: the loaded one), replaying events\n"
 "                          logged under other versions\n"
-"  --family F              policy family (net, kvm)\n"
+"  --family F              policy family (net, kvm, self)\n"
 "  --rule ID               rule id from the policy file\n"
 "  --verdict V             allow, would-deny or deny\n"
 "  --comm S                process name (exact)\n"

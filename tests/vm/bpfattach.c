@@ -11,7 +11,9 @@
  * Usage: bpfattach OBJ PINDIR
  *   Maps with LIBBPF_PIN_BY_NAME are pinned under PINDIR/maps, links as
  *   PINDIR/<program name>. Removing PINDIR detaches everything.
- *   Prints one line per attached program: "attached <name> (<section>)".
+ *   Prints one line per attached program: "attached <name> (<section>)",
+ *   and "skipped <name>: <why>" for a program that does not fit this kernel
+ *   (the loader's rule, collector/hookfit.h).
  * Exit: 0 all attached; 1 open, load (the verifier log is printed on stderr
  * by libbpf), attach or pin failed.
  */
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <bpf/libbpf.h>
+#include "collector/hookfit.h"
 
 static int print_warn(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -62,13 +65,30 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bpfattach: open %s: %s\n", argv[1], strerror(-err));
 		goto out;
 	}
+	/* skip what drylock's loader would skip on this kernel */
+	{
+		struct btf *btf = btf__load_vmlinux_btf();
+		char why[160];
+
+		bpf_object__for_each_program(prog, obj) {
+			if (btf && !dl_prog_fits(btf, prog, why, sizeof(why))) {
+				printf("skipped %s: %s\n", bpf_program__name(prog), why);
+				bpf_program__set_autoload(prog, false);
+			}
+		}
+		btf__free(btf);
+	}
 	err = bpf_object__load(obj);
 	if (err) {
 		fprintf(stderr, "bpfattach: load %s: %s\n", argv[1], strerror(-err));
 		goto out;
 	}
 	bpf_object__for_each_program(prog, obj) {
-		struct bpf_link *link = bpf_program__attach(prog);
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
 
 		err = libbpf_get_error(link);
 		if (err) {

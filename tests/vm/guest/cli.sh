@@ -67,7 +67,7 @@ else
 fi
 grep -q "errno=EPERM" "$T/before" || tap_not_ok "enforcing before the test" "$(cat "$T/before")"
 
-dl_cmds=(run validate check mode status unload default-policy help)
+dl_cmds=(run validate check mode status unload lock default-policy help)
 q_cmds=(summary events top export ready timeline denials suggest what-if)
 check_help() {  # check_help NAME CMD...
 	local name=$1 out rc

@@ -6,7 +6,8 @@
 # one plan at the end. A script that exits non-zero without reporting a
 # failure (crash, bail out) adds one "not ok" of its own.
 # Usage: run-all.sh BUILDDIR [SRCDIR] [SCRIPT...]   (default: smoke.sh,
-#   integration.sh, then every other *.sh next to this file but tap.sh)
+#   integration.sh, then every other *.sh next to this file but tap.sh in
+#   name order, and self.sh last: it locks an engine until reboot)
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,9 +20,11 @@ if [ ${#scripts[@]} = 0 ]; then
 	# every other guest test script here in name order
 	scripts=(smoke.sh integration.sh)
 	for f in "$here"/*.sh; do
-		case ${f##*/} in smoke.sh|integration.sh|run-all.sh|tap.sh) continue ;; esac
+		case ${f##*/} in smoke.sh|integration.sh|self.sh|run-all.sh|tap.sh) continue ;; esac
 		scripts+=("${f##*/}")
 	done
+	# last: it locks an engine, which nothing can undo before reboot
+	scripts+=(self.sh)
 fi
 export DRYLOCK_BUILD_DIR=$build DRYLOCK_SOURCE_DIR=$src
 kernel=$(uname -r)

@@ -8,7 +8,8 @@
 #     found by ausearch in its log
 #   - each BPF object of the build (bpf/*.bpf.o, net.bpf.o at least) passes
 #     the verifier (bpftool prog loadall) and attaches (bpfattach: Debian
-#     12's bpftool has no autoattach); bpftool lists dl_net_connect;
+#     12's bpftool has no autoattach; both skip a program that does not fit
+#     the kernel, as the loader does); bpftool lists dl_net_connect;
 #     removing the pins detaches it
 # Usage: smoke.sh [BUILDDIR]   (default $DRYLOCK_BUILD_DIR)
 
@@ -71,7 +72,13 @@ for obj in $objs; do
 	# in /sys/fs/bpf itself (bpftool's pinmaps would conflict): remove
 	# exactly the pins that appear.
 	before=$(ls /sys/fs/bpf)
-	if out=$(bpftool prog loadall "$obj" /sys/fs/bpf/smoke-load 2>&1); then
+	# An object with one program per arity of a hook (name ending in _a<N>,
+	# collector/hookfit.h) has one that this kernel's verifier refuses by
+	# design; bpftool loads all or nothing, bpfattach (below) loads the
+	# ones that fit, through the verifier too.
+	if bpftool btf dump file "$obj" 2>/dev/null | grep -qE "FUNC '[A-Za-z0-9_]+_a[0-9]'"; then
+		tap_skip "bpftool loads $o (verifier)" "programs per hook arity: bpfattach loads the fitting ones"
+	elif out=$(bpftool prog loadall "$obj" /sys/fs/bpf/smoke-load 2>&1); then
 		tap_ok "bpftool loads $o (verifier)"
 	else
 		tap_not_ok "bpftool loads $o (verifier)" "$out"

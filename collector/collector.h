@@ -104,6 +104,41 @@ void dl_ring_release(struct dl_ring *r);
 /* Forget what was read but not released (after a failed commit). */
 void dl_ring_rewind(struct dl_ring *r);
 
+/* ---- ingest.c: one ring record decoded ---- */
+/*
+ * Record ABI (bpf/drylock_abi.h, docs/abi.md): a record is a fixed header
+ * (DL_RECORD_HDR_LEN bytes) plus its family's payload, size bytes in all.
+ * dl_record_read() takes a record of a known version (DL_ABI_VERSION_MIN to
+ * DL_ABI_VERSION) of any size from the header up: out is zeroed, then gets
+ * the first min(size, sizeof(*out)) bytes (a payload longer than this build
+ * knows is cut, a shorter one reads as zeros). Anything else is skipped, for
+ * one of these reasons (DL_REC_OK is 0), counted per reason by the ingest
+ * (ingest.h) and reported by the collector and `drylock status`.
+ * X(NAME, "key" (status --json, <pin>.skipped), "what the collector says")
+ */
+#define DL_REC_SKIPS(X) \
+	X(SHORT,   "short",   "shorter than the record header") \
+	X(SIZE,    "size",    "size field beyond the ring record or below the header") \
+	X(VERSION, "version", "unknown record version") \
+	X(TIME,    "time",    "time beyond int64 nanoseconds")
+enum dl_rec_skip {
+	DL_REC_OK = 0,
+#define DL_X_REC_SKIP_ENUM(n, k, s) DL_REC_##n,
+	DL_REC_SKIPS(DL_X_REC_SKIP_ENUM)
+	DL_REC_SKIP_MAX
+};
+/* A reason's key and what the collector says of it ("?" out of range). */
+const char *dl_rec_skip_key(unsigned reason);
+const char *dl_rec_skip_name(unsigned reason);
+/* Decode one ring record of len bytes: DL_REC_OK with *out set, or the
+ * reason it is skipped (DL_REC_SHORT, _SIZE, _VERSION). */
+int dl_record_read(const void *data, __u32 len, struct dl_record *out);
+
+/* unload.c: the running collector's skip counters, in the run directory
+ * (<pin>.skipped), for `drylock status`. read: all zero if none saved. */
+int dl_skipped_save(const char *pin_dir, const uint64_t skipped[DL_REC_SKIP_MAX]);
+int dl_skipped_read(const char *pin_dir, uint64_t skipped[DL_REC_SKIP_MAX]);
+
 /* ---- audit.c: the audit writer thread ---- */
 struct dl_audit;
 /* Always returns a usable object; when audit is unusable it says so once and

@@ -60,6 +60,8 @@ struct collector {
 	uint64_t dup_floor;       /* highest seq of this boot stored before the start */
 	bool *dup;                /* per batch slot: stored before, not audited again */
 	int64_t amark;            /* audit mark last written */
+	uint64_t skip_said[DL_REC_SKIP_MAX]; /* ring records skipped, as last reported */
+	int64_t skip_said_ns;     /* when they were last reported */
 };
 
 /* ---- the loop ---- */
@@ -72,6 +74,33 @@ static void log_store_failure(struct collector *c, const char *what)
 		        what, dl_store_errmsg(c->st));
 }
 
+/*
+ * Ring records the ingest skipped (unknown version, short, ...): said in the
+ * journal with the count per reason, at once the first time and then at most
+ * once a minute (a stream of them must not flood it), and saved for
+ * `drylock status`. force: say what is unsaid now (at stop).
+ */
+#define DL_SKIP_REPORT_NS (60 * 1000000000ll)
+static void report_skipped(struct collector *c, bool force)
+{
+	const uint64_t *sk = c->in.skipped;
+	int64_t now = dl_now_ns();
+	bool news = false;
+
+	for (unsigned i = 1; i < DL_REC_SKIP_MAX; i++)
+		news |= sk[i] != c->skip_said[i];
+	if (!news || (!force && c->skip_said_ns && now - c->skip_said_ns < DL_SKIP_REPORT_NS))
+		return;
+	for (unsigned i = 1; i < DL_REC_SKIP_MAX; i++)
+		if (sk[i] != c->skip_said[i])
+			dl_warn("collect: skipped %llu ring records (%llu in all): %s",
+				(unsigned long long)(sk[i] - c->skip_said[i]), (unsigned long long)sk[i],
+				dl_rec_skip_name(i));
+	memcpy(c->skip_said, sk, sizeof(c->skip_said));
+	c->skip_said_ns = now;
+	dl_skipped_save(c->o->pin_dir, sk);
+}
+
 /* Drain one batch. Returns records stored (>= 0), or <0 on store failure. */
 static int drain_batch(struct collector *c)
 {
@@ -82,8 +111,8 @@ static int drain_batch(struct collector *c)
 
 	dl_ingest_reset(in);
 	while (in->n < in->cap && dl_ring_next(&c->ring, &data, &len) == 1)
-		if (dl_ingest_add(in, data, len) == -EPROTO && in->bad == 1)
-			dl_warn("collect: skipping a record of unknown version or size (len %u)", len);
+		dl_ingest_add(in, data, len);
+	report_skipped(c, false);
 	if (in->n == 0) {
 		dl_ring_release(&c->ring); /* discarded or unknown records only */
 		return 0;
@@ -314,6 +343,7 @@ int dl_collect(const struct dl_collect_opts *o)
 			     c.pin.exe_fd, c.cgroup_root_fd, o->batch);
 	if (err)
 		goto out;
+	dl_skipped_save(o->pin_dir, c.in.skipped); /* this run's counts, from zero */
 	c.dup = calloc(c.in.cap ? c.in.cap : 1, sizeof(*c.dup));
 	if (!c.dup) {
 		dl_log("collect: out of memory");
@@ -398,6 +428,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	/* Final drain so that a clean stop leaves nothing behind. */
 	while (drain_batch(&c) > 0)
 		;
+	report_skipped(&c, true);
 	poll_state(&c);
 	dl_log("collect: stopping; %llu records stored this run; programs stay attached (drylock unload detaches)",
 	       (unsigned long long)c.stored);

@@ -204,6 +204,9 @@ int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 		else
 			tb_printf(&b, "%s", fields);
 	}
+	/* A string in the payload was cut at its field's size (docs/abi.md). */
+	if (r->flags & DL_REC_F_TRUNCATED)
+		tb_printf(&b, " trunc=1");
 	if (b.full) {
 		out[0] = '\0';
 		return -ENOSPC;

@@ -14,6 +14,7 @@
  *     scgroup=<id> comm=<enc> cmd=<enc exe>
  *     family-specific: daddr=<ip> dport=<n> proto=<IANA number> (connect)
  *                      laddr=<ip> lport=<n> proto=...            (bind)
+ *     trunc=1 last, only when the record's DL_REC_F_TRUNCATED is set
  *   The "avc: ... { perm }" prefix, tcontext= and tclass= are what aureport
  *   --avc reads for result, permission, object and class. There is no
  *   scontext=, so SELinux tools (audit2allow) do not take it for theirs.

@@ -294,6 +294,20 @@ int dl_audit_format_unload(char *out, size_t outlen, int64_t stored, uint64_t lo
 	return done(&b);
 }
 
+int dl_audit_format_upgrade(char *out, size_t outlen, const char *hook, const char *prog,
+			    const char *old_tag, const char *new_tag, const char *how)
+{
+	struct tbuf b = { .s = out, .cap = outlen };
+
+	if (!out || !outlen)
+		return -ENOSPC;
+	/* hook, program name, tags and how are drylock's own words (no
+	 * untrusted bytes): written plain */
+	tb_printf(&b, "op=upgrade lsm=%s hook=%s prog=%s old_tag=%s new_tag=%s how=%s", DL_AUDIT_LSM, hook,
+		  prog, old_tag, new_tag, how);
+	return done(&b);
+}
+
 /* ------------------------------------------------------------------------ */
 /* dedup */
 

@@ -65,6 +65,10 @@ int dl_audit_format_setenforce(char *out, size_t outlen, unsigned family, int en
 			       int old_enforcing);
 int dl_audit_format_suppressed(char *out, size_t outlen, uint64_t n);
 int dl_audit_format_unload(char *out, size_t outlen, int64_t stored, uint64_t lost, uint64_t seq);
+/* USER_MAC_CONFIG_CHANGE: a running program replaced by a newer build's;
+ * how is "link_update" or "relink" (collector/upgrade.c). */
+int dl_audit_format_upgrade(char *out, size_t outlen, const char *hook, const char *prog,
+			    const char *old_tag, const char *new_tag, const char *how);
 
 /* res= for a decision: 1 (success) unless the operation was denied. */
 int dl_audit_result(const struct dl_record *rec);

@@ -232,6 +232,7 @@ static int setup_signals(void)
 int dl_collect(const struct dl_collect_opts *o)
 {
 	struct collector c = { .o = o, .cgroup_root_fd = -1 };
+	struct dl_upgrades upg;
 	struct epoll_event ev = { .events = EPOLLIN };
 	char text[512];
 	bool fresh = false, stop = false;
@@ -297,7 +298,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	}
 
 	/* 2. Load and attach. */
-	err = dl_load(o->pin_dir, o->policy, o->mode, o->ringbuf_size, seq_floor, &c.pin, &c.gen, &fresh);
+	err = dl_load(o->pin_dir, o->policy, o->mode, o->ringbuf_size, seq_floor, &c.pin, &c.gen, &fresh, &upg);
 	if (err)
 		goto out;
 	{
@@ -306,8 +307,9 @@ int dl_collect(const struct dl_collect_opts *o)
 		if (dl_config_read(&c.pin, &cfg) == 0)
 			memcpy(c.mode, cfg.mode, sizeof(c.mode));
 	}
-	dl_log("load: policy %s (%zu rules, sha256 %.12s) generation %u, %s, %s", o->policy->name,
+	dl_log("load: policy %s (%zu rules, sha256 %.12s) generation %u, %s%s%s, %s", o->policy->name,
 	       o->policy->n_rules, o->policy->sha256, c.gen, fresh ? "programs attached" : "programs were already attached",
+	       upg.n ? " (some replaced by this build's: upgraded)" : "", upg.locked ? " (locked: kept as they are)" : "",
 	       dl_any_enforcing(c.mode, o->policy->families) ? "enforcing" : "permissive");
 
 	/* 3. Record what was loaded, in the store and in the audit log. */
@@ -325,6 +327,10 @@ int dl_collect(const struct dl_collect_opts *o)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_POLICY_LOAD, text, 1);
 	if (dl_audit_format_start(text, sizeof(text), !fresh, dl_any_enforcing(c.mode, o->policy->families)) > 0)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+	for (unsigned i = 0; i < upg.n; i++)
+		if (dl_audit_format_upgrade(text, sizeof(text), upg.u[i].hook, upg.u[i].prog, upg.u[i].old_tag,
+					    upg.u[i].new_tag, upg.u[i].how) > 0)
+			dl_audit_text(c.audit, AUDIT_USER_MAC_CONFIG_CHANGE, text, 1);
 	/* What a collector that was killed stored but did not get into the
 	 * audit log, before anything new. */
 	if (dl_audit_catch_up(c.audit, c.st, c.boot_key))

@@ -48,14 +48,30 @@ int dl_bpf_lsm_check(char *why, size_t whylen);
  * for objects loaded whatever the policy says. Stops at cb's first nonzero
  * return and returns it; -errno if a skeleton does not open. */
 int dl_lsm_hooks(int (*cb)(int family, const char *hook, void *ctx), void *ctx);
-/* Load every program the policy needs, attach what is not attached yet, pin
- * links and maps under pin_dir, then install the policy's rules and bump the
- * generation. mode < 0 keeps the current mode of an already-loaded engine
- * (permissive on a fresh load). On a fresh load the sequence counter starts
- * after seq_floor (the highest seq already used on this boot). On return
- * p->*_fd are open. *fresh is set when nothing was pinned before. */
+/* A program of the running engine replaced by this build's (upgrade.c). */
+struct dl_upgrade {
+	char prog[16];                  /* BPF_OBJ_NAME_LEN */
+	char hook[48];                  /* LSM hook */
+	char old_tag[17], new_tag[17];  /* bpf_prog_info.tag, 16 hex digits */
+	__u32 old_link_id, new_link_id; /* equal after a link_update */
+	const char *how;                /* "link_update" or "relink" */
+};
+#define DL_UPGRADES_MAX 32
+struct dl_upgrades {
+	unsigned n;
+	struct dl_upgrade u[DL_UPGRADES_MAX];
+	bool locked;                    /* engine locked: nothing loaded or replaced */
+};
+/* Load every program the policy needs, attach what is not attached yet,
+ * replace an attached program whose code differs from this build's
+ * (upgrade.c; each one in *upg), pin links and maps under pin_dir, then
+ * install the policy's rules and bump the generation. mode < 0 keeps the
+ * current mode of an already-loaded engine (permissive on a fresh load). On
+ * a fresh load the sequence counter starts after seq_floor (the highest seq
+ * already used on this boot). On return p->*_fd are open. *fresh is set
+ * when nothing was pinned before. */
 int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32 ringbuf_size,
-	    uint64_t seq_floor, struct dl_pinned *p, __u32 *gen, bool *fresh);
+	    uint64_t seq_floor, struct dl_pinned *p, __u32 *gen, bool *fresh, struct dl_upgrades *upg);
 /* Open the pinned maps of a loaded engine (for mode/status); -ENOENT if none. */
 int dl_pinned_open(const char *pin_dir, struct dl_pinned *p);
 void dl_pinned_close(struct dl_pinned *p);

@@ -54,10 +54,21 @@ char LICENSE[] SEC("license") = "GPL";
  * kernel caps the buffer at one page (about 250 addresses). */
 #define DL_SCTP_ADDRS_MAX 256
 
+/*
+ * tests/vm/guest/upgrade.sh loads variants of this object as "a newer
+ * build": DL_UPGRADE_TEST_MARK 1 adds a test to socket_connect that can
+ * never be true (the kernel refuses a negative address length before the
+ * hook), so only that program's code (its tag) differs; 2 doubles
+ * dl_net_lpm, a pinned map another build cannot share. Never set otherwise.
+ */
+#ifndef DL_UPGRADE_TEST_MARK
+#define DL_UPGRADE_TEST_MARK 0
+#endif
+
 /* key: address prefix (struct dl_lpm_key) -> struct dl_net_set */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, DL_NET_LPM_MAX);
+	__uint(max_entries, DL_UPGRADE_TEST_MARK == 2 ? 2 * DL_NET_LPM_MAX : DL_NET_LPM_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct dl_lpm_key);
 	__type(value, struct dl_net_set);
@@ -242,6 +253,8 @@ int BPF_PROG(dl_net_connect, struct socket *sock, struct sockaddr *address, int 
 {
 	if (ret)
 		return dl_pass(ret);
+	if (DL_UPGRADE_TEST_MARK == 1 && addrlen < 0)
+		return 0;
 	return net_decide(sock->sk, address, addrlen, DL_NET_OP_CONNECT, false, DL_HOOK_SOCKET_CONNECT);
 }
 

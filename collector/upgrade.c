@@ -185,7 +185,8 @@ int dl_upgrade_link(const char *lpath, struct bpf_program *prog, const char *hoo
 		dl_log("load: upgrade %s: attach: %s; the old program stays attached", u->prog, strerror(-err));
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.upgrade", lpath);
+	/* bpffs refuses names with a dot (reserved, kernel/bpf/inode.c) */
+	snprintf(tmp, sizeof(tmp), "%s_upgrading", lpath);
 	unlink(tmp); /* left by a run that died here */
 	err = bpf_link__pin(link, tmp);
 	if (!err && rename(tmp, lpath) < 0) {

@@ -135,7 +135,9 @@ int dl_seq_saved(const char *pin_dir, const char *boot_id, uint64_t *seq)
 	return 0;
 }
 
-static int seq_save(const char *pin_dir, const char *boot_id, uint64_t seq)
+/* Replace the state file <pin><suffix> with text, atomically (a temporary
+ * file renamed over it): a reader sees the old content or the new. */
+static int state_write(const char *pin_dir, const char *suffix, const char *text)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	FILE *f;
@@ -143,12 +145,12 @@ static int seq_save(const char *pin_dir, const char *boot_id, uint64_t seq)
 
 	if (err)
 		return err;
-	state_path(path, sizeof(path), pin_dir, ".seq");
+	state_path(path, sizeof(path), pin_dir, suffix);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
-	fprintf(f, "%s %llu\n", boot_id, (unsigned long long)seq);
+	fputs(text, f);
 	if (fclose(f) != 0 || rename(tmp, path) < 0) {
 		err = -errno;
 		unlink(tmp);
@@ -157,27 +159,23 @@ static int seq_save(const char *pin_dir, const char *boot_id, uint64_t seq)
 	return 0;
 }
 
+static int seq_save(const char *pin_dir, const char *boot_id, uint64_t seq)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "%s %llu\n", boot_id, (unsigned long long)seq);
+	return state_write(pin_dir, ".seq", text);
+}
+
 int dl_skipped_save(const char *pin_dir, const uint64_t skipped[DL_REC_SKIP_MAX])
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	FILE *f;
-	int err = ensure_run_dir();
+	char text[64 * DL_REC_SKIP_MAX] = "";
+	size_t l = 0;
 
-	if (err)
-		return err;
-	state_path(path, sizeof(path), pin_dir, ".skipped");
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
 	for (unsigned i = 1; i < DL_REC_SKIP_MAX; i++)
-		fprintf(f, "%s %llu\n", dl_rec_skip_key(i), (unsigned long long)skipped[i]);
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		err = -errno;
-		unlink(tmp);
-		return err;
-	}
-	return 0;
+		l += (size_t)snprintf(text + l, sizeof(text) - l, "%s %llu\n", dl_rec_skip_key(i),
+				      (unsigned long long)skipped[i]);
+	return state_write(pin_dir, ".skipped", text);
 }
 
 int dl_skipped_read(const char *pin_dir, uint64_t skipped[DL_REC_SKIP_MAX])

@@ -41,7 +41,6 @@ command -v bpftool > /dev/null || { echo "Bail out! bpftool not found"; exit 1; 
 
 T=$(mktemp -d /tmp/upgrade.XXXXXX)
 PIN=/sys/fs/bpf/drylock
-COLLECTOR_PID=
 LOOP_PID=
 
 cleanup() {
@@ -57,17 +56,17 @@ trap cleanup EXIT
 start_collector() {  # start_collector LOG [ENV=VAL...]: 0 when ready
 	local log=$1
 	shift
-	rm -f "$T/ready"
-	env "$@" "$DL" run --enforce --policy "$T/policy" --db "$T/db" --ready-file "$T/ready" > "$log" 2>&1 &
-	COLLECTOR_PID=$!
-	poll 120 sh -c "[ -e '$T/ready' ] || ! kill -0 $COLLECTOR_PID 2>/dev/null"
-	[ -e "$T/ready" ] && kill -0 "$COLLECTOR_PID" 2>/dev/null
+	run_collector "$log" "$@" -- --enforce --policy "$T/policy" --db "$T/db"
 }
-stop_collector() {
-	[ -n "$COLLECTOR_PID" ] || return 0
-	kill -TERM "$COLLECTOR_PID" 2>/dev/null
-	wait "$COLLECTOR_PID" 2>/dev/null
-	COLLECTOR_PID=
+# stored_deny: one connect to the denied destination, then 0 once the
+# collector has stored its deny
+stored_deny() {
+	local pid
+	"$C" 127.0.0.2 9 > /dev/null 2>&1 &
+	pid=$!
+	wait "$pid"
+	poll 30 sh -c "[ \"\$(sqlite3 -batch -noheader -cmd '.timeout 10000' '$T/db' \
+		'select count(*) from events where tgid=$pid and verdict=2')\" = 1 ]"
 }
 # link_of PROG: "<link id> <program tag>" of the link pinned for PROG
 link_of() {
@@ -186,11 +185,7 @@ else
 fi
 n_up=$(upgrade_records | wc -l)
 if [ "$n_up" = 1 ]; then tap_ok "b: one program replaced, one record"; else tap_not_ok "b: one upgrade record" "$(upgrade_records)"; fi
-"$C" 127.0.0.2 9 > /dev/null 2>&1 &
-pid=$!
-wait "$pid"
-if poll 30 sh -c "[ \"\$(sqlite3 -batch -noheader -cmd '.timeout 10000' '$T/db' \
-	'select count(*) from events where tgid=$pid and verdict=2')\" = 1 ]"; then
+if stored_deny; then
 	tap_ok "b: build B's decisions are stored (the record ABI both builds share)"
 else
 	tap_not_ok "b: B's decision stored" "$(sqlite3 "$T/db" "select tgid, verdict from events order by rowid desc limit 3" 2>&1)"
@@ -230,11 +225,7 @@ if set_locked 1; then
 	else
 		tap_not_ok "d: locked: upgrade refused" "tag $D_TAG (A $A_TAG); $(grep -i -e lock -e upgrad "$T/d.log")"
 	fi
-	"$C" 127.0.0.2 9 > /dev/null 2>&1 &
-	pid=$!
-	wait "$pid"
-	if poll 30 sh -c "[ \"\$(sqlite3 -batch -noheader -cmd '.timeout 10000' '$T/db' \
-		'select count(*) from events where tgid=$pid and verdict=2')\" = 1 ]"; then
+	if stored_deny; then
 		tap_ok "d: locked: the collector keeps collecting with the pinned programs"
 	else
 		tap_not_ok "d: locked: collecting goes on"

@@ -401,8 +401,16 @@ static int obj_open(struct dl_obj *o, const struct dl_loader_family *d, const ch
 
 	o->d = d;
 	if (dir && *dir) {
+		struct stat st;
+
 		snprintf(path, sizeof(path), "%s/%s.bpf.o", dir, stem);
-		if (access(path, R_OK) == 0) {
+		if (stat(path, &st) == 0) {
+			/* code for the kernel: only from a file only root can change */
+			if (st.st_uid != 0 || (st.st_mode & 022) || !S_ISREG(st.st_mode)) {
+				dl_err("load: %s: not a regular file owned by root and writable only by it; "
+				       "not loaded (DRYLOCK_BPF_OBJ_DIR)", path);
+				return -EPERM;
+			}
 			dl_log("load: %s from %s (DRYLOCK_BPF_OBJ_DIR)", stem, path);
 			o->file = bpf_object__open_file(path, oo);
 			return o->file ? 0 : -errno;

@@ -3,7 +3,10 @@
  * Shared by every drylock BPF object: the maps all families use (pinned by
  * name under the collector's pin root, so separate objects share one ring
  * buffer, one sequence counter and one config), and the steps every decision
- * takes: count it, number it, emit it, return a verifier-provable verdict.
+ * takes (dl_decide): the verdict from the rule's action and the family's
+ * mode, count it, number it, emit it as a header plus the family's payload,
+ * return a verifier-provable verdict. A family program only finds the rule
+ * and fills its payload.
  *
  * The allow/deny outcome never depends on whether the record could be
  * reserved: a failed reservation is counted in dl_drops and leaves a gap in
@@ -132,10 +135,13 @@ static __always_inline void dl_count_unmatched(__u32 family)
 		(*n)++;
 }
 
-/* Reserve and fill the common part of a record; NULL (and counted) if the
- * ring buffer is full. The caller fills the payload and submits. */
+/* Reserve a record of the header plus payload_len bytes (a constant at
+ * every call site: the verifier bounds the payload writes by it) and fill
+ * the header; NULL (and counted) if the ring buffer is full. The caller
+ * fills the payload and submits. */
 static __always_inline struct dl_record *dl_record_start(__u16 family, __u16 hook, __u32 rule_idx,
-							 __u8 verdict, __u8 enforced, __u32 gen)
+							 __u8 verdict, __u8 enforced, __u32 gen,
+							 __u32 payload_len)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct dl_record *rec;
@@ -147,7 +153,7 @@ static __always_inline struct dl_record *dl_record_start(__u16 family, __u16 hoo
 	if (seqp)
 		seq = __sync_fetch_and_add(seqp, 1) + 1;
 
-	rec = bpf_ringbuf_reserve(&dl_events, sizeof(*rec), 0);
+	rec = bpf_ringbuf_reserve(&dl_events, DL_RECORD_HDR_LEN + payload_len, 0);
 	if (!rec) {
 		drops = bpf_map_lookup_elem(&dl_drops, &fam);
 		if (drops)
@@ -158,7 +164,7 @@ static __always_inline struct dl_record *dl_record_start(__u16 family, __u16 hoo
 	id = bpf_get_current_pid_tgid();
 	ugid = bpf_get_current_uid_gid();
 	rec->version = DL_ABI_VERSION;
-	rec->size = sizeof(*rec);
+	rec->size = DL_RECORD_HDR_LEN + payload_len;
 	rec->family = family;
 	rec->hook = hook;
 	rec->seq = seq;
@@ -186,7 +192,6 @@ static __always_inline struct dl_record *dl_record_start(__u16 family, __u16 hoo
 	rec->flags = 0;
 	__builtin_memset(rec->pad, 0, sizeof(rec->pad));
 	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
-	__builtin_memset(&rec->u, 0, sizeof(rec->u));
 	return rec;
 }
 
@@ -205,6 +210,46 @@ static __always_inline void dl_record_submit(struct dl_record *rec)
 	__u64 size = bpf_ringbuf_query(&dl_events, BPF_RB_RING_SIZE);
 
 	bpf_ringbuf_submit(rec, avail > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * How every decision ends, once the family has found the rule that decides
+ * (rule_idx and its action; action < 0: no rule matched) and built the
+ * record's payload (payload_len bytes, a constant at the call site; flags
+ * DL_REC_F_* about it, e.g. a string cut at its field's size):
+ *   no rule -> counted in dl_unmatched, allowed, not recorded;
+ *   allow   -> allowed, counted, recorded as allow;
+ *   deny    -> would-deny (family permissive) or deny (enforce), counted,
+ *              recorded; -EPERM when denied.
+ * The verdict never depends on whether the record could be reserved.
+ */
+static __always_inline int dl_decide(__u16 family, __u16 hook, __u32 gen, __u32 rule_idx, int action,
+				     const void *payload, __u32 payload_len, __u8 flags)
+{
+	struct dl_config *cfg;
+	struct dl_record *rec;
+	__u8 verdict, enforced = 0;
+
+	if (action < 0) {
+		dl_count_unmatched(family);
+		return 0;
+	}
+	cfg = dl_get_config();
+	if (cfg && family < DL_FAMILY_MAX)
+		enforced = cfg->mode[family] == DL_MODE_ENFORCE;
+	if (action == DL_ACTION_ALLOW)
+		verdict = DL_VERDICT_ALLOW;
+	else
+		verdict = enforced ? DL_VERDICT_DENY : DL_VERDICT_WOULD_DENY;
+	dl_count(rule_idx, verdict);
+
+	rec = dl_record_start(family, hook, rule_idx, verdict, enforced, gen, payload_len);
+	if (rec) {
+		rec->flags = flags;
+		__builtin_memcpy(&rec->u, payload, payload_len);
+		dl_record_submit(rec);
+	}
+	return dl_verdict_ret(verdict);
 }
 
 #endif

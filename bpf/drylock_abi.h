@@ -21,7 +21,12 @@
 #include <linux/types.h>
 #endif
 
-#define DL_ABI_VERSION 1
+/* Version 2: a record is a fixed header (struct dl_record up to u) plus the
+ * payload its family needs; size says how long it is (docs/abi.md). Version
+ * 1 was header plus a 48-byte payload of the same layout (its pad bytes were
+ * zero, so its flags read 0): readers take both. */
+#define DL_ABI_VERSION 2
+#define DL_ABI_VERSION_MIN 1    /* oldest record version a reader accepts */
 
 #define DL_COMM_LEN 16          /* TASK_COMM_LEN */
 #define DL_ADDR_LEN 16          /* IPv6 address; IPv4 stored v4-mapped */
@@ -156,18 +161,24 @@ struct dl_self_payload {
 				  * bytes with DL_REC_F_TRUNCATED set */
 };
 
+/* Room user space keeps for any family's payload (the union below): a
+ * record longer than header + DL_PAYLOAD_LEN is read up to this much. */
 #define DL_PAYLOAD_LEN 48
 
-#define DL_REC_F_TRUNCATED 0x1  /* a string in the payload was cut at its documented limit */
+/* Strings a family copies into its payload are cut at the field's size
+ * (documented with the field) and the record flagged DL_REC_F_TRUNCATED. */
+#define DL_REC_F_TRUNCATED 0x1
 
 /*
- * One decision, as emitted on the ring buffer. 160 bytes.
- * seq is allocated before the ring-buffer reservation: a seq that never
- * arrives is a record the kernel dropped (also counted in dl_drops).
+ * One decision, as emitted on the ring buffer: the header (every field
+ * before u, DL_RECORD_HDR_LEN bytes) and the family's payload, size bytes in
+ * all (a multiple of 8). seq is allocated before the ring-buffer reservation:
+ * a seq that never arrives is a record the kernel dropped (also counted in
+ * dl_drops).
  */
 struct dl_record {
 	__u16 version;          /* DL_ABI_VERSION */
-	__u16 size;             /* sizeof(struct dl_record) */
+	__u16 size;             /* header + this record's payload, in bytes */
 	__u16 family;           /* enum dl_family */
 	__u16 hook;             /* enum dl_hook */
 	__u64 seq;              /* per boot, starts at 1, shared by all programs */
@@ -188,7 +199,7 @@ struct dl_record {
 	__u32 sessionid;        /* audit session id */
 	__u8  verdict;          /* enum dl_verdict */
 	__u8  enforced;         /* 1 if the family was in enforce mode */
-	__u8  flags;  /* DL_REC_F_* */
+	__u8  flags;            /* DL_REC_F_* */
 	__u8  pad[5];
 	char  comm[DL_COMM_LEN]; /* untrusted bytes, NUL-padded */
 	union {
@@ -198,6 +209,9 @@ struct dl_record {
 		__u8 raw[DL_PAYLOAD_LEN];
 	} u;
 };
+
+/* Bytes of a record before its payload; the smallest valid record. */
+#define DL_RECORD_HDR_LEN __builtin_offsetof(struct dl_record, u)
 
 /* Single-entry array map "dl_config": facts the loader sets, switched at runtime. */
 struct dl_config {
@@ -312,6 +326,8 @@ _Static_assert(__builtin_offsetof(struct dl_record, seq) == 8, "seq offset");
 _Static_assert(__builtin_offsetof(struct dl_record, verdict) == 88, "verdict offset");
 _Static_assert(__builtin_offsetof(struct dl_record, comm) == 96, "comm offset");
 _Static_assert(__builtin_offsetof(struct dl_record, u) == 112, "payload offset");
+_Static_assert(__builtin_offsetof(struct dl_record, flags) == 90, "flags offset");
+_Static_assert(DL_RECORD_HDR_LEN % 8 == 0, "payload starts 8-byte aligned");
 _Static_assert(sizeof(struct dl_lpm_key) == 20, "lpm key size");
 _Static_assert(sizeof(struct dl_net_rule) == 24, "dl_net_rule size");
 _Static_assert(sizeof(struct dl_net_set) == 8 + 24 * DL_NET_SET_MAX, "dl_net_set size");

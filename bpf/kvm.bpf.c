@@ -62,14 +62,12 @@ struct {
 static __always_inline int kvm_decide(struct file *file, unsigned int cmd, __u16 hook)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct dl_kvm_payload pl = {};
 	struct dl_kvm_owner *owner;
 	struct dl_kvm_set *set;
-	struct dl_config *cfg;
-	struct dl_record *rec;
 	struct inode *inode;
 	__u32 zero = 0, tgid, rule_idx = DL_RULE_NONE, i;
 	__u64 start;
-	__u8 verdict, enforced = 0;
 	int action = -1;
 
 	if (cmd != DL_KVM_CREATE_VM)
@@ -104,27 +102,10 @@ static __always_inline int kvm_decide(struct file *file, unsigned int cmd, __u16
 		action = r->action;
 		break;
 	}
-	if (action < 0) {
-		dl_count_unmatched(DL_FAMILY_KVM);
-		return 0;
-	}
-	cfg = dl_get_config();
-	if (cfg)
-		enforced = cfg->mode[DL_FAMILY_KVM] == DL_MODE_ENFORCE;
-	if (action == DL_ACTION_ALLOW)
-		verdict = DL_VERDICT_ALLOW;
-	else
-		verdict = enforced ? DL_VERDICT_DENY : DL_VERDICT_WOULD_DENY;
-	dl_count(rule_idx, verdict);
-
-	rec = dl_record_start(DL_FAMILY_KVM, hook, rule_idx, verdict, enforced, set->gen);
-	if (rec) {
-		rec->u.kvm.owner_tgid = (__u32)owner->tgid;
-		rec->u.kvm.cmd = cmd;
-		__builtin_memcpy(rec->u.kvm.owner_comm, owner->comm, DL_COMM_LEN);
-		dl_record_submit(rec);
-	}
-	return dl_verdict_ret(verdict);
+	pl.owner_tgid = (__u32)owner->tgid;
+	pl.cmd = cmd;
+	__builtin_memcpy(pl.owner_comm, owner->comm, DL_COMM_LEN);
+	return dl_decide(DL_FAMILY_KVM, hook, set->gen, rule_idx, action, &pl, sizeof(pl), 0);
 }
 
 SEC("lsm/file_ioctl")

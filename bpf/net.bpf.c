@@ -54,10 +54,21 @@ char LICENSE[] SEC("license") = "GPL";
  * kernel caps the buffer at one page (about 250 addresses). */
 #define DL_SCTP_ADDRS_MAX 256
 
+/*
+ * tests/vm/guest/upgrade.sh loads variants of this object as "a newer
+ * build": DL_UPGRADE_TEST_MARK 1 adds a test to socket_connect that can
+ * never be true (the kernel refuses a negative address length before the
+ * hook), so only that program's code (its tag) differs; 2 doubles
+ * dl_net_lpm, a pinned map another build cannot share. Never set otherwise.
+ */
+#ifndef DL_UPGRADE_TEST_MARK
+#define DL_UPGRADE_TEST_MARK 0
+#endif
+
 /* key: address prefix (struct dl_lpm_key) -> struct dl_net_set */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, DL_NET_LPM_MAX);
+	__uint(max_entries, DL_UPGRADE_TEST_MARK == 2 ? 2 * DL_NET_LPM_MAX : DL_NET_LPM_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct dl_lpm_key);
 	__type(value, struct dl_net_set);
@@ -187,19 +198,15 @@ static __always_inline int net_decide_addr(const struct net_sock *s, const __u8 
 					   __u16 sa_family, __u8 op, __u16 hook)
 {
 	struct dl_lpm_key key = { .prefixlen = 128 };
+	struct dl_net_payload pl = {};
 	struct dl_net_set *set;
-	struct dl_config *cfg;
-	struct dl_record *rec;
-	__u8 verdict, enforced = 0;
-	__u32 rule_idx = DL_RULE_NONE, gen = 0, i;
+	__u32 rule_idx = DL_RULE_NONE, i;
 	int action = -1;
 
 	__builtin_memcpy(key.addr, addr, 16);
 	set = bpf_map_lookup_elem(&dl_net_lpm, &key);
-	if (!set) {
-		dl_count_unmatched(DL_FAMILY_NET);
-		return 0;
-	}
+	if (!set)
+		return dl_decide(DL_FAMILY_NET, hook, 0, DL_RULE_NONE, -1, &pl, sizeof(pl), 0);
 
 	for (i = 0; i < DL_NET_SET_MAX; i++) {
 		struct dl_net_rule *r;
@@ -219,31 +226,12 @@ static __always_inline int net_decide_addr(const struct net_sock *s, const __u8 
 		action = r->action;
 		break;
 	}
-	if (action < 0) {
-		dl_count_unmatched(DL_FAMILY_NET);
-		return 0;
-	}
-
-	gen = set->gen;
-	cfg = dl_get_config();
-	if (cfg)
-		enforced = cfg->mode[DL_FAMILY_NET] == DL_MODE_ENFORCE;
-	if (action == DL_ACTION_ALLOW)
-		verdict = DL_VERDICT_ALLOW;
-	else
-		verdict = enforced ? DL_VERDICT_DENY : DL_VERDICT_WOULD_DENY;
-	dl_count(rule_idx, verdict);
-
-	rec = dl_record_start(DL_FAMILY_NET, hook, rule_idx, verdict, enforced, gen);
-	if (rec) {
-		__builtin_memcpy(rec->u.net.addr, key.addr, 16);
-		rec->u.net.port = port;
-		rec->u.net.sa_family = sa_family;
-		rec->u.net.sock_type = s->type;
-		rec->u.net.protocol = s->proto;
-		dl_record_submit(rec);
-	}
-	return dl_verdict_ret(verdict);
+	__builtin_memcpy(pl.addr, key.addr, 16);
+	pl.port = port;
+	pl.sa_family = sa_family;
+	pl.sock_type = s->type;
+	pl.protocol = s->proto;
+	return dl_decide(DL_FAMILY_NET, hook, set->gen, rule_idx, action, &pl, sizeof(pl), 0);
 }
 
 static __always_inline int net_decide(struct sock *sk, const void *uaddr, int addrlen, __u8 op, bool is_send,
@@ -265,6 +253,8 @@ int BPF_PROG(dl_net_connect, struct socket *sock, struct sockaddr *address, int 
 {
 	if (ret)
 		return dl_pass(ret);
+	if (DL_UPGRADE_TEST_MARK == 1 && addrlen < 0)
+		return 0;
 	return net_decide(sock->sk, address, addrlen, DL_NET_OP_CONNECT, false, DL_HOOK_SOCKET_CONNECT);
 }
 

@@ -95,30 +95,22 @@ static __always_inline bool under_pin(const struct dl_self_lock *lk, struct dent
 static __always_inline int self_decide(__u16 hook, __u32 op, __u32 cmd, __u32 arg, const char *name,
 				       __u32 name_len)
 {
-	struct dl_config *cfg = dl_get_config();
+	struct dl_self_payload pl;
 	struct dl_self_set *set;
-	struct dl_record *rec;
 	__u32 zero = 0;
-	__u8 verdict, enforced;
 
 	set = bpf_map_lookup_elem(&dl_self_rules, &zero);
-	if (!set || !set->n || !cfg)
+	if (!set || !set->n)
 		return 0;
-	enforced = cfg->mode[DL_FAMILY_SELF] == DL_MODE_ENFORCE;
-	verdict = enforced ? DL_VERDICT_DENY : DL_VERDICT_WOULD_DENY;
-	dl_count(set->rule_idx, verdict);
-	rec = dl_record_start(DL_FAMILY_SELF, hook, set->rule_idx, verdict, enforced, set->gen);
-	if (rec) {
-		rec->u.self.op = op;
-		rec->u.self.cmd = cmd;
-		rec->u.self.arg = arg;
-		if (name)
-			bpf_probe_read_kernel_str(rec->u.self.name, sizeof(rec->u.self.name), name);
-		if (name_len >= DL_SELF_NAME_LEN)
-			rec->flags |= DL_REC_F_TRUNCATED;
-		dl_record_submit(rec);
-	}
-	return dl_verdict_ret(verdict);
+	__builtin_memset(&pl, 0, sizeof(pl));
+	pl.op = op;
+	pl.cmd = cmd;
+	pl.arg = arg;
+	if (name)
+		bpf_probe_read_kernel_str(pl.name, sizeof(pl.name), name);
+	/* the one self rule is a deny (policy-self.c) */
+	return dl_decide(DL_FAMILY_SELF, hook, set->gen, set->rule_idx, DL_ACTION_DENY, &pl, sizeof(pl),
+			 name_len >= DL_SELF_NAME_LEN ? DL_REC_F_TRUNCATED : 0);
 }
 
 static __always_inline int self_dentry(__u16 hook, __u32 op, struct dentry *d)

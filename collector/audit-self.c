@@ -4,7 +4,7 @@
  * attempt=<op> (the perm too: "avc: denied { unlink }"), target= the name
  * the kernel recorded (encoded like comm=; the pin's name, the LSM
  * program's, the map's), bpf_cmd= and arg= for bpf() and map attempts, and
- * truncated=1 when the name was cut at DL_SELF_NAME_LEN - 1 bytes. tcontext
+ * (auditfmt adds trunc=1 when the name was cut at DL_SELF_NAME_LEN - 1 bytes). tcontext
  * names the kind of object. The dedup key is the whole payload.
  */
 #include <errno.h>
@@ -23,8 +23,8 @@ static int self_fields(char *out, size_t outlen, const struct dl_record *r)
 	if (dl_audit_encode(name, sizeof(name), s->name, strnlen(s->name, DL_SELF_NAME_LEN),
 			    DL_SELF_NAME_LEN) < 0)
 		return -ENOSPC;
-	len = snprintf(out, outlen, " attempt=%s target=%s bpf_cmd=%u arg=%u%s", dl_self_op_name(s->op), name,
-		       s->cmd, s->arg, r->flags & DL_REC_F_TRUNCATED ? " truncated=1" : "");
+	len = snprintf(out, outlen, " attempt=%s target=%s bpf_cmd=%u arg=%u", dl_self_op_name(s->op), name,
+		       s->cmd, s->arg);
 	return len < 0 || (size_t)len >= outlen ? -ENOSPC : len;
 }
 

@@ -204,6 +204,9 @@ int dl_audit_format_avc(char *out, size_t outlen, const struct dl_event *ev,
 		else
 			tb_printf(&b, "%s", fields);
 	}
+	/* A string in the payload was cut at its field's size (docs/abi.md). */
+	if (r->flags & DL_REC_F_TRUNCATED)
+		tb_printf(&b, " trunc=1");
 	if (b.full) {
 		out[0] = '\0';
 		return -ENOSPC;
@@ -299,6 +302,20 @@ int dl_audit_format_unload(char *out, size_t outlen, int64_t stored, uint64_t lo
 		return -ENOSPC;
 	tb_printf(&b, "op=unload lsm=%s enabled=0 old-enabled=1 stored=%lld lost=%llu seq=%llu",
 		  DL_AUDIT_LSM, (long long)stored, (unsigned long long)lost, (unsigned long long)seq);
+	return done(&b);
+}
+
+int dl_audit_format_upgrade(char *out, size_t outlen, const char *hook, const char *prog,
+			    const char *old_tag, const char *new_tag, const char *how)
+{
+	struct tbuf b = { .s = out, .cap = outlen };
+
+	if (!out || !outlen)
+		return -ENOSPC;
+	/* hook, program name, tags and how are drylock's own words (no
+	 * untrusted bytes): written plain */
+	tb_printf(&b, "op=upgrade lsm=%s hook=%s prog=%s old_tag=%s new_tag=%s how=%s", DL_AUDIT_LSM, hook,
+		  prog, old_tag, new_tag, how);
 	return done(&b);
 }
 

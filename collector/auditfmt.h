@@ -14,6 +14,7 @@
  *     scgroup=<id> comm=<enc> cmd=<enc exe>
  *     family-specific: daddr=<ip> dport=<n> proto=<IANA number> (connect)
  *                      laddr=<ip> lport=<n> proto=...            (bind)
+ *     trunc=1 last, only when the record's DL_REC_F_TRUNCATED is set
  *   The "avc: ... { perm }" prefix, tcontext= and tclass= are what aureport
  *   --avc reads for result, permission, object and class. There is no
  *   scontext=, so SELinux tools (audit2allow) do not take it for theirs.
@@ -67,6 +68,10 @@ int dl_audit_format_unload(char *out, size_t outlen, int64_t stored, uint64_t lo
 /* `drylock lock` (USER_MAC_CONFIG_CHANGE): the engine is final until reboot;
  * maps: how many map ids were protected; enforcing: the self family's mode. */
 int dl_audit_format_lock(char *out, size_t outlen, unsigned maps, int enforcing);
+/* USER_MAC_CONFIG_CHANGE: a running program replaced by a newer build's;
+ * how is "link_update" or "relink" (collector/upgrade.c). */
+int dl_audit_format_upgrade(char *out, size_t outlen, const char *hook, const char *prog,
+			    const char *old_tag, const char *new_tag, const char *how);
 
 /* res= for a decision: 1 (success) unless the operation was denied. */
 int dl_audit_result(const struct dl_record *rec);

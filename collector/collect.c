@@ -36,6 +36,7 @@
 #include "names.h"
 #include "auditfmt.h"
 #include "ingest.h"
+#include "upgrade.h"
 
 /* Drain timer (the programs do not wake the collector per record). */
 #define DL_DRAIN_INTERVAL_MS 50
@@ -60,6 +61,8 @@ struct collector {
 	uint64_t dup_floor;       /* highest seq of this boot stored before the start */
 	bool *dup;                /* per batch slot: stored before, not audited again */
 	int64_t amark;            /* audit mark last written */
+	uint64_t skip_said[DL_REC_SKIP_MAX]; /* ring records skipped, as last reported */
+	int64_t skip_said_ns;     /* when they were last reported */
 };
 
 /* ---- the loop ---- */
@@ -72,6 +75,33 @@ static void log_store_failure(struct collector *c, const char *what)
 		        what, dl_store_errmsg(c->st));
 }
 
+/*
+ * Ring records the ingest skipped (unknown version, short, ...): said in the
+ * journal with the count per reason, at once the first time and then at most
+ * once a minute (a stream of them must not flood it), and saved for
+ * `drylock status`. force: say what is unsaid now (at stop).
+ */
+#define DL_SKIP_REPORT_NS (60 * 1000000000ll)
+static void report_skipped(struct collector *c, bool force)
+{
+	const uint64_t *sk = c->in.skipped;
+	int64_t now = dl_now_ns();
+	bool news = false;
+
+	for (unsigned i = 1; i < DL_REC_SKIP_MAX; i++)
+		news |= sk[i] != c->skip_said[i];
+	if (!news || (!force && c->skip_said_ns && now - c->skip_said_ns < DL_SKIP_REPORT_NS))
+		return;
+	for (unsigned i = 1; i < DL_REC_SKIP_MAX; i++)
+		if (sk[i] != c->skip_said[i])
+			dl_warn("collect: skipped %llu ring records (%llu in all): %s",
+				(unsigned long long)(sk[i] - c->skip_said[i]), (unsigned long long)sk[i],
+				dl_rec_skip_name(i));
+	memcpy(c->skip_said, sk, sizeof(c->skip_said));
+	c->skip_said_ns = now;
+	dl_skipped_save(c->o->pin_dir, sk);
+}
+
 /* Drain one batch. Returns records stored (>= 0), or <0 on store failure. */
 static int drain_batch(struct collector *c)
 {
@@ -82,8 +112,8 @@ static int drain_batch(struct collector *c)
 
 	dl_ingest_reset(in);
 	while (in->n < in->cap && dl_ring_next(&c->ring, &data, &len) == 1)
-		if (dl_ingest_add(in, data, len) == -EPROTO && in->bad == 1)
-			dl_warn("collect: skipping a record of unknown version or size (len %u)", len);
+		dl_ingest_add(in, data, len);
+	report_skipped(c, false);
 	if (in->n == 0) {
 		dl_ring_release(&c->ring); /* discarded or unknown records only */
 		return 0;
@@ -203,6 +233,7 @@ static int setup_signals(void)
 int dl_collect(const struct dl_collect_opts *o)
 {
 	struct collector c = { .o = o, .cgroup_root_fd = -1 };
+	struct dl_upgrades upg;
 	struct epoll_event ev = { .events = EPOLLIN };
 	char text[512];
 	bool fresh = false, stop = false;
@@ -277,12 +308,15 @@ int dl_collect(const struct dl_collect_opts *o)
 			goto out;
 		c.gen = cfg.policy_gen;
 		fresh = false;
+		memset(&upg, 0, sizeof(upg));
+		upg.locked = true;
+		dl_upgrade_locked_note(o->pin_dir);
 		dl_log("load: the engine in %s is locked until reboot (`drylock lock`): its programs, rules "
 		       "and modes (generation %u) are kept; %s is not loaded again and must be the policy "
 		       "that was locked", o->pin_dir, c.gen, o->policy->name);
 	} else {
 		dl_pinned_close(&c.pin);
-		err = dl_load(o->pin_dir, o->policy, o->mode, o->ringbuf_size, seq_floor, &c.pin, &c.gen, &fresh);
+		err = dl_load(o->pin_dir, o->policy, o->mode, o->ringbuf_size, seq_floor, &c.pin, &c.gen, &fresh, &upg);
 		if (err)
 			goto out;
 	}
@@ -292,8 +326,9 @@ int dl_collect(const struct dl_collect_opts *o)
 		if (dl_config_read(&c.pin, &cfg) == 0)
 			memcpy(c.mode, cfg.mode, sizeof(c.mode));
 	}
-	dl_log("load: policy %s (%zu rules, sha256 %.12s) generation %u, %s, %s", o->policy->name,
+	dl_log("load: policy %s (%zu rules, sha256 %.12s) generation %u, %s%s%s, %s", o->policy->name,
 	       o->policy->n_rules, o->policy->sha256, c.gen, fresh ? "programs attached" : "programs were already attached",
+	       upg.n ? " (some replaced by this build's: upgraded)" : "", upg.locked ? " (locked: kept as they are)" : "",
 	       dl_any_enforcing(c.mode, o->policy->families) ? "enforcing" : "permissive");
 
 	/* 3. Record what was loaded, in the store and in the audit log. */
@@ -311,6 +346,10 @@ int dl_collect(const struct dl_collect_opts *o)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_POLICY_LOAD, text, 1);
 	if (dl_audit_format_start(text, sizeof(text), !fresh, dl_any_enforcing(c.mode, o->policy->families)) > 0)
 		dl_audit_text(c.audit, AUDIT_USER_MAC_STATUS, text, 1);
+	for (unsigned i = 0; i < upg.n; i++)
+		if (dl_audit_format_upgrade(text, sizeof(text), upg.u[i].hook, upg.u[i].prog, upg.u[i].old_tag,
+					    upg.u[i].new_tag, upg.u[i].how) > 0)
+			dl_audit_text(c.audit, AUDIT_USER_MAC_CONFIG_CHANGE, text, 1);
 	/* What a collector that was killed stored but did not get into the
 	 * audit log, before anything new. */
 	if (dl_audit_catch_up(c.audit, c.st, c.boot_key))
@@ -329,6 +368,7 @@ int dl_collect(const struct dl_collect_opts *o)
 			     c.pin.exe_fd, c.cgroup_root_fd, o->batch);
 	if (err)
 		goto out;
+	dl_skipped_save(o->pin_dir, c.in.skipped); /* this run's counts, from zero */
 	c.dup = calloc(c.in.cap ? c.in.cap : 1, sizeof(*c.dup));
 	if (!c.dup) {
 		dl_log("collect: out of memory");
@@ -413,6 +453,7 @@ int dl_collect(const struct dl_collect_opts *o)
 	/* Final drain so that a clean stop leaves nothing behind. */
 	while (drain_batch(&c) > 0)
 		;
+	report_skipped(&c, true);
 	poll_state(&c);
 	dl_log("collect: stopping; %llu records stored this run; programs stay attached (drylock unload detaches)",
 	       (unsigned long long)c.stored);

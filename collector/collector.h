@@ -48,14 +48,30 @@ int dl_bpf_lsm_check(char *why, size_t whylen);
  * for objects loaded whatever the policy says. Stops at cb's first nonzero
  * return and returns it; -errno if a skeleton does not open. */
 int dl_lsm_hooks(int (*cb)(int family, const char *hook, void *ctx), void *ctx);
-/* Load every program the policy needs, attach what is not attached yet, pin
- * links and maps under pin_dir, then install the policy's rules and bump the
- * generation. mode < 0 keeps the current mode of an already-loaded engine
- * (permissive on a fresh load). On a fresh load the sequence counter starts
- * after seq_floor (the highest seq already used on this boot). On return
- * p->*_fd are open. *fresh is set when nothing was pinned before. */
+/* A program of the running engine replaced by this build's (upgrade.c). */
+struct dl_upgrade {
+	char prog[16];                  /* BPF_OBJ_NAME_LEN */
+	char hook[48];                  /* LSM hook */
+	char old_tag[17], new_tag[17];  /* bpf_prog_info.tag, 16 hex digits */
+	__u32 old_link_id, new_link_id; /* equal after a link_update */
+	const char *how;                /* "link_update" or "relink" */
+};
+#define DL_UPGRADES_MAX 32
+struct dl_upgrades {
+	unsigned n;
+	struct dl_upgrade u[DL_UPGRADES_MAX];
+	bool locked;                    /* engine locked: nothing loaded or replaced */
+};
+/* Load every program the policy needs, attach what is not attached yet,
+ * replace an attached program whose code differs from this build's
+ * (upgrade.c; each one in *upg), pin links and maps under pin_dir, then
+ * install the policy's rules and bump the generation. mode < 0 keeps the
+ * current mode of an already-loaded engine (permissive on a fresh load). On
+ * a fresh load the sequence counter starts after seq_floor (the highest seq
+ * already used on this boot). On return p->*_fd are open. *fresh is set
+ * when nothing was pinned before. */
 int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32 ringbuf_size,
-	    uint64_t seq_floor, struct dl_pinned *p, __u32 *gen, bool *fresh);
+	    uint64_t seq_floor, struct dl_pinned *p, __u32 *gen, bool *fresh, struct dl_upgrades *upg);
 /* Open the pinned maps of a loaded engine (for mode/status/collecting);
  * -ENOENT if none. dl_config and the families' maps are opened read-only
  * (a locked engine grants nothing else: family self); dl_config_write
@@ -116,6 +132,41 @@ int dl_ring_next(struct dl_ring *r, const void **data, __u32 *len);
 void dl_ring_release(struct dl_ring *r);
 /* Forget what was read but not released (after a failed commit). */
 void dl_ring_rewind(struct dl_ring *r);
+
+/* ---- ingest.c: one ring record decoded ---- */
+/*
+ * Record ABI (bpf/drylock_abi.h, docs/abi.md): a record is a fixed header
+ * (DL_RECORD_HDR_LEN bytes) plus its family's payload, size bytes in all.
+ * dl_record_read() takes a record of a known version (DL_ABI_VERSION_MIN to
+ * DL_ABI_VERSION) of any size from the header up: out is zeroed, then gets
+ * the first min(size, sizeof(*out)) bytes (a payload longer than this build
+ * knows is cut, a shorter one reads as zeros). Anything else is skipped, for
+ * one of these reasons (DL_REC_OK is 0), counted per reason by the ingest
+ * (ingest.h) and reported by the collector and `drylock status`.
+ * X(NAME, "key" (status --json, <pin>.skipped), "what the collector says")
+ */
+#define DL_REC_SKIPS(X) \
+	X(SHORT,   "short",   "shorter than the record header") \
+	X(SIZE,    "size",    "size field beyond the ring record or below the header") \
+	X(VERSION, "version", "unknown record version") \
+	X(TIME,    "time",    "time beyond int64 nanoseconds")
+enum dl_rec_skip {
+	DL_REC_OK = 0,
+#define DL_X_REC_SKIP_ENUM(n, k, s) DL_REC_##n,
+	DL_REC_SKIPS(DL_X_REC_SKIP_ENUM)
+	DL_REC_SKIP_MAX
+};
+/* A reason's key and what the collector says of it ("?" out of range). */
+const char *dl_rec_skip_key(unsigned reason);
+const char *dl_rec_skip_name(unsigned reason);
+/* Decode one ring record of len bytes: DL_REC_OK with *out set, or the
+ * reason it is skipped (DL_REC_SHORT, _SIZE, _VERSION). */
+int dl_record_read(const void *data, __u32 len, struct dl_record *out);
+
+/* unload.c: the running collector's skip counters, in the run directory
+ * (<pin>.skipped), for `drylock status`. read: all zero if none saved. */
+int dl_skipped_save(const char *pin_dir, const uint64_t skipped[DL_REC_SKIP_MAX]);
+int dl_skipped_read(const char *pin_dir, uint64_t skipped[DL_REC_SKIP_MAX]);
 
 /* ---- audit.c: the audit writer thread ---- */
 struct dl_audit;

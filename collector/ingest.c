@@ -191,23 +191,60 @@ static const char *copy_into(char *dst, size_t n, const char *src)
 	return dst;
 }
 
+const char *dl_rec_skip_key(unsigned reason)
+{
+#define DL_X_REC_SKIP_KEY(n, k, s) [DL_REC_##n] = k,
+	static const char *const keys[DL_REC_SKIP_MAX] = { DL_REC_SKIPS(DL_X_REC_SKIP_KEY) };
+
+	return reason < DL_REC_SKIP_MAX && keys[reason] ? keys[reason] : "?";
+}
+
+const char *dl_rec_skip_name(unsigned reason)
+{
+#define DL_X_REC_SKIP_NAME(n, k, s) [DL_REC_##n] = s,
+	static const char *const names[DL_REC_SKIP_MAX] = { DL_REC_SKIPS(DL_X_REC_SKIP_NAME) };
+
+	return reason < DL_REC_SKIP_MAX && names[reason] ? names[reason] : "?";
+}
+
+int dl_record_read(const void *data, __u32 len, struct dl_record *out)
+{
+	struct { __u16 version, size; } h;
+
+	if (len < DL_RECORD_HDR_LEN)
+		return DL_REC_SHORT;
+	memcpy(&h, data, sizeof(h));
+	if (h.version < DL_ABI_VERSION_MIN || h.version > DL_ABI_VERSION)
+		return DL_REC_VERSION;
+	if (h.size < DL_RECORD_HDR_LEN || h.size > len)
+		return DL_REC_SIZE;
+	memset(out, 0, sizeof(*out));
+	memcpy(out, data, h.size < sizeof(*out) ? h.size : sizeof(*out));
+	return DL_REC_OK;
+}
+
 int dl_ingest_add(struct dl_ingest *in, const void *data, __u32 len)
 {
-	const struct dl_record *r = data;
+	const struct dl_record *r;
 	struct dl_pending *p;
 	int64_t ts_ns;
+	int why;
 
 	if (in->n >= in->cap)
 		return -ENOSPC;
+	p = &in->batch[in->n];
+	r = &p->ev.rec;
+	why = dl_record_read(data, len, &p->ev.rec);
 	/* A time int64 nanoseconds cannot hold (after 2262) is no real record's. */
-	if (len < sizeof(*r) || r->version != DL_ABI_VERSION || r->size != sizeof(*r) ||
-	    r->ktime_ns > (__u64)INT64_MAX ||
-	    __builtin_add_overflow(in->boot_wall_ns, (int64_t)r->ktime_ns, &ts_ns)) {
+	if (why == DL_REC_OK && (r->ktime_ns > (__u64)INT64_MAX ||
+				 __builtin_add_overflow(in->boot_wall_ns, (int64_t)r->ktime_ns, &ts_ns)))
+		why = DL_REC_TIME;
+	if (why != DL_REC_OK) {
 		in->bad++;
+		in->skipped[why]++;
 		return -EPROTO;
 	}
-	p = &in->batch[in->n++];
-	memcpy(&p->ev.rec, r, sizeof(*r));
+	in->n++;
 	p->ev.ts_ns = ts_ns;
 	p->ev.boot_key = in->boot_key;
 	p->ev.policy_key = policy_key_for(in, r->policy_gen);

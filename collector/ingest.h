@@ -31,7 +31,8 @@ struct dl_ingest {
 	int cgroup_root_fd;     /* /sys/fs/cgroup, -1 if none */
 	struct dl_pending *batch;
 	unsigned cap, n;
-	uint64_t bad;           /* records of unknown version/size skipped */
+	uint64_t bad;           /* records skipped, all reasons */
+	uint64_t skipped[DL_REC_SKIP_MAX]; /* records skipped, by enum dl_rec_skip */
 	__u32 other_gen;        /* last foreign generation looked up */
 	int64_t other_key;
 	struct { __u32 tgid; __u64 ino; char *path; } exe[DL_EXE_CACHE];
@@ -46,8 +47,8 @@ int dl_ingest_init(struct dl_ingest *in, struct dl_store *st, const struct dl_po
 		   int exe_fd, int cgroup_root_fd, unsigned cap);
 void dl_ingest_fini(struct dl_ingest *in);
 /* Decode one record into the batch. 0, -ENOSPC when the batch is full, or
- * -EPROTO for a record of unknown version or size, or whose wall time would
- * not fit in int64 nanoseconds (counted, skipped). */
+ * -EPROTO for a record dl_record_read() skips, or whose wall time would not
+ * fit in int64 nanoseconds (counted in bad and skipped[reason], skipped). */
 int dl_ingest_add(struct dl_ingest *in, const void *data, __u32 len);
 /* Store the batch in one transaction. Returns the number stored, or <0 after
  * a rollback (the batch is kept; call dl_ingest_reset to drop it). */

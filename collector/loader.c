@@ -11,10 +11,13 @@
  *      kernel lacks (looked up as bpf_lsm_<hook> in its BTF, never by version)
  *      or whose hook has another arity than theirs (name ending in _a<N>,
  *      hookfit.h) are skipped with a message.
- *   3. Load; attach each program whose link is not pinned yet and pin the link
+ *   3. Check that the maps already pinned have the layout this build
+ *      declares (else nothing changes: `drylock unload` is needed). Load;
+ *      attach each program whose link is not pinned yet and pin the link
  *      under <pin>/links/<prog>. A pinned link keeps enforcing after the
  *      collector exits; a restarted collector reuses it instead of attaching a
- *      second copy.
+ *      second copy, and replaces its program when this build's differs
+ *      (upgrade.c), unless the engine is locked (then nothing is loaded).
  *   4. Compile and install the rules (LPM entries carry the new generation,
  *      stale entries are deleted afterwards), zero the per-rule counters, then
  *      publish the generation and mode in dl_config.
@@ -39,6 +42,7 @@
 #include "exe.skel.h"
 #include "loader-family.h"
 #include "hookfit.h"
+#include "upgrade.h"
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -382,15 +386,110 @@ static int read_init_mnt_ns(__u64 *ino)
 	return 0;
 }
 
-int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32 ringbuf_size,
-	    uint64_t seq_floor, struct dl_pinned *p, __u32 *gen, bool *fresh)
+/*
+ * A BPF object being loaded: the skeleton's embedded object, or, for tests
+ * (tests/vm/guest/upgrade.sh), <$DRYLOCK_BPF_OBJ_DIR>/<stem>.bpf.o when that
+ * variable is set and the file exists: the way a test plays a newer build.
+ */
+struct dl_obj {
+	const struct dl_loader_family *d;
+	void *skel;
+	struct bpf_object *file;
+};
+
+static struct bpf_object *obj_of(const struct dl_obj *o)
 {
-	void *skels[DL_FAMILY_MAX] = { 0 };
+	return o->file ? o->file : o->d->obj(o->skel);
+}
+
+static int obj_open(struct dl_obj *o, const struct dl_loader_family *d, const char *stem,
+		    const struct bpf_object_open_opts *oo)
+{
+	const char *dir = getenv("DRYLOCK_BPF_OBJ_DIR");
+	char path[PATH_MAX];
+
+	o->d = d;
+	if (dir && *dir) {
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s.bpf.o", dir, stem);
+		if (stat(path, &st) == 0) {
+			/* code for the kernel: only from a file only root can change */
+			if (st.st_uid != 0 || (st.st_mode & 022) || !S_ISREG(st.st_mode)) {
+				dl_err("load: %s: not a regular file owned by root and writable only by it; "
+				       "not loaded (DRYLOCK_BPF_OBJ_DIR)", path);
+				return -EPERM;
+			}
+			dl_log("load: %s from %s (DRYLOCK_BPF_OBJ_DIR)", stem, path);
+			o->file = bpf_object__open_file(path, oo);
+			return o->file ? 0 : -errno;
+		}
+	}
+	o->skel = d->open(oo);
+	return o->skel ? 0 : -errno;
+}
+
+static int obj_load(struct dl_obj *o)
+{
+	return o->file ? bpf_object__load(o->file) : o->d->load(o->skel);
+}
+
+static void obj_close(struct dl_obj *o)
+{
+	if (o->file)
+		bpf_object__close(o->file);
+	else if (o->skel)
+		o->d->destroy(o->skel);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Attach prog and pin its link at lpath, or, when a link is pinned there
+ * already, keep it or replace its program by this one (upgrade.c). */
+static int attach_or_upgrade(struct bpf_program *prog, const char *lpath, struct dl_upgrades *upg)
+{
+	const char *sec = bpf_program__section_name(prog);
+	struct bpf_link *link;
+	struct dl_upgrade u;
+	int err;
+
+	if (access(lpath, F_OK) == 0) {
+		err = dl_upgrade_link(lpath, prog, sec && !strncmp(sec, "lsm/", 4) ? sec + 4 : "?", &u);
+		if (err <= 0)
+			return err;
+		dl_log("load: upgraded %s (hook %s): program tag %s -> %s, %s (link id %u -> %u)", u.prog, u.hook,
+		       u.old_tag, u.new_tag, u.how, u.old_link_id, u.new_link_id);
+		if (upg && upg->n < DL_UPGRADES_MAX)
+			upg->u[upg->n++] = u;
+		return 0;
+	}
+	link = bpf_program__attach_lsm(prog);
+	if (!link) {
+		err = -errno;
+		dl_log("load: attach %s: %s", bpf_program__name(prog), strerror(errno));
+		return err;
+	}
+	err = bpf_link__pin(link, lpath);
+	bpf_link__destroy(link); /* the pin holds it now */
+	if (err)
+		dl_log("load: pin %s: %s", lpath, strerror(-err));
+	return err;
+}
+
+int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32 ringbuf_size,
+	    uint64_t seq_floor, struct dl_pinned *p, __u32 *gen, bool *fresh, struct dl_upgrades *upg)
+{
+#define DL_X_STEM(n, v, s, stem) [DL_FAMILY_##n] = #stem,
+	static const char *const stems[DL_FAMILY_MAX] = { [0] = "exe", DL_FAMILIES(DL_X_STEM) };
+	struct dl_obj objs[DL_FAMILY_MAX];
 	char links_dir[PATH_MAX];
 	struct dl_config cfg;
 	struct btf *btf = NULL;
+	bool locked;
 	int err;
 
+	memset(objs, 0, sizeof(objs));
+	if (upg)
+		memset(upg, 0, sizeof(*upg));
 	libbpf_set_print(libbpf_quiet);
 	err = check_bpffs(pin_dir);
 	if (err)
@@ -415,6 +514,9 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 			}
 		}
 	}
+	locked = false; /* a locked engine was refused above (collect.c reuses it) */
+	if (upg)
+		upg->locked = false;
 
 	btf = btf__load_vmlinux_btf();
 	if (!btf) {
@@ -422,7 +524,9 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 		return -errno ? -errno : -ENOENT;
 	}
 
-	for (unsigned i = 0; i < DL_FAMILY_MAX; i++) {
+	/* Open every object and check its pinned maps before loading any: a
+	 * build that cannot share them changes nothing. */
+	for (unsigned i = 0; i < DL_FAMILY_MAX && !locked; i++) {
 		const struct dl_loader_family *d = object_def(i);
 		const char *name = i ? dl_family_name(i) : "exe";
 		LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_dir);
@@ -431,16 +535,15 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 
 		if (!d || (i && !(policy->families & (1u << i))))
 			continue;
-		skels[i] = d->open(&oo);
-		if (!skels[i]) {
-			err = -errno;
-			dl_log("load: open %s: %s", name, strerror(errno));
+		err = obj_open(&objs[i], d, stems[i] ? stems[i] : name, &oo);
+		if (err) {
+			dl_log("load: open %s: %s", name, strerror(-err));
 			goto out;
 		}
-		bpf_object__for_each_map(map, d->obj(skels[i]))
+		bpf_object__for_each_map(map, obj_of(&objs[i]))
 			if (strcmp(bpf_map__name(map), "dl_events") == 0)
 				bpf_map__set_max_entries(map, ring_size(pin_dir, ringbuf_size));
-		bpf_object__for_each_program(prog, d->obj(skels[i])) {
+		bpf_object__for_each_program(prog, obj_of(&objs[i])) {
 			char why[160];
 
 			if (!dl_prog_fits(btf, prog, why, sizeof(why))) {
@@ -448,33 +551,31 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 				bpf_program__set_autoload(prog, false);
 			}
 		}
-		err = d->load(skels[i]);
+		err = dl_upgrade_check_maps(obj_of(&objs[i]));
+		if (err)
+			goto out;
+	}
+	for (unsigned i = 0; i < DL_FAMILY_MAX; i++) {
+		const char *name = i ? dl_family_name(i) : "exe";
+		struct bpf_program *prog;
+
+		if (!objs[i].d)
+			continue;
+		err = obj_load(&objs[i]);
 		if (err) {
 			dl_log("load: %s: %s%s", name, strerror(-err),
 			       err == -EPERM ? " (the kernel refused the BPF LSM program: see `drylock check`)" : "");
 			goto out;
 		}
-		bpf_object__for_each_program(prog, d->obj(skels[i])) {
+		bpf_object__for_each_program(prog, obj_of(&objs[i])) {
 			char lpath[PATH_MAX + 64];
-			struct bpf_link *link;
 
 			if (!bpf_program__autoload(prog))
 				continue;
 			snprintf(lpath, sizeof(lpath), "%s/%s", links_dir, bpf_program__name(prog));
-			if (access(lpath, F_OK) == 0)
-				continue; /* attached by an earlier run: keep it */
-			link = bpf_program__attach_lsm(prog);
-			if (!link) {
-				err = -errno;
-				dl_log("load: attach %s: %s", bpf_program__name(prog), strerror(errno));
+			err = attach_or_upgrade(prog, lpath, upg);
+			if (err)
 				goto out;
-			}
-			err = bpf_link__pin(link, lpath);
-			bpf_link__destroy(link); /* the pin holds it now */
-			if (err) {
-				dl_log("load: pin %s: %s", lpath, strerror(-err));
-				goto out;
-			}
 		}
 	}
 
@@ -535,8 +636,7 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 out:
 	/* Our program and map fds go; pinned links and maps stay. */
 	for (unsigned i = 0; i < DL_FAMILY_MAX; i++)
-		if (skels[i])
-			object_def(i)->destroy(skels[i]);
+		obj_close(&objs[i]);
 	btf__free(btf);
 	if (err)
 		dl_pinned_close(p);

@@ -558,7 +558,7 @@ static int cmd_status(int argc, char **argv)
 	struct dl_pinned pin;
 	struct dl_config cfg;
 	uint64_t drops[DL_FAMILY_MAX] = { 0 }, unmatched[DL_FAMILY_MAX] = { 0 };
-	uint64_t drops_all = 0, unmatched_all = 0, seq = 0;
+	uint64_t drops_all = 0, unmatched_all = 0, seq = 0, skipped[DL_REC_SKIP_MAX];
 	struct dl_lsm_link *links = NULL;
 	size_t n_links = 0;
 	int c, err;
@@ -596,6 +596,7 @@ static int cmd_status(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	bpf_map_lookup_elem(pin.seq_fd, &zero, &seq);
+	dl_skipped_read(pin_dir, skipped);
 	for (unsigned f = 1; f < DL_FAMILY_MAX; f++) {
 		if (!dl_family_loaded(&pin, f))
 			continue;
@@ -632,8 +633,13 @@ static int cmd_status(int argc, char **argv)
 			first = false;
 		}
 		first = true;
-		printf("],\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu,\"other_lsm_programs\":[",
+		printf("],\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu,\"records_skipped\":{",
 		       (unsigned long long)seq, (unsigned long long)drops_all, (unsigned long long)unmatched_all);
+		for (unsigned i = 1; i < DL_REC_SKIP_MAX; i++) {
+			dl_json_str(stdout, dl_rec_skip_key(i), strlen(dl_rec_skip_key(i)));
+			printf(":%llu%s", (unsigned long long)skipped[i], i + 1 < DL_REC_SKIP_MAX ? "," : "");
+		}
+		fputs("},\"other_lsm_programs\":[", stdout);
 		for (size_t i = 0; i < n_links; i++) {
 			if (!(links[i].link_id & 0x80000000u))
 				continue;
@@ -658,6 +664,10 @@ static int cmd_status(int argc, char **argv)
 		printf("last sequence number: %llu\n"
 		       "records dropped by the kernel: %llu\nunmatched operations (allowed): %llu\n",
 		       (unsigned long long)seq, (unsigned long long)drops_all, (unsigned long long)unmatched_all);
+		for (unsigned i = 1; i < DL_REC_SKIP_MAX; i++)
+			if (skipped[i])
+				printf("records skipped by the collector: %llu (%s)\n", (unsigned long long)skipped[i],
+				       dl_rec_skip_name(i));
 		for (size_t i = 0; i < n_links; i++) {
 			if (!(links[i].link_id & 0x80000000u))
 				continue;

@@ -11,6 +11,9 @@
  *                  on the same boot starts after max(this, the highest seq
  *                  the store has for the boot), so (boot, seq) never names
  *                  two decisions, in SQLite or in the audit log.
+ *   <pin>.skipped  "<reason> <count>" lines: ring records the running (or
+ *                  last) collector skipped, by reason (collector.h
+ *                  DL_REC_SKIPS), for `drylock status`.
  *
  * `drylock unload` in order, so that nothing is lost and nothing is left
  * half-done: refuse when nothing is loaded (exit 1); open the store first
@@ -132,7 +135,9 @@ int dl_seq_saved(const char *pin_dir, const char *boot_id, uint64_t *seq)
 	return 0;
 }
 
-static int seq_save(const char *pin_dir, const char *boot_id, uint64_t seq)
+/* Replace the state file <pin><suffix> with text, atomically (a temporary
+ * file renamed over it): a reader sees the old content or the new. */
+static int state_write(const char *pin_dir, const char *suffix, const char *text)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	FILE *f;
@@ -140,17 +145,55 @@ static int seq_save(const char *pin_dir, const char *boot_id, uint64_t seq)
 
 	if (err)
 		return err;
-	state_path(path, sizeof(path), pin_dir, ".seq");
+	state_path(path, sizeof(path), pin_dir, suffix);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
-	fprintf(f, "%s %llu\n", boot_id, (unsigned long long)seq);
+	fputs(text, f);
 	if (fclose(f) != 0 || rename(tmp, path) < 0) {
 		err = -errno;
 		unlink(tmp);
 		return err;
 	}
+	return 0;
+}
+
+static int seq_save(const char *pin_dir, const char *boot_id, uint64_t seq)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "%s %llu\n", boot_id, (unsigned long long)seq);
+	return state_write(pin_dir, ".seq", text);
+}
+
+int dl_skipped_save(const char *pin_dir, const uint64_t skipped[DL_REC_SKIP_MAX])
+{
+	char text[64 * DL_REC_SKIP_MAX] = "";
+	size_t l = 0;
+
+	for (unsigned i = 1; i < DL_REC_SKIP_MAX; i++)
+		l += (size_t)snprintf(text + l, sizeof(text) - l, "%s %llu\n", dl_rec_skip_key(i),
+				      (unsigned long long)skipped[i]);
+	return state_write(pin_dir, ".skipped", text);
+}
+
+int dl_skipped_read(const char *pin_dir, uint64_t skipped[DL_REC_SKIP_MAX])
+{
+	char path[PATH_MAX], key[32];
+	unsigned long long v;
+	FILE *f;
+
+	memset(skipped, 0, DL_REC_SKIP_MAX * sizeof(*skipped));
+	state_path(path, sizeof(path), pin_dir, ".skipped");
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (fscanf(f, "%31s %llu", key, &v) == 2)
+		for (unsigned i = 1; i < DL_REC_SKIP_MAX; i++)
+			if (!strcmp(key, dl_rec_skip_key(i)))
+				skipped[i] = v;
+	fclose(f);
 	return 0;
 }
 
@@ -274,6 +317,10 @@ static int64_t drain_ring(struct dl_ring *ring, struct dl_store *st, int64_t boo
 					  policy_name_of(st, in.batch[i].ev.policy_key, name, sizeof(name), &name_key));
 		}
 	}
+	for (unsigned i = 1; i < DL_REC_SKIP_MAX; i++)
+		if (in.skipped[i])
+			dl_warn("unload: skipped %llu ring records: %s", (unsigned long long)in.skipped[i],
+				dl_rec_skip_name(i));
 	dl_ingest_fini(&in);
 	if (cg >= 0)
 		close(cg);

@@ -15,9 +15,11 @@
  * again, which keeps it at a few megabytes.
  *
  * Checks, beyond no crash, leak or undefined behaviour:
- *   - dl_ingest_add accepts exactly the chunks of at least sizeof(struct
- *     dl_record) bytes with the right version and size and a time that fits
- *     in int64 nanoseconds, refuses the rest with -EPROTO and counts them,
+ *   - dl_ingest_add accepts exactly the chunks of at least the record
+ *     header (DL_RECORD_HDR_LEN) with a known version (DL_ABI_VERSION_MIN to
+ *     DL_ABI_VERSION), a size from the header to the chunk's length and a
+ *     time that fits in int64 nanoseconds, refuses the rest with -EPROTO and
+ *     counts them,
  *     and returns -ENOSPC only on a full batch;
  *   - dl_ingest_commit stores the whole batch, or fails only when a record's
  *     seq is outside the store's range (>= 2^40; store.h), and then stores
@@ -228,6 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (size >= 2) {
 		size_t len = data[0] | (size_t)data[1] << 8;
 		const struct dl_record *rec;
+		struct dl_record dec;
 		bool valid;
 		uint8_t *copy;
 		int r;
@@ -243,8 +246,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += len;
 		size -= len;
 		rec = (const struct dl_record *)copy;
-		valid = len >= sizeof(*rec) && rec->version == DL_ABI_VERSION && rec->size == sizeof(*rec) &&
+		valid = len >= DL_RECORD_HDR_LEN && rec->version >= DL_ABI_VERSION_MIN &&
+			rec->version <= DL_ABI_VERSION && rec->size >= DL_RECORD_HDR_LEN && rec->size <= len &&
 			rec->ktime_ns <= (uint64_t)(INT64_MAX - BOOT_WALL_NS);
+		if (valid) {
+			/* what the reader keeps: the record's bytes, zeros after */
+			memset(&dec, 0, sizeof(dec));
+			memcpy(&dec, copy, rec->size < sizeof(dec) ? rec->size : sizeof(dec));
+		}
 		r = dl_ingest_add(&in, copy, (__u32)len);
 		if (r == -ENOSPC && nw == BATCH) {
 			commit(&in, boot, w, nw);
@@ -256,12 +265,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 		if (valid) {
-			w[nw].rec = *rec;
+			w[nw].rec = dec;
 			w[nw].dup = false;
 			for (size_t i = 0; i < n_seen; i++)
-				w[nw].dup |= seen[i] == rec->seq;
+				w[nw].dup |= seen[i] == dec.seq;
 			if (n_seen < sizeof(seen) / sizeof(seen[0]))
-				seen[n_seen++] = rec->seq;
+				seen[n_seen++] = dec.seq;
 			else
 				w[nw].dup = true; /* not tracked: not checked */
 			nw++;

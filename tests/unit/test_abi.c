@@ -33,6 +33,15 @@ int main(void)
 	OFF_IS(struct dl_record, rule_idx, 52);
 	OFF_IS(struct dl_record, verdict, 88);
 	OFF_IS(struct dl_record, enforced, 89);
+	OFF_IS(struct dl_record, flags, 90);
+	TAP_OK(DL_RECORD_HDR_LEN == offsetof(struct dl_record, u) && DL_RECORD_HDR_LEN % 8 == 0,
+	       "record header is everything before the payload, 8-byte aligned");
+	TAP_OK(DL_ABI_VERSION == 2 && DL_ABI_VERSION_MIN == 1, "record ABI 2, version 1 still read");
+#define PAYLOAD_FITS(n, v, s, stem)                                                                  \
+	TAP_OK(sizeof(struct dl_##stem##_payload) <= DL_PAYLOAD_LEN &&                              \
+	       (DL_RECORD_HDR_LEN + sizeof(struct dl_##stem##_payload)) % 8 == 0,                   \
+	       "family " s ": payload dl_" #stem "_payload fits the union, record a multiple of 8");
+	DL_FAMILIES(PAYLOAD_FITS)
 	OFF_IS(struct dl_record, comm, 96);
 	OFF_IS(struct dl_record, u, 112);
 	OFF_IS(struct dl_net_payload, port, 16);
@@ -46,6 +55,7 @@ int main(void)
 	OFF_IS(struct dl_net_set, r, 8);
 	SIZE_IS(struct dl_config, 80);
 	OFF_IS(struct dl_config, mode, 12);
+	OFF_IS(struct dl_config, locked, 76);
 	SIZE_IS(struct dl_exe, 8 + DL_PATH_MAX);
 	SIZE_IS(struct dl_count, 8 * DL_VERDICT_MAX);
 	TAP_OK(sizeof(struct dl_record) % 8 == 0, "dl_record is a multiple of 8 (ring buffer alignment)");

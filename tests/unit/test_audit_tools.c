@@ -260,7 +260,7 @@ static void test_lifecycle(void)
 		const char *type;
 		char text[512];
 		int n;
-	} r[6];
+	} r[7];
 	char line[8192], *rep, *srch;
 	FILE *f;
 
@@ -277,6 +277,9 @@ static void test_lifecycle(void)
 	r[4].n = dl_audit_format_suppressed(r[4].text, sizeof(r[4].text), 999);
 	r[5].type = "USER_MAC_STATUS";
 	r[5].n = dl_audit_format_unload(r[5].text, sizeof(r[5].text), 3, 0, 44);
+	r[6].type = "USER_MAC_CONFIG_CHANGE";
+	r[6].n = dl_audit_format_upgrade(r[6].text, sizeof(r[6].text), "socket_connect", "dl_net_connect",
+					 "0123456789abcdef", "fedcba9876543210", "relink");
 	TAP_OK(!strcmp(r[0].text, "op=load_policy lsm=drylock policy=6D7920706F6C696379 sha256="
 		       "9f43aa0000000000000000000000000000000000000000000000000000004318 rules=3 gen=2"),
 	       "load_policy text: %s", r[0].text);
@@ -289,18 +292,21 @@ static void test_lifecycle(void)
 	       r[4].text);
 	TAP_OK(!strcmp(r[5].text, "op=unload lsm=drylock enabled=0 old-enabled=1 stored=3 lost=0 seq=44"),
 	       "unload text: %s", r[5].text);
+	TAP_OK(!strcmp(r[6].text, "op=upgrade lsm=drylock hook=socket_connect prog=dl_net_connect "
+		       "old_tag=0123456789abcdef new_tag=fedcba9876543210 how=relink"),
+	       "upgrade text: %s", r[6].text);
 
 	f = fopen(logpath, "w");
 	if (!f) {
 		TAP_OK(0, "open %s", logpath);
 		return;
 	}
-	for (unsigned i = 0; i < 6; i++)
+	for (unsigned i = 0; i < 7; i++)
 		write_record(f, r[i].type, 200 + i, r[i].text, 1);
 	fclose(f);
 
 	rep = run("'%s' --mac --input '%s' 2>&1", aureport, logpath);
-	for (unsigned i = 0; i < 6; i++) {
+	for (unsigned i = 0; i < 7; i++) {
 		char want[64];
 
 		snprintf(want, sizeof(want), " %s yes %u\n", r[i].type, 200 + i);
@@ -315,7 +321,7 @@ static void test_lifecycle(void)
 	free(rep);
 	srch = run("'%s' -i --input '%s' 2>&1", ausearch, logpath);
 	TAP_OK(!strstr(srch, "(null)"), "ausearch -i: no (null) in lifecycle records");
-	for (unsigned i = 0; i < 6; i++) {
+	for (unsigned i = 0; i < 7; i++) {
 		char serial[16], op[32];
 
 		snprintf(serial, sizeof(serial), ":%u)", 200 + i);

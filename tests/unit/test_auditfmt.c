@@ -253,6 +253,12 @@ static void test_format(void)
 		       "suid=1000 euid=1000 sgid=1000 sauid=4294967295 sses=3 scgroup=7777 "
 		       "comm=\"curl\" cmd=\"/usr/bin/curl\" daddr=169.254.169.254 dport=80 proto=6"),
 	       "exact USER_AVC text: %s", text);
+	TAP_OK(!strstr(text, "trunc"), "no trunc= field when nothing was cut");
+	ev.rec.flags = DL_REC_F_TRUNCATED;
+	n = dl_audit_format_avc(text, sizeof(text), &ev, "cloud", "0123abcd-4567-89ab-cdef-0123456789ab");
+	TAP_OK(n > 0 && strlen(text) > 8 && !strcmp(text + strlen(text) - 8, " trunc=1"),
+	       "a record flagged truncated ends in trunc=1: %s", text);
+	ev.rec.flags = 0;
 
 	ev.rec.hook = DL_HOOK_SOCKET_BIND;
 	ev.rec.verdict = DL_VERDICT_DENY;

@@ -47,17 +47,7 @@ trap cleanup EXIT
 start_collector() {  # start_collector DB LOG [ENV=VAL...]
 	local db=$1 log=$2
 	shift 2
-	rm -f "$T/ready"
-	env "$@" "$DL" run --policy "$T/policy" --db "$db" --ready-file "$T/ready" > "$log" 2>&1 &
-	COLLECTOR_PID=$!
-	poll 120 sh -c "[ -e '$T/ready' ] || ! kill -0 $COLLECTOR_PID 2>/dev/null"
-	[ -e "$T/ready" ] && kill -0 "$COLLECTOR_PID" 2>/dev/null
-}
-stop_collector() {
-	[ -n "$COLLECTOR_PID" ] || return 0
-	kill -TERM "$COLLECTOR_PID" 2>/dev/null
-	wait "$COLLECTOR_PID" 2>/dev/null
-	COLLECTOR_PID=
+	run_collector "$log" "$@" -- --policy "$T/policy" --db "$db"
 }
 sql() { sqlite3 -batch -noheader -cmd '.timeout 10000' "$1" "$2" 2>&1; }
 run_net() {  # run_net MODE ADDR PORT: sets OUT, RC, PID

@@ -61,6 +61,30 @@ poll() {
 	done
 }
 
+# A collector in the background (needs $DL and $T):
+#   run_collector LOG [NAME=VALUE...] -- [RUN-OPTIONS...]
+#     `$DL run --ready-file $T/ready RUN-OPTIONS` with those variables set,
+#     output in LOG; 0 once it is ready, 1 if it exited first. COLLECTOR_PID.
+#   stop_collector: SIGTERM (it drains and stops), reaped.
+COLLECTOR_PID=
+run_collector() {
+	local log=$1 envs=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	rm -f "$T/ready"
+	env ${envs[@]+"${envs[@]}"} "$DL" run --ready-file "$T/ready" "$@" > "$log" 2>&1 &
+	COLLECTOR_PID=$!
+	poll 120 sh -c "[ -e '$T/ready' ] || ! kill -0 $COLLECTOR_PID 2>/dev/null"
+	[ -e "$T/ready" ] && kill -0 "$COLLECTOR_PID" 2>/dev/null
+}
+stop_collector() {
+	[ -n "$COLLECTOR_PID" ] || return 0
+	kill -TERM "$COLLECTOR_PID" 2>/dev/null
+	wait "$COLLECTOR_PID" 2>/dev/null
+	COLLECTOR_PID=
+}
+
 # A private auditd whose log is $1/audit.log (AUDIT.md, Testing): started by
 # audit_start DIR, stopped by audit_stop (tools/private-auditd.sh).
 # shellcheck source=../../../tools/private-auditd.sh

@@ -16,7 +16,9 @@
  *                                     DL_POLICY_* below, docs)
  *   - rules:  <family> <action> <id> [key=value ...]
  *       family  one of DL_FAMILIES keywords ("net"); each family's keys
- *               are described in its header (policy-<stem>.h)
+ *               are described in its header (policy-<stem>.h); every
+ *               family also takes mode=enforce|permissive, the rule's own
+ *               mode overriding its family's (canonical text: last key)
  *       action  "allow" or "deny"
  *       id      [a-z0-9][a-z0-9._-]{0,31}, unique in the whole policy; the
  *               short stable name used in records, audit and reports
@@ -52,6 +54,7 @@ struct dl_rule {
 	char id[DL_RULE_ID_MAX + 1];
 	__u16 family;            /* enum dl_family */
 	__u8 action;             /* enum dl_action */
+	__u8 mode;               /* enum dl_rule_mode_value: mode= (FAMILY if absent) */
 	char *file;              /* where it was written */
 	unsigned line;
 	char *text;              /* canonical text, e.g. "net deny meta addr=169.254.169.254/32 port=80 proto=tcp op=connect" */

@@ -110,12 +110,12 @@ static __always_inline int kvm_decide(struct file *file, unsigned int cmd, __u16
 	}
 	cfg = dl_get_config();
 	if (cfg)
-		enforced = cfg->mode[DL_FAMILY_KVM] == DL_MODE_ENFORCE;
+		enforced = dl_rule_enforced(cfg, DL_FAMILY_KVM, rule_idx, set->gen);
 	if (action == DL_ACTION_ALLOW)
 		verdict = DL_VERDICT_ALLOW;
 	else
 		verdict = enforced ? DL_VERDICT_DENY : DL_VERDICT_WOULD_DENY;
-	dl_count(rule_idx, verdict);
+	dl_count(rule_idx, set->gen, verdict);
 
 	rec = dl_record_start(DL_FAMILY_KVM, hook, rule_idx, verdict, enforced, set->gen);
 	if (rec) {

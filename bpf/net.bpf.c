@@ -227,12 +227,12 @@ static __always_inline int net_decide_addr(const struct net_sock *s, const __u8 
 	gen = set->gen;
 	cfg = dl_get_config();
 	if (cfg)
-		enforced = cfg->mode[DL_FAMILY_NET] == DL_MODE_ENFORCE;
+		enforced = dl_rule_enforced(cfg, DL_FAMILY_NET, rule_idx, gen);
 	if (action == DL_ACTION_ALLOW)
 		verdict = DL_VERDICT_ALLOW;
 	else
 		verdict = enforced ? DL_VERDICT_DENY : DL_VERDICT_WOULD_DENY;
-	dl_count(rule_idx, verdict);
+	dl_count(rule_idx, gen, verdict);
 
 	rec = dl_record_start(DL_FAMILY_NET, hook, rule_idx, verdict, enforced, gen);
 	if (rec) {

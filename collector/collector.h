@@ -71,6 +71,9 @@ int dl_read_drops(const struct dl_pinned *p, __u32 family, uint64_t *out);
 /* The DL_MAX_RULES entries of generation gen's half of dl_rule_mode
  * (entry i: rule i; an entry of another generation is stale). */
 int dl_rule_modes_read(const struct dl_pinned *p, __u32 gen, struct dl_rule_mode *half);
+/* Decisions of rule rule_idx of generation gen, per verdict, summed over
+ * the CPUs (dl_counts, gen's half). */
+int dl_rule_counts_read(const struct dl_pinned *p, __u32 gen, __u32 rule_idx, uint64_t out[DL_VERDICT_MAX]);
 /* Write one rule's entry back (its gen picks the half). */
 int dl_rule_mode_write(const struct dl_pinned *p, __u32 rule_idx, const struct dl_rule_mode *m);
 

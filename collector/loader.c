@@ -317,6 +317,31 @@ int dl_rule_modes_read(const struct dl_pinned *p, __u32 gen, struct dl_rule_mode
 	return 0;
 }
 
+int dl_rule_counts_read(const struct dl_pinned *p, __u32 gen, __u32 rule_idx, uint64_t out[DL_VERDICT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 slot = DL_GEN_SLOT(gen, rule_idx);
+	struct dl_count *pc;
+
+	memset(out, 0, DL_VERDICT_MAX * sizeof(*out));
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	pc = calloc((size_t)ncpu, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(p->counts_fd, &slot, pc) < 0) {
+		int err = -errno;
+
+		free(pc);
+		return err;
+	}
+	for (int i = 0; i < ncpu; i++)
+		for (int v = 0; v < DL_VERDICT_MAX; v++)
+			out[v] += pc[i].n[v];
+	free(pc);
+	return 0;
+}
+
 int dl_rule_mode_write(const struct dl_pinned *p, __u32 rule_idx, const struct dl_rule_mode *m)
 {
 	__u32 slot = DL_GEN_SLOT(m->gen, rule_idx);

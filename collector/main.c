@@ -267,7 +267,8 @@ static const struct {
 	  "Usage: drylock status [OPTIONS]\n"
 	  "\n"
 	  "What is loaded: generation, modes, the rules whose own mode differs from\n"
-	  "their family's, last sequence number, kernel drops, unmatched operations.\n"
+	  "their family's, each rule's decisions in this generation, last sequence\n"
+	  "number, kernel drops, unmatched operations.\n"
 	  "Exit 1 if nothing is loaded.\n"
 	  "\n"
 	  "Options:\n"
@@ -485,6 +486,46 @@ static void print_rule_modes(const struct dl_pinned *pin, const struct dl_config
 				dl_term_str(stdout, m->id, idlen);
 				printf(" (%s) %s, its family %s%s\n", dl_family_name(m->family), dl_rule_mode_name(m->mode),
 				       dl_mode_name(fm), m->mode != m->file_mode ? " (switched at runtime)" : "");
+			}
+			first = false;
+		}
+	}
+	if (json)
+		fputs("]", stdout);
+	free(half);
+}
+
+/* The per-rule counters of the deciding generation (`drylock status`):
+ * text, one line per rule that decided something; json, an array of every
+ * rule of the generation. Rules are named through dl_rule_mode. */
+static void print_rule_counts(const struct dl_pinned *pin, const struct dl_config *cfg, bool json)
+{
+	struct dl_rule_mode *half = calloc(DL_MAX_RULES, sizeof(*half));
+	bool first = true;
+
+	if (json)
+		fputs("[", stdout);
+	if (half && dl_rule_modes_read(pin, cfg->policy_gen, half) == 0) {
+		for (__u32 i = 0; i < DL_MAX_RULES; i++) {
+			uint64_t n[DL_VERDICT_MAX];
+			size_t idlen = strnlen(half[i].id, sizeof(half[i].id));
+
+			if (half[i].gen != cfg->policy_gen || dl_rule_counts_read(pin, cfg->policy_gen, i, n))
+				continue;
+			if (json) {
+				printf("%s{\"rule\":", first ? "" : ",");
+				dl_json_str(stdout, half[i].id, idlen);
+				printf(",\"family\":\"%s\"", dl_family_name(half[i].family));
+				for (int v = 0; v < DL_VERDICT_MAX; v++)
+					printf(",\"%s\":%llu", dl_verdict_name(v), (unsigned long long)n[v]);
+				fputs("}", stdout);
+			} else if (n[DL_VERDICT_ALLOW] || n[DL_VERDICT_WOULD_DENY] || n[DL_VERDICT_DENY]) {
+				fputs("decisions of rule ", stdout);
+				dl_term_str(stdout, half[i].id, idlen);
+				printf(" (%s):", dl_family_name(half[i].family));
+				for (int v = 0; v < DL_VERDICT_MAX; v++)
+					printf(" %s %llu", dl_verdict_name(v), (unsigned long long)n[v]);
+				fputs("\n", stdout);
 			}
 			first = false;
 		}
@@ -721,6 +762,8 @@ static int cmd_status(int argc, char **argv)
 		}
 		fputs("],\"rule_modes\":", stdout);
 		print_rule_modes(&pin, &cfg, true);
+		fputs(",\"rule_counts\":", stdout);
+		print_rule_counts(&pin, &cfg, true);
 		first = true;
 		printf(",\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu,\"other_lsm_programs\":[",
 		       (unsigned long long)seq, (unsigned long long)drops_all, (unsigned long long)unmatched_all);
@@ -745,6 +788,7 @@ static int cmd_status(int argc, char **argv)
 				       dl_family_name(f), dl_mode_name(cfg.mode[f]), (unsigned long long)drops[f],
 				       (unsigned long long)unmatched[f]);
 		print_rule_modes(&pin, &cfg, false);
+		print_rule_counts(&pin, &cfg, false);
 		printf("last sequence number: %llu\n"
 		       "records dropped by the kernel: %llu\nunmatched operations (allowed): %llu\n",
 		       (unsigned long long)seq, (unsigned long long)drops_all, (unsigned long long)unmatched_all);

@@ -1304,3 +1304,12 @@ __u32 dl_policy_decide(const struct dl_compiled *c, unsigned hook, const void *p
 		return DL_RULE_NONE;
 	return dl_policy_families[f]->decide(c->fam[f], hook, payload, ancestors, n_anc, action);
 }
+
+__u8 dl_policy_rule_verdict(const struct dl_policy *p, __u32 rule_idx, __u8 action)
+{
+	if (action != DL_ACTION_DENY)
+		return DL_VERDICT_ALLOW;
+	if (p && rule_idx < p->n_rules && p->rules[rule_idx].mode == DL_RULE_MODE_ENFORCE)
+		return DL_VERDICT_DENY;
+	return DL_VERDICT_WOULD_DENY;
+}

@@ -132,6 +132,12 @@ void dl_compiled_free(struct dl_compiled *c);
 __u32 dl_policy_decide(const struct dl_compiled *c, unsigned hook, const void *payload,
 		       const __u64 *ancestors, size_t n_anc, __u8 *action);
 
+/* The verdict a replay (what-if, ready and denials as of a version) gives
+ * a decision by rule rule_idx of p with action: allow; for a deny, deny
+ * when the rule has mode=enforce, else would-deny (a replay does not know
+ * the family's mode at the time, so a rule without mode= is observed). */
+__u8 dl_policy_rule_verdict(const struct dl_policy *p, __u32 rule_idx, __u8 action);
+
 /* sha256 of buf as 64 lowercase hex chars + NUL. */
 void dl_sha256_hex(const void *buf, size_t len, char out[65]);
 

@@ -115,10 +115,19 @@ net deny r-enf addr=127.0.0.2/32 port=9 proto=tcp mode=enforce
 net deny r-obs addr=127.0.0.4/32 port=9 proto=tcp
 net deny r-perm addr=127.0.0.5/32 port=9 proto=tcp mode=permissive
 EOF
-# the same rules after another one: another policy, other indices
-{ echo "net deny r-new addr=127.0.0.6/32 port=9 proto=tcp"; cat "$T/p1"; } > "$T/p2"
-sed -i '/^policy/d' "$T/p2"
-sed -i '1i policy rulemode' "$T/p2"
+# Another policy: 900 rules that match nothing in front of the same three
+# (other indices), and last r-new, whose destination the reload test
+# connects to. Its counter is the last one a reload used to zero, after
+# every rule was installed: with this many rules, decisions made between
+# its install and that zeroing were reliably lost.
+{
+	echo "policy rulemode"
+	for i in $(seq 0 899); do
+		echo "net deny fill-$i addr=10.77.$((i / 250)).$((i % 250))/32 port=9 proto=tcp"
+	done
+	grep '^net' "$T/p1"
+	echo "net deny r-new addr=127.0.0.6/32 port=9 proto=tcp"
+} > "$T/p2"
 DB=$T/rm.db
 
 "$DL" unload --discard-pending > /dev/null 2>&1
@@ -215,7 +224,9 @@ fi
 gen_before=$("$DL" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
 drops_before=$("$DL" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["kernel_drops"])')
 rm -f "$T/stop"
-( while [ ! -e "$T/stop" ]; do "$C" -n 20 127.0.0.6 9 > /dev/null 2>&1; sleep 0.02; done ) &
+# As fast as it goes: the destination is unmatched (neither counted nor
+# recorded) until the new generation's rules are installed.
+( while [ ! -e "$T/stop" ]; do "$C" -n 200 127.0.0.6 9 > /dev/null 2>&1; done ) &
 LOOP_PID=$!
 sleep 1
 stop_collector
@@ -256,7 +267,10 @@ elif [ "$gen" = $((gen_before + 1)) ] && [ -n "$kcount" ] && [ "$kcount" -gt 0 ]
 else
 	tap_not_ok "counters: the new generation's counts equal its stored decisions, the first ones too" \
 		"generation $gen_before -> $gen, kernel count $kcount, rows $rows (other policies: $old_rows)
-$st"
+$(python3 -c 'import json,sys
+d = json.load(sys.stdin)
+d["rule_counts"] = [x for x in d["rule_counts"] if not x["rule"].startswith("fill-")]
+print(json.dumps(d))' <<< "$st")"
 fi
 if python3 -c 'import json,sys
 d = json.load(sys.stdin)
@@ -264,7 +278,8 @@ c = {x["rule"]: x for x in d["rule_counts"]}
 sys.exit(not (c["r-obs"]["would-deny"] == 1 and c["r-obs"]["deny"] == 0 and c["r-enf"]["deny"] == 1))' <<< "$st"; then
 	tap_ok "counters: r-obs and r-enf count only this generation's decisions (1 would-deny, 1 deny)"
 else
-	tap_not_ok "counters: r-obs and r-enf count only this generation's decisions (1 would-deny, 1 deny)" "$st"
+	tap_not_ok "counters: r-obs and r-enf count only this generation's decisions (1 would-deny, 1 deny)" \
+		"$(grep -o '{"rule":"r-[a-z]*"[^}]*}' <<< "$st")"
 fi
 
 stop_collector

@@ -63,14 +63,29 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dl_drops SEC(".maps");
 
-/* key rule_idx -> decisions per verdict (per CPU; the collector sums). */
+/* key DL_GEN_SLOT(gen, rule_idx) -> decisions per verdict of that rule of
+ * that generation (per CPU; user space sums). Two halves by generation
+ * parity (drylock_abi.h): a reload zeroes the new generation's half before
+ * installing its rules, so its first decisions are counted and the old
+ * generation's late ones stay in their own half. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, DL_MAX_RULES);
+	__uint(max_entries, DL_GEN_SLOTS);
 	__type(key, __u32);
 	__type(value, struct dl_count);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dl_counts SEC(".maps");
+
+/* key DL_GEN_SLOT(gen, rule_idx) -> struct dl_rule_mode: the rule's own
+ * mode (policy key mode=, or `drylock mode --rule ID`); written by the
+ * loader into the new generation's half before that generation's rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DL_GEN_SLOTS);
+	__type(key, __u32);
+	__type(value, struct dl_rule_mode);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dl_rule_mode SEC(".maps");
 
 /* key family -> operations that matched no rule (allowed, not recorded). */
 struct {
@@ -119,9 +134,31 @@ static __always_inline int dl_verdict_ret(__u8 verdict)
 	return r;
 }
 
-static __always_inline void dl_count(__u32 rule_idx, __u8 verdict)
+/*
+ * The effective mode of a deny rule: 1 (enforce) or 0 (permissive). The
+ * rule's own mode when dl_rule_mode holds one for this rule of this
+ * generation (gen: the generation its rule set was installed with, the
+ * record's policy_gen), else its family's from dl_config. An entry of
+ * another generation (a slot reused two reloads later) never applies.
+ */
+static __always_inline __u8 dl_rule_enforced(const struct dl_config *cfg, __u32 family, __u32 rule_idx,
+					     __u32 gen)
 {
-	struct dl_count *c = bpf_map_lookup_elem(&dl_counts, &rule_idx);
+	__u32 slot = DL_GEN_SLOT(gen, rule_idx);
+	struct dl_rule_mode *m = bpf_map_lookup_elem(&dl_rule_mode, &slot);
+
+	if (m && m->gen == gen && m->mode != DL_RULE_MODE_FAMILY)
+		return m->mode == DL_RULE_MODE_ENFORCE;
+	if (!cfg || family >= DL_FAMILY_MAX)
+		return 0;
+	return cfg->mode[family] == DL_MODE_ENFORCE;
+}
+
+/* Count one decision in its generation's half of dl_counts. */
+static __always_inline void dl_count(__u32 rule_idx, __u32 gen, __u8 verdict)
+{
+	__u32 slot = DL_GEN_SLOT(gen, rule_idx);
+	struct dl_count *c = bpf_map_lookup_elem(&dl_counts, &slot);
 
 	if (c && verdict < DL_VERDICT_MAX)
 		c->n[verdict]++;
@@ -219,7 +256,8 @@ static __always_inline void dl_record_submit(struct dl_record *rec)
  * DL_REC_F_* about it, e.g. a string cut at its field's size):
  *   no rule -> counted in dl_unmatched, allowed, not recorded;
  *   allow   -> allowed, counted, recorded as allow;
- *   deny    -> would-deny (family permissive) or deny (enforce), counted,
+ *   deny    -> would-deny (permissive) or deny (enforce: the rule's own mode
+ *              if it has one, else its family's), counted,
  *              recorded; -EPERM when denied.
  * The verdict never depends on whether the record could be reserved.
  */
@@ -235,13 +273,13 @@ static __always_inline int dl_decide(__u16 family, __u16 hook, __u32 gen, __u32 
 		return 0;
 	}
 	cfg = dl_get_config();
-	if (cfg && family < DL_FAMILY_MAX)
-		enforced = cfg->mode[family] == DL_MODE_ENFORCE;
+	if (cfg)
+		enforced = dl_rule_enforced(cfg, family, rule_idx, gen);
 	if (action == DL_ACTION_ALLOW)
 		verdict = DL_VERDICT_ALLOW;
 	else
 		verdict = enforced ? DL_VERDICT_DENY : DL_VERDICT_WOULD_DENY;
-	dl_count(rule_idx, verdict);
+	dl_count(rule_idx, gen, verdict);
 
 	rec = dl_record_start(family, hook, rule_idx, verdict, enforced, gen, payload_len);
 	if (rec) {

@@ -116,16 +116,41 @@
 	X(PERMISSIVE, 0, "permissive") \
 	X(ENFORCE,    1, "enforce")
 
+/*
+ * A rule's own mode, overriding its family's (policy key mode=, or
+ * `drylock mode enforce|permissive --rule ID` at runtime).
+ * X(NAME, value, "name"): FAMILY follows the family's mode in dl_config.
+ */
+#define DL_RULE_MODES(X) \
+	X(FAMILY,     0, "family") \
+	X(PERMISSIVE, 1, "permissive") \
+	X(ENFORCE,    2, "enforce")
+
+/*
+ * Per-generation slots. dl_counts and dl_rule_mode have two halves, one
+ * for even and one for odd policy generations, indexed by the generation
+ * the deciding rule was installed with (the record's policy_gen). A reload
+ * fills the half of the new generation (counters zeroed, modes written)
+ * before any rule of that generation is installed, while rules of the old
+ * generation keep deciding, counting and reading modes in the other half:
+ * no count of either generation is lost or mixed, and no rule ever reads
+ * another generation's mode (dl_rule_mode entries also carry their gen).
+ */
+#define DL_GEN_SLOTS (2 * DL_MAX_RULES)
+#define DL_GEN_SLOT(gen, rule_idx) ((((gen) & 1u) * DL_MAX_RULES) + ((rule_idx) & (DL_MAX_RULES - 1)))
+
 #define DL_X_ENUM_FAMILY(n, v, s, stem) DL_FAMILY_##n = v,
 #define DL_X_ENUM_HOOK(n, v, s, f, op) DL_HOOK_##n = v,
 #define DL_X_ENUM_VERDICT(n, v, s) DL_VERDICT_##n = v,
 #define DL_X_ENUM_ACTION(n, v, s) DL_ACTION_##n = v,
 #define DL_X_ENUM_MODE(n, v, s) DL_MODE_##n = v,
+#define DL_X_ENUM_RULE_MODE(n, v, s) DL_RULE_MODE_##n = v,
 enum dl_family { DL_FAMILIES(DL_X_ENUM_FAMILY) };
 enum dl_hook { DL_HOOKS(DL_X_ENUM_HOOK) };
 enum dl_verdict { DL_VERDICTS(DL_X_ENUM_VERDICT) };
 enum dl_action { DL_ACTIONS(DL_X_ENUM_ACTION) };
 enum dl_mode { DL_MODES(DL_X_ENUM_MODE) };
+enum dl_rule_mode_value { DL_RULE_MODES(DL_X_ENUM_RULE_MODE) };
 
 /* Payload of DL_FAMILY_NET records. */
 struct dl_net_payload {
@@ -198,7 +223,8 @@ struct dl_record {
 	__u32 loginuid;         /* audit login uid (AUDIT_UID_UNSET = 4294967295) */
 	__u32 sessionid;        /* audit session id */
 	__u8  verdict;          /* enum dl_verdict */
-	__u8  enforced;         /* 1 if the family was in enforce mode */
+	__u8  enforced;         /* 1 if the effective mode was enforce: the
+				 * rule's own (dl_rule_mode), else its family's */
 	__u8  flags;            /* DL_REC_F_* */
 	__u8  pad[5];
 	char  comm[DL_COMM_LEN]; /* untrusted bytes, NUL-padded */
@@ -306,7 +332,22 @@ struct dl_exe {
 	char  path[DL_PATH_MAX]; /* NUL-terminated, untrusted bytes */
 };
 
-/* Per-rule counters ("dl_counts", per-CPU array indexed by rule_idx). */
+/* Value of "dl_rule_mode" (array of DL_GEN_SLOTS, key DL_GEN_SLOT(gen,
+ * rule_idx)): the rule's own mode. The kernel reads gen and mode only, and
+ * applies mode only when gen is the deciding rule's generation; the rest
+ * lets user space name the rule (drylock mode --rule ID, status) and tell a
+ * runtime switch from the policy file's mode (collector/rulemode.c). */
+struct dl_rule_mode {
+	__u64 policy_tag;        /* first 8 bytes of the policy's sha256 */
+	__u32 gen;               /* policy generation of this entry, 0: unused */
+	__u8  mode;              /* enum dl_rule_mode_value in effect */
+	__u8  file_mode;         /* what the policy file said (mode=) */
+	__u16 family;            /* enum dl_family of the rule */
+	char  id[40];            /* rule id, NUL-terminated (DL_RULE_ID_MAX 32) */
+};
+
+/* Per-rule counters ("dl_counts", per-CPU array of DL_GEN_SLOTS, key
+ * DL_GEN_SLOT(policy_gen, rule_idx): the generation's own half). */
 struct dl_count {
 	__u64 n[DL_VERDICT_MAX]; /* by enum dl_verdict */
 };
@@ -334,6 +375,8 @@ _Static_assert(sizeof(struct dl_net_set) == 8 + 24 * DL_NET_SET_MAX, "dl_net_set
 _Static_assert(sizeof(struct dl_config) == 16 + 4 * DL_FAMILY_MAX, "dl_config size");
 _Static_assert(__builtin_offsetof(struct dl_record, flags) == 90, "flags offset");
 _Static_assert(sizeof(struct dl_exe) == 8 + DL_PATH_MAX, "dl_exe size");
+_Static_assert(sizeof(struct dl_rule_mode) == 56, "dl_rule_mode size");
+_Static_assert((DL_MAX_RULES & (DL_MAX_RULES - 1)) == 0, "DL_MAX_RULES is a power of two (DL_GEN_SLOT)");
 #endif
 
 #endif /* DRYLOCK_ABI_H */

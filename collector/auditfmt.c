@@ -261,15 +261,19 @@ int dl_audit_format_stop(char *out, size_t outlen, int enforcing)
 	return done(&b);
 }
 
-int dl_audit_format_setenforce(char *out, size_t outlen, unsigned family, int enforcing,
-			       int old_enforcing)
+int dl_audit_format_setenforce(char *out, size_t outlen, unsigned family, const char *rule_id,
+			       int enforcing, int old_enforcing)
 {
 	struct tbuf b = { .s = out, .cap = outlen };
 
 	if (!out || !outlen)
 		return -ENOSPC;
-	tb_printf(&b, "op=setenforce lsm=%s class=%s enforcing=%d old_enforcing=%d", DL_AUDIT_LSM,
-		  dl_family_name(family), !!enforcing, !!old_enforcing);
+	tb_printf(&b, "op=setenforce lsm=%s class=%s", DL_AUDIT_LSM, dl_family_name(family));
+	if (rule_id && plain_id(rule_id))
+		tb_printf(&b, " rule=%s", rule_id);
+	else if (rule_id)
+		tb_enc(&b, "rule", rule_id, strlen(rule_id));
+	tb_printf(&b, " enforcing=%d old_enforcing=%d", !!enforcing, !!old_enforcing);
 	return done(&b);
 }
 

@@ -61,8 +61,10 @@ int dl_audit_format_policy_load(char *out, size_t outlen, const char *policy_nam
 				const char *sha256, size_t rules, unsigned gen);
 int dl_audit_format_start(char *out, size_t outlen, int old_enabled, int enforcing);
 int dl_audit_format_stop(char *out, size_t outlen, int enforcing);
-int dl_audit_format_setenforce(char *out, size_t outlen, unsigned family, int enforcing,
-			       int old_enforcing);
+/* rule_id NULL: the family's mode was switched; else that one rule's (its
+ * effective mode before and after, rule=ID after class=). */
+int dl_audit_format_setenforce(char *out, size_t outlen, unsigned family, const char *rule_id,
+			       int enforcing, int old_enforcing);
 int dl_audit_format_suppressed(char *out, size_t outlen, uint64_t n);
 int dl_audit_format_unload(char *out, size_t outlen, int64_t stored, uint64_t lost, uint64_t seq);
 /* `drylock lock` (USER_MAC_CONFIG_CHANGE): the engine is final until reboot;

@@ -34,6 +34,7 @@ int dl_sd_notify(const char *state);
 struct dl_pinned {
 	char pin_dir[256];
 	int config_fd, seq_fd, drops_fd, counts_fd, unmatched_fd, events_fd, exe_fd;
+	int rule_mode_fd;       /* dl_rule_mode, -1 if not pinned */
 	int fam_fd[DL_FAMILY_MAX][DL_FAMILY_MAPS_MAX]; /* per family, -1 if not pinned */
 };
 /* Is family f loaded (its first map pinned)? */
@@ -91,6 +92,14 @@ int dl_unload(const char *pin_dir);
 int dl_rm_pins(const char *dir);
 /* Sum of per-family kernel drop counters. */
 int dl_read_drops(const struct dl_pinned *p, __u32 family, uint64_t *out);
+/* The DL_MAX_RULES entries of generation gen's half of dl_rule_mode
+ * (entry i: rule i; an entry of another generation is stale). */
+int dl_rule_modes_read(const struct dl_pinned *p, __u32 gen, struct dl_rule_mode *half);
+/* Decisions of rule rule_idx of generation gen, per verdict, summed over
+ * the CPUs (dl_counts, gen's half). */
+int dl_rule_counts_read(const struct dl_pinned *p, __u32 gen, __u32 rule_idx, uint64_t out[DL_VERDICT_MAX]);
+/* Write one rule's entry back (its gen picks the half). */
+int dl_rule_mode_write(const struct dl_pinned *p, __u32 rule_idx, const struct dl_rule_mode *m);
 
 /* ---- lock.c: `drylock lock` ---- */
 /* Lock the engine in pin_dir until reboot (family self): 0 (*already set if

@@ -18,9 +18,15 @@
  *      collector exits; a restarted collector reuses it instead of attaching a
  *      second copy, and replaces its program when this build's differs
  *      (upgrade.c), unless the engine is locked (then nothing is loaded).
- *   4. Compile and install the rules (LPM entries carry the new generation,
- *      stale entries are deleted afterwards), zero the per-rule counters, then
- *      publish the generation and mode in dl_config.
+ *   4. Publish the new generation (rulemode.c: dl_gen_publish): zero the
+ *      per-rule counters of its half of dl_counts and write its rule modes
+ *      into its half of dl_rule_mode, both before any of its rules is
+ *      installed; then compile and install the rules (LPM entries carry the
+ *      new generation, stale entries are deleted afterwards), then publish
+ *      the generation and mode in dl_config. The previous generation keeps
+ *      deciding and counting in the other half meanwhile (drylock_abi.h,
+ *      DL_GEN_SLOT), so no count is lost or mixed and no rule reads another
+ *      generation's mode.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +49,7 @@
 #include "loader-family.h"
 #include "hookfit.h"
 #include "upgrade.h"
+#include "rulemode.h"
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -211,6 +218,7 @@ static int pinned_open(const char *pin_dir, struct dl_pinned *p, bool rw)
 		{ "dl_unmatched", &p->unmatched_fd, true, pin_fd },
 		{ "dl_events", &p->events_fd, true, pin_fd },
 		{ "dl_exe", &p->exe_fd, false, pin_fd },
+		{ "dl_rule_mode", &p->rule_mode_fd, false, cfg_open },
 	};
 
 	memset(p, 0, sizeof(*p));
@@ -248,7 +256,7 @@ bool dl_family_loaded(const struct dl_pinned *p, unsigned f)
 void dl_pinned_close(struct dl_pinned *p)
 {
 	int *fds[] = { &p->config_fd, &p->seq_fd, &p->drops_fd, &p->counts_fd,
-		       &p->unmatched_fd, &p->events_fd, &p->exe_fd };
+		       &p->unmatched_fd, &p->events_fd, &p->exe_fd, &p->rule_mode_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -327,20 +335,165 @@ int dl_read_unmatched(const struct dl_pinned *p, __u32 family, uint64_t *out)
 	return 0;
 }
 
-static int zero_counts(int fd)
+int dl_rule_modes_read(const struct dl_pinned *p, __u32 gen, struct dl_rule_mode *half)
+{
+	memset(half, 0, DL_MAX_RULES * sizeof(*half));
+	if (p->rule_mode_fd < 0)
+		return -ENOENT;
+	for (__u32 i = 0; i < DL_MAX_RULES; i++) {
+		__u32 slot = DL_GEN_SLOT(gen, i);
+
+		if (bpf_map_lookup_elem(p->rule_mode_fd, &slot, &half[i]) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int dl_rule_counts_read(const struct dl_pinned *p, __u32 gen, __u32 rule_idx, uint64_t out[DL_VERDICT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();
+	__u32 slot = DL_GEN_SLOT(gen, rule_idx);
+	struct dl_count *pc;
+
+	memset(out, 0, DL_VERDICT_MAX * sizeof(*out));
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	pc = calloc((size_t)ncpu, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(p->counts_fd, &slot, pc) < 0) {
+		int err = -errno;
+
+		free(pc);
+		return err;
+	}
+	for (int i = 0; i < ncpu; i++)
+		for (int v = 0; v < DL_VERDICT_MAX; v++)
+			out[v] += pc[i].n[v];
+	free(pc);
+	return 0;
+}
+
+int dl_rule_mode_write(const struct dl_pinned *p, __u32 rule_idx, const struct dl_rule_mode *m)
+{
+	__u32 slot = DL_GEN_SLOT(m->gen, rule_idx);
+	int fd, err = 0;
+
+	if (p->rule_mode_fd < 0)
+		return -ENOENT;
+	if (rule_idx >= DL_MAX_RULES)
+		return -EINVAL;
+	/* p's fd is read-only outside a policy load (a locked engine grants
+	 * no writable fd on it: family self) */
+	fd = dl_pinned_open_map(p->pin_dir, "dl_rule_mode", true);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &slot, m, BPF_ANY) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* What dl_gen_publish's steps act on (rulemode.h). */
+struct gen_ctx {
+	struct dl_pinned *p;
+	const struct dl_policy *policy;
+	struct dl_config *cfg;
+};
+
+static int gen_zero_counts(void *ctx, __u32 gen)
+{
+	struct gen_ctx *g = ctx;
+	int ncpu = libbpf_num_possible_cpus();
 	struct dl_count *zero;
+	int err = 0;
 
 	if (ncpu <= 0)
-		return ncpu;
+		return ncpu ? ncpu : -EINVAL;
 	zero = calloc(ncpu, sizeof(*zero));
 	if (!zero)
 		return -ENOMEM;
-	for (__u32 i = 0; i < DL_MAX_RULES; i++)
-		bpf_map_update_elem(fd, &i, zero, BPF_ANY);
+	for (__u32 i = 0; i < DL_MAX_RULES && !err; i++) {
+		__u32 slot = DL_GEN_SLOT(gen, i);
+
+		if (bpf_map_update_elem(g->p->counts_fd, &slot, zero, BPF_ANY) < 0)
+			err = -errno;
+	}
 	free(zero);
+	if (err)
+		dl_log("load: zero the counters of generation %u: %s", gen, strerror(-err));
+	return err;
+}
+
+/* Every slot of gen's half: the policy's n rules, then empty entries, so
+ * no entry of generation gen - 2 stays behind in it. */
+static int gen_write_modes(void *ctx, __u32 gen, const struct dl_rule_mode *m, size_t n)
+{
+	struct gen_ctx *g = ctx;
+	struct dl_rule_mode empty = { 0 };
+
+	for (__u32 i = 0; i < DL_MAX_RULES; i++) {
+		__u32 slot = DL_GEN_SLOT(gen, i);
+
+		if (bpf_map_update_elem(g->p->rule_mode_fd, &slot, i < n ? &m[i] : &empty, BPF_ANY) < 0) {
+			int err = -errno;
+
+			dl_log("load: write the rule modes of generation %u: %s", gen, strerror(errno));
+			return err;
+		}
+	}
 	return 0;
+}
+
+static int gen_install_rules(void *ctx, __u32 gen)
+{
+	struct gen_ctx *g = ctx;
+	int err;
+
+	for (unsigned f = 1; f < DL_FAMILY_MAX; f++) {
+		const struct dl_loader_family *d = dl_loader_families[f];
+		struct dl_policy empty = { 0 };
+
+		if (!d)
+			continue;
+		if (g->policy->families & (1u << f)) {
+			for (unsigned j = 0; j < DL_FAMILY_MAPS_MAX && d->maps[j]; j++) {
+				if (g->p->fam_fd[f][j] < 0) {
+					dl_log("load: %s: map %s is not pinned", dl_family_name(f), d->maps[j]);
+					return -ENOENT;
+				}
+			}
+			err = d->install(g->p->fam_fd[f], g->policy, gen);
+			if (err)
+				return err;
+		} else if (dl_family_loaded(g->p, f)) {
+			/* The family is no longer in the policy: it decides nothing. */
+			d->install(g->p->fam_fd[f], &empty, gen);
+		}
+	}
+	return 0;
+}
+
+static int gen_publish(void *ctx, __u32 gen)
+{
+	struct gen_ctx *g = ctx;
+	int err;
+
+	g->cfg->policy_gen = gen;
+	err = dl_config_write(g->p, g->cfg);
+	if (err)
+		dl_log("load: write config: %s", strerror(-err));
+	return err;
+}
+
+static void log_dropped_switch(const struct dl_rule_mode *old, const struct dl_rule *now, void *ctx)
+{
+	(void)ctx;
+	dl_log("load: rule %.*s: its runtime mode %s is dropped: a reload takes the policy file's modes "
+	       "(%s)", (int)strnlen(old->id, sizeof(old->id)), old->id, dl_rule_mode_name(old->mode),
+	       now ? (now->mode == DL_RULE_MODE_FAMILY ? "it follows its family" :
+		      now->mode == DL_RULE_MODE_ENFORCE ? "mode=enforce" : "mode=permissive")
+		   : "the new policy has no such rule");
 }
 
 static bool pinned_exists(const char *pin_dir, const char *name)
@@ -483,6 +636,8 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 	struct dl_obj objs[DL_FAMILY_MAX];
 	char links_dir[PATH_MAX];
 	struct dl_config cfg;
+	struct dl_rule_mode *old = NULL, *modes = NULL;
+	size_t n_old = 0, carried;
 	struct btf *btf = NULL;
 	bool locked;
 	int err;
@@ -600,40 +755,47 @@ int dl_load(const char *pin_dir, const struct dl_policy *policy, int mode, __u32
 		}
 	}
 	read_init_mnt_ns(&cfg.init_mnt_ns);
-	cfg.policy_gen++;
 	if (mode >= 0)
 		for (int f = 0; f < DL_FAMILY_MAX; f++)
 			cfg.mode[f] = mode;
-	for (unsigned f = 1; f < DL_FAMILY_MAX; f++) {
-		const struct dl_loader_family *d = dl_loader_families[f];
-		struct dl_policy empty = { 0 };
-
-		if (!d)
-			continue;
-		if (policy->families & (1u << f)) {
-			for (unsigned j = 0; j < DL_FAMILY_MAPS_MAX && d->maps[j]; j++) {
-				if (p->fam_fd[f][j] < 0) {
-					err = -ENOENT;
-					dl_log("load: %s: map %s is not pinned", dl_family_name(f), d->maps[j]);
-					goto out;
-				}
-			}
-			err = d->install(p->fam_fd[f], policy, cfg.policy_gen);
-			if (err)
-				goto out;
-		} else if (dl_family_loaded(p, f)) {
-			/* The family is no longer in the policy: it decides nothing. */
-			d->install(p->fam_fd[f], &empty, cfg.policy_gen);
-		}
-	}
-	zero_counts(p->counts_fd);
-	err = dl_config_write(p, &cfg);
-	if (err) {
-		dl_log("load: write config: %s", strerror(-err));
+	if (p->rule_mode_fd < 0) {
+		err = -ENOENT;
+		dl_log("load: map dl_rule_mode is not pinned in %s (an engine of an older build: "
+		       "`drylock unload` first)", pin_dir);
 		goto out;
+	}
+	old = calloc(DL_MAX_RULES, sizeof(*old));
+	modes = calloc(DL_MAX_RULES, sizeof(*modes));
+	if (!old || !modes) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Runtime switches of the previous generation: kept for the same
+	 * policy (a restart), dropped and logged for another (a reload). */
+	if (!*fresh && cfg.policy_gen && dl_rule_modes_read(p, cfg.policy_gen, old) == 0)
+		n_old = DL_MAX_RULES;
+	carried = dl_rule_modes_build(policy, cfg.policy_gen + 1, n_old ? old : NULL, n_old, cfg.policy_gen,
+				      modes, log_dropped_switch, NULL);
+	if (carried)
+		dl_log("load: the same policy again: %zu rule mode%s switched at runtime kept", carried,
+		       carried == 1 ? "" : "s");
+	{
+		static const struct dl_gen_ops ops = {
+			.zero_counts = gen_zero_counts,
+			.write_modes = gen_write_modes,
+			.install_rules = gen_install_rules,
+			.publish = gen_publish,
+		};
+		struct gen_ctx g = { .p = p, .policy = policy, .cfg = &cfg };
+
+		err = dl_gen_publish(&ops, &g, cfg.policy_gen + 1, modes, policy->n_rules);
+		if (err)
+			goto out;
 	}
 	*gen = cfg.policy_gen;
 out:
+	free(old);
+	free(modes);
 	/* Our program and map fds go; pinned links and maps stay. */
 	for (unsigned i = 0; i < DL_FAMILY_MAX; i++)
 		obj_close(&objs[i]);

@@ -54,6 +54,8 @@ static int lock_state(const struct dl_pinned *p, struct dl_self_lock *lk)
 	lk->pin_dev = ((__u64)major(st.st_dev) << 20) | minor(st.st_dev);
 	lk->pin_ino = st.st_ino;
 	err = map_id(p->config_fd, &lk->map_id[lk->n_maps++]);
+	if (!err && p->rule_mode_fd >= 0) /* per-rule modes: switched like dl_config */
+		err = map_id(p->rule_mode_fd, &lk->map_id[lk->n_maps++]);
 	for (unsigned f = 1; !err && f < DL_FAMILY_MAX; f++)
 		for (unsigned j = 0; !err && j < DL_FAMILY_MAPS_MAX; j++) {
 			if (p->fam_fd[f][j] < 0)

@@ -36,6 +36,7 @@
 #include "escape.h"
 #include "names.h"
 #include "numparse.h"
+#include "rulemode.h"
 
 #ifndef DL_VERSION
 #define DL_VERSION "0.1.0"
@@ -146,8 +147,8 @@ static void usage(FILE *f)
 		"  validate FILE...     check policy files; errors as file:line:col\n"
 		"  check [--json] [--db PATH]\n"
 		"                       every prerequisite of BPF LSM, yes or no and the fix\n"
-		"  mode [permissive|enforce] [--family F]\n"
-		"                       show, or switch at runtime (audited)\n"
+		"  mode [permissive|enforce] [--family F | --rule ID]\n"
+		"                       show, or switch a family or one rule at runtime (audited)\n"
 		"  status [--json]      what is loaded, modes and counters\n"
 		"  unload [--db PATH] [--discard-pending] [--yes]\n"
 		"                       stop the collector, store pending decisions, detach\n"
@@ -248,21 +249,32 @@ static const struct {
 	{ "mode",
 	  "Usage: drylock mode [OPTIONS] [permissive|enforce]\n"
 	  "\n"
-	  "Without an argument, print each family's mode; with one, switch it at\n"
-	  "runtime (audited as op=setenforce). A locked engine (`drylock lock`)\n"
-	  "keeps its modes until reboot: switching is refused.\n"
+	  "Without an argument, print each family's mode and the rules whose own\n"
+	  "mode differs from their family's; with one, switch at runtime, without\n"
+	  "a reload (audited as op=setenforce, with rule=ID for one rule). A rule's\n"
+	  "own mode (policy key mode=, or --rule) wins over its family's: switching\n"
+	  "a family keeps it. A runtime switch of a rule lasts until the policy\n"
+	  "changes: a restart with the same policy keeps it, a reload with another\n"
+	  "policy takes the file's modes (and logs the switches it drops).\n"
+	  "A locked engine (`drylock lock`) keeps its modes until reboot: switching\n"
+	  "is refused.\n"
 	  "\n"
 	  "Options:\n"
 	  "      --family F           only this family (net, kvm, self)\n"
+	  "      --rule ID            only this rule (the id reports show); the mode\n"
+	  "                           may also be `family`: follow its family again\n"
 	  "\n"
 	  "Examples:\n"
 	  "  drylock mode\n"
-	  "  drylock mode enforce --family net\n" },
+	  "  drylock mode enforce --family net\n"
+	  "  drylock-query ready --rule smtp-out && drylock mode enforce --rule smtp-out\n" },
 	{ "status",
 	  "Usage: drylock status [OPTIONS]\n"
 	  "\n"
-	  "What is loaded: generation, modes, last sequence number, kernel drops,\n"
-	  "unmatched operations. Exit 1 if nothing is loaded.\n"
+	  "What is loaded: generation, modes, the rules whose own mode differs from\n"
+	  "their family's, each rule's decisions in this generation, last sequence\n"
+	  "number, kernel drops, unmatched operations.\n"
+	  "Exit 1 if nothing is loaded.\n"
 	  "\n"
 	  "Options:\n"
 	  "      --json               one JSON object\n" },
@@ -466,22 +478,149 @@ static int cmd_check(int argc, char **argv)
 	return dl_doctor(pin_dir, db, json);
 }
 
+/* Print the rules of the deciding generation whose own mode differs from
+ * their family's (`drylock mode`, `drylock status`): one line each, or
+ * (json) a JSON array. Nothing to list (or no dl_rule_mode): nothing
+ * printed, or "[]". */
+static void print_rule_modes(const struct dl_pinned *pin, const struct dl_config *cfg, bool json)
+{
+	struct dl_rule_mode *half = calloc(DL_MAX_RULES, sizeof(*half));
+	bool first = true;
+
+	if (json)
+		fputs("[", stdout);
+	if (half && dl_rule_modes_read(pin, cfg->policy_gen, half) == 0) {
+		for (size_t i = 0; i < DL_MAX_RULES; i++) {
+			const struct dl_rule_mode *m = &half[i];
+			__u32 fm = m->family < DL_FAMILY_MAX ? cfg->mode[m->family] : 0;
+			size_t idlen = strnlen(m->id, sizeof(m->id));
+
+			if (m->gen != cfg->policy_gen || !dl_rule_mode_differs(m, fm))
+				continue;
+			if (json) {
+				printf("%s{\"rule\":", first ? "" : ",");
+				dl_json_str(stdout, m->id, idlen);
+				printf(",\"family\":\"%s\",\"mode\":\"%s\",\"family_mode\":\"%s\","
+				       "\"file_mode\":\"%s\"}", dl_family_name(m->family), dl_rule_mode_name(m->mode),
+				       dl_mode_name(fm), dl_rule_mode_name(m->file_mode));
+			} else {
+				fputs("rule ", stdout);
+				dl_term_str(stdout, m->id, idlen);
+				printf(" (%s) %s, its family %s%s\n", dl_family_name(m->family), dl_rule_mode_name(m->mode),
+				       dl_mode_name(fm), m->mode != m->file_mode ? " (switched at runtime)" : "");
+			}
+			first = false;
+		}
+	}
+	if (json)
+		fputs("]", stdout);
+	free(half);
+}
+
+/* The per-rule counters of the deciding generation (`drylock status`):
+ * text, one line per rule that decided something; json, an array of every
+ * rule of the generation. Rules are named through dl_rule_mode. */
+static void print_rule_counts(const struct dl_pinned *pin, const struct dl_config *cfg, bool json)
+{
+	struct dl_rule_mode *half = calloc(DL_MAX_RULES, sizeof(*half));
+	bool first = true;
+
+	if (json)
+		fputs("[", stdout);
+	if (half && dl_rule_modes_read(pin, cfg->policy_gen, half) == 0) {
+		for (__u32 i = 0; i < DL_MAX_RULES; i++) {
+			uint64_t n[DL_VERDICT_MAX];
+			size_t idlen = strnlen(half[i].id, sizeof(half[i].id));
+
+			if (half[i].gen != cfg->policy_gen || dl_rule_counts_read(pin, cfg->policy_gen, i, n))
+				continue;
+			if (json) {
+				printf("%s{\"rule\":", first ? "" : ",");
+				dl_json_str(stdout, half[i].id, idlen);
+				printf(",\"family\":\"%s\"", dl_family_name(half[i].family));
+				for (int v = 0; v < DL_VERDICT_MAX; v++)
+					printf(",\"%s\":%llu", dl_verdict_name(v), (unsigned long long)n[v]);
+				fputs("}", stdout);
+			} else if (n[DL_VERDICT_ALLOW] || n[DL_VERDICT_WOULD_DENY] || n[DL_VERDICT_DENY]) {
+				fputs("decisions of rule ", stdout);
+				dl_term_str(stdout, half[i].id, idlen);
+				printf(" (%s):", dl_family_name(half[i].family));
+				for (int v = 0; v < DL_VERDICT_MAX; v++)
+					printf(" %s %llu", dl_verdict_name(v), (unsigned long long)n[v]);
+				fputs("\n", stdout);
+			}
+			first = false;
+		}
+	}
+	if (json)
+		fputs("]", stdout);
+	free(half);
+}
+
+/* `drylock mode MODE --rule ID`: switch one rule of the deciding
+ * generation (MODE may also be "family": follow the family again). */
+static int mode_rule(const struct dl_pinned *pin, const struct dl_config *cfg, const char *id, int rmode)
+{
+	struct dl_rule_mode *half = calloc(DL_MAX_RULES, sizeof(*half));
+	struct dl_rule_mode m;
+	char text[256];
+	int idx, err, was, now;
+	__u32 fm;
+
+	if (!half)
+		return EXIT_FAILURE;
+	err = dl_rule_modes_read(pin, cfg->policy_gen, half);
+	if (err) {
+		dl_err("mode: read the rule modes (dl_rule_mode in %s): %s", pin_dir, strerror(-err));
+		free(half);
+		return EXIT_FAILURE;
+	}
+	idx = dl_rule_mode_find(half, DL_MAX_RULES, cfg->policy_gen, id);
+	if (idx < 0) {
+		dl_err("mode: no rule '%s' in the loaded policy (generation %u)", id, cfg->policy_gen);
+		free(half);
+		return EXIT_FAILURE;
+	}
+	m = half[idx];
+	free(half);
+	fm = m.family < DL_FAMILY_MAX ? cfg->mode[m.family] : 0;
+	was = dl_rule_mode_enforcing(&m, fm);
+	m.mode = (__u8)rmode;
+	now = dl_rule_mode_enforcing(&m, fm);
+	err = dl_rule_mode_write(pin, (__u32)idx, &m);
+	if (err) {
+		dl_err("mode: write the mode of rule %s: %s", id, strerror(-err));
+		return EXIT_FAILURE;
+	}
+	printf("rule %s (%s) %s (was %s)\n", id, dl_family_name(m.family),
+	       rmode == DL_RULE_MODE_FAMILY ? "follows its family" : dl_rule_mode_name(rmode),
+	       was ? "enforce" : "permissive");
+	dl_audit_format_setenforce(text, sizeof(text), m.family, id, now, was);
+	err = dl_audit_send_once(AUDIT_USER_MAC_STATUS, text, 1);
+	if (err)
+		dl_log("mode: the switch is done but could not be audited: %s", strerror(-err));
+	return EXIT_SUCCESS;
+}
+
 static int cmd_mode(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "family", required_argument, NULL, 'f' },
+		{ "rule", required_argument, NULL, 'r' },
 		COMMON_LONG,
 		{ 0 }
 	};
 	struct dl_pinned pin;
 	struct dl_config cfg;
-	const char *want = NULL, *fam_name = NULL;
-	int family = -1, mode = -1, err, c;
+	const char *want = NULL, *fam_name = NULL, *rule = NULL;
+	int family = -1, mode = -1, rmode = -1, err, c;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, COMMON_SHORT, opts, NULL)) != -1) {
 		if (c == 'f')
 			fam_name = optarg;
+		else if (c == 'r')
+			rule = optarg;
 		else if ((err = common_opt("mode", c)) >= 0)
 			return err;
 	}
@@ -491,11 +630,23 @@ static int cmd_mode(int argc, char **argv)
 		dl_log("mode: unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
+	if (fam_name && rule) {
+		dl_log("mode: --family and --rule exclude each other");
+		return 2;
+	}
+	if (rule && !want) {
+		dl_log("mode: --rule needs a mode (enforce, permissive or family)");
+		return 2;
+	}
 	if (fam_name && (family = dl_family_by_name(fam_name)) < 0) {
 		dl_log("mode: unknown family '%s'", fam_name);
 		return 2;
 	}
-	if (want && (mode = dl_mode_by_name(want)) < 0) {
+	if (rule && (rmode = dl_rule_mode_by_name(want)) < 0) {
+		dl_log("mode: unknown mode '%s' for a rule (enforce, permissive, or family to follow its family)", want);
+		return 2;
+	}
+	if (!rule && want && (mode = dl_mode_by_name(want)) < 0) {
 		dl_log("mode: unknown mode '%s' (permissive or enforce)", want);
 		return 2;
 	}
@@ -510,16 +661,22 @@ static int cmd_mode(int argc, char **argv)
 		dl_pinned_close(&pin);
 		return EXIT_FAILURE;
 	}
-	if (mode >= 0 && cfg.locked) {
+	if ((mode >= 0 || rule) && cfg.locked) {
 		dl_err("mode: the engine in %s is locked until reboot (`drylock lock`): modes cannot be "
 		       "switched", pin_dir);
 		dl_pinned_close(&pin);
 		return EXIT_FAILURE;
 	}
+	if (rule) {
+		err = mode_rule(&pin, &cfg, rule, rmode);
+		dl_pinned_close(&pin);
+		return err;
+	}
 	if (mode < 0) {
 #define X(n, v, s, stem) printf("%s %s\n", s, dl_mode_name(cfg.mode[v]));
 		DL_FAMILIES(X)
 #undef X
+		print_rule_modes(&pin, &cfg, false);
 		dl_pinned_close(&pin);
 		return EXIT_SUCCESS;
 	}
@@ -539,7 +696,7 @@ static int cmd_mode(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 		printf("%s %s (was %s)\n", dl_family_name(f), dl_mode_name(mode), dl_mode_name(old));
-		dl_audit_format_setenforce(text, sizeof(text), f, mode == DL_MODE_ENFORCE, old == DL_MODE_ENFORCE);
+		dl_audit_format_setenforce(text, sizeof(text), f, NULL, mode == DL_MODE_ENFORCE, old == DL_MODE_ENFORCE);
 		err = dl_audit_send_once(AUDIT_USER_MAC_STATUS, text, 1);
 		if (err)
 			dl_log("mode: the switch is done but could not be audited: %s", strerror(-err));
@@ -632,8 +789,12 @@ static int cmd_status(int argc, char **argv)
 			       (unsigned long long)drops[f], (unsigned long long)unmatched[f]);
 			first = false;
 		}
+		fputs("],\"rule_modes\":", stdout);
+		print_rule_modes(&pin, &cfg, true);
+		fputs(",\"rule_counts\":", stdout);
+		print_rule_counts(&pin, &cfg, true);
 		first = true;
-		printf("],\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu,\"records_skipped\":{",
+		printf(",\"last_seq\":%llu,\"kernel_drops\":%llu,\"unmatched\":%llu,\"records_skipped\":{",
 		       (unsigned long long)seq, (unsigned long long)drops_all, (unsigned long long)unmatched_all);
 		for (unsigned i = 1; i < DL_REC_SKIP_MAX; i++) {
 			dl_json_str(stdout, dl_rec_skip_key(i), strlen(dl_rec_skip_key(i)));
@@ -661,6 +822,8 @@ static int cmd_status(int argc, char **argv)
 				printf("%s: %s (records dropped by the kernel: %llu, unmatched operations allowed: %llu)\n",
 				       dl_family_name(f), dl_mode_name(cfg.mode[f]), (unsigned long long)drops[f],
 				       (unsigned long long)unmatched[f]);
+		print_rule_modes(&pin, &cfg, false);
+		print_rule_counts(&pin, &cfg, false);
 		printf("last sequence number: %llu\n"
 		       "records dropped by the kernel: %llu\nunmatched operations (allowed): %llu\n",
 		       (unsigned long long)seq, (unsigned long long)drops_all, (unsigned long long)unmatched_all);

@@ -12,6 +12,7 @@ static const struct dl_name hooks[] = { DL_HOOKS(X5) };
 static const struct dl_name verdicts[] = { DL_VERDICTS(X3) };
 static const struct dl_name actions[] = { DL_ACTIONS(X3) };
 static const struct dl_name modes[] = { DL_MODES(X3) };
+static const struct dl_name rule_modes[] = { DL_RULE_MODES(X3) };
 #undef X3
 #undef X4
 #undef X5
@@ -44,6 +45,8 @@ int dl_hook_by_name(const char *s) { return rlookup(hooks, N(hooks), s); }
 int dl_verdict_by_name(const char *s) { return rlookup(verdicts, N(verdicts), s); }
 int dl_action_by_name(const char *s) { return rlookup(actions, N(actions), s); }
 int dl_mode_by_name(const char *s) { return rlookup(modes, N(modes), s); }
+const char *dl_rule_mode_name(unsigned v) { return lookup(rule_modes, N(rule_modes), v); }
+int dl_rule_mode_by_name(const char *s) { return rlookup(rule_modes, N(rule_modes), s); }
 
 unsigned dl_hook_op(unsigned hook)
 {

@@ -16,6 +16,9 @@ int dl_hook_by_name(const char *s);
 int dl_verdict_by_name(const char *s);
 int dl_action_by_name(const char *s);
 int dl_mode_by_name(const char *s);
+/* A rule's own mode (enum dl_rule_mode_value): "family", "permissive", "enforce". */
+const char *dl_rule_mode_name(unsigned v);
+int dl_rule_mode_by_name(const char *s);
 /* The operation a hook's records are matched as (DL_NET_OP_* for net
  * hooks), and the family it belongs to; 0 for an unknown hook. */
 unsigned dl_hook_op(unsigned hook);

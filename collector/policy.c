@@ -431,6 +431,34 @@ oom:
 	return false;
 }
 
+/* The key every family takes: mode=enforce|permissive, the rule's own mode
+ * (DL_RULE_MODES), which overrides its family's in the kernel and at
+ * runtime can be switched with `drylock mode --rule ID`. *seen is the
+ * column of an earlier mode= in the rule (0: none). 0 or -EINVAL (reported
+ * at the token). */
+static int parse_mode_key(struct pctx *c, const char *file, const struct dl_tok *t, unsigned *seen,
+			  struct dl_rule *r)
+{
+	const char *v = t->s + 5;
+	size_t vlen = t->len - 5;
+	char val[16];
+	int m = -1;
+
+	if (*seen) {
+		TERR(c, file, t, "duplicate key 'mode' (first at column %u)", *seen);
+		return -EINVAL;
+	}
+	*seen = t->col;
+	if (dl_tok_copy(val, sizeof(val), v, vlen))
+		m = dl_rule_mode_by_name(val);
+	if (m != DL_RULE_MODE_ENFORCE && m != DL_RULE_MODE_PERMISSIVE) {
+		TERR(c, file, t, "invalid mode '%.*s' (expected enforce or permissive)", (int)(vlen > 64 ? 64 : vlen), v);
+		return -EINVAL;
+	}
+	r->mode = (__u8)m;
+	return 0;
+}
+
 static void parse_rule(struct pctx *c, const char *file, const struct dl_tok *tv, size_t nt, int family)
 {
 	const struct dl_policy_family *f = family_def((unsigned)family);
@@ -440,6 +468,7 @@ static void parse_rule(struct pctx *c, const char *file, const struct dl_tok *tv
 	struct dl_rule r;
 	struct dl_strbuf b = { 0 };
 	char val[CGROUP_PATH_MAX + 1];
+	unsigned mode_col = 0;
 	bool ok = true;
 	int action;
 
@@ -500,6 +529,11 @@ static void parse_rule(struct pctx *c, const char *file, const struct dl_tok *tv
 			ok = false;
 			continue;
 		}
+		if (klen == 4 && !memcmp(t->s, "mode", 4)) {
+			if (parse_mode_key(c, file, t, &mode_col, &r) < 0)
+				ok = false;
+			continue;
+		}
 		for (j = 0; j < f->n_keys; j++)
 			if (strlen(f->keys[j].name) == klen && !memcmp(f->keys[j].name, t->s, klen))
 				break;
@@ -516,7 +550,7 @@ static void parse_rule(struct pctx *c, const char *file, const struct dl_tok *tv
 				dl_sb_str(&names, q ? ", " : "");
 				dl_sb_str(&names, f->keys[q].name);
 			}
-			TERR(c, file, t, "unknown key '%.*s' for a %s rule (expected %s)", (int)klen,
+			TERR(c, file, t, "unknown key '%.*s' for a %s rule (expected %s, mode)", (int)klen,
 			     t->s, dl_family_name((unsigned)family), names.s ? names.s : "?");
 			free(names.s);
 			ok = false;
@@ -551,6 +585,8 @@ static void parse_rule(struct pctx *c, const char *file, const struct dl_tok *tv
 
 	dl_sb_printf(&b, "%s %s %s", dl_family_name((unsigned)family), dl_action_name(r.action), r.id);
 	f->canon(&r, &b);
+	if (r.mode != DL_RULE_MODE_FAMILY)
+		dl_sb_printf(&b, " mode=%s", dl_rule_mode_name(r.mode));
 	r.file = strdup(file);
 	r.line = tv[0].line;
 	if (b.oom || !r.file || !b.s)
@@ -1273,4 +1309,13 @@ __u32 dl_policy_decide(const struct dl_compiled *c, unsigned hook, const void *p
 	if (!f || f >= DL_FAMILY_MAX || !c->fam[f] || !dl_policy_families[f])
 		return DL_RULE_NONE;
 	return dl_policy_families[f]->decide(c->fam[f], hook, payload, ancestors, n_anc, action);
+}
+
+__u8 dl_policy_rule_verdict(const struct dl_policy *p, __u32 rule_idx, __u8 action)
+{
+	if (action != DL_ACTION_DENY)
+		return DL_VERDICT_ALLOW;
+	if (p && rule_idx < p->n_rules && p->rules[rule_idx].mode == DL_RULE_MODE_ENFORCE)
+		return DL_VERDICT_DENY;
+	return DL_VERDICT_WOULD_DENY;
 }

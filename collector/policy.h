@@ -16,7 +16,9 @@
  *                                     DL_POLICY_* below, docs)
  *   - rules:  <family> <action> <id> [key=value ...]
  *       family  one of DL_FAMILIES keywords ("net"); each family's keys
- *               are described in its header (policy-<stem>.h)
+ *               are described in its header (policy-<stem>.h); every
+ *               family also takes mode=enforce|permissive, the rule's own
+ *               mode overriding its family's (canonical text: last key)
  *       action  "allow" or "deny"
  *       id      [a-z0-9][a-z0-9._-]{0,31}, unique in the whole policy; the
  *               short stable name used in records, audit and reports
@@ -53,6 +55,7 @@ struct dl_rule {
 	char id[DL_RULE_ID_MAX + 1];
 	__u16 family;            /* enum dl_family */
 	__u8 action;             /* enum dl_action */
+	__u8 mode;               /* enum dl_rule_mode_value: mode= (FAMILY if absent) */
 	char *file;              /* where it was written */
 	unsigned line;
 	char *text;              /* canonical text, e.g. "net deny meta addr=169.254.169.254/32 port=80 proto=tcp op=connect" */
@@ -129,6 +132,12 @@ void dl_compiled_free(struct dl_compiled *c);
  * (ancestors[n_anc-1] = own). A hook of a family the policy lacks: none. */
 __u32 dl_policy_decide(const struct dl_compiled *c, unsigned hook, const void *payload,
 		       const __u64 *ancestors, size_t n_anc, __u8 *action);
+
+/* The verdict a replay (what-if, ready and denials as of a version) gives
+ * a decision by rule rule_idx of p with action: allow; for a deny, deny
+ * when the rule has mode=enforce, else would-deny (a replay does not know
+ * the family's mode at the time, so a rule without mode= is observed). */
+__u8 dl_policy_rule_verdict(const struct dl_policy *p, __u32 rule_idx, __u8 action);
 
 /* sha256 of buf as 64 lowercase hex chars + NUL. */
 void dl_sha256_hex(const void *buf, size_t len, char out[65]);

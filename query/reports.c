@@ -375,7 +375,7 @@ static int decided_load(struct ctx *c, struct decided *dd)
 			bool unk;
 
 			if (dl_replay_decide(&cand, &in, &act, &ri, &unk) == 0) {
-				verdict = act == DL_ACTION_DENY ? DL_VERDICT_WOULD_DENY : DL_VERDICT_ALLOW;
+				verdict = dl_policy_rule_verdict(cand.policy, ri, act);
 				rule = ri < cand.policy->n_rules ? cand.policy->rules[ri].id : NULL;
 				dd->replayed += n;
 			} else {
@@ -1154,7 +1154,7 @@ int cmd_whatif(struct ctx *c)
 					   .proto = g[i].proto, .cgroup = g[i].cgroup };
 		const char *change = NULL, *new_rule;
 		bool unk, old_denied = g[i].verdict != DL_VERDICT_ALLOW, new_denied;
-		__u8 act;
+		__u8 act, new_verdict;
 		__u32 rule;
 		char proto[8];
 
@@ -1166,9 +1166,11 @@ int cmd_whatif(struct ctx *c)
 		if (unk)
 			unknown_cg += g[i].n;
 		new_denied = act == DL_ACTION_DENY;
+		new_verdict = dl_policy_rule_verdict(cand.policy, rule, act);
 		new_rule = rule < cand.policy->n_rules ? cand.policy->rules[rule].id : NULL;
 		if (!old_denied && new_denied) {
-			change = "allow -> would-deny";
+			/* a rule with mode=enforce refuses from the start */
+			change = new_verdict == DL_VERDICT_DENY ? "allow -> deny" : "allow -> would-deny";
 			newly_denied += g[i].n;
 		} else if (old_denied && !new_denied) {
 			change = g[i].verdict == DL_VERDICT_DENY ? "deny -> allow" : "would-deny -> allow";
@@ -1194,7 +1196,7 @@ int cmd_whatif(struct ctx *c)
 		sqlite3_bind_int64(ins, 5, g[i].last);
 		sqlite3_bind_text(ins, 6, dl_verdict_name(g[i].verdict), -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 7, g[i].rule, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 8, new_denied ? "would-deny" : "allow", -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 8, dl_verdict_name(new_verdict), -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 9, new_rule, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 10, op_name(g[i].hook), -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 11, g[i].comm, -1, SQLITE_STATIC);

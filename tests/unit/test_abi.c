@@ -58,6 +58,11 @@ int main(void)
 	OFF_IS(struct dl_config, locked, 76);
 	SIZE_IS(struct dl_exe, 8 + DL_PATH_MAX);
 	SIZE_IS(struct dl_count, 8 * DL_VERDICT_MAX);
+	SIZE_IS(struct dl_rule_mode, 56);
+	OFF_IS(struct dl_rule_mode, gen, 8);
+	OFF_IS(struct dl_rule_mode, mode, 12);
+	OFF_IS(struct dl_rule_mode, id, 16);
+	TAP_OK(sizeof(((struct dl_rule_mode *)0)->id) > 32, "dl_rule_mode.id holds a rule id (at most 32, policy.h) and its NUL");
 	TAP_OK(sizeof(struct dl_record) % 8 == 0, "dl_record is a multiple of 8 (ring buffer alignment)");
 	TAP_OK(DL_ABI_VERSION >= 1, "ABI version set");
 	TAP_OK((DL_RINGBUF_DEFAULT & (DL_RINGBUF_DEFAULT - 1)) == 0 && DL_RINGBUF_DEFAULT % 4096 == 0,
@@ -75,11 +80,13 @@ int main(void)
 	TAP_OK((v) >= 0 && (v) < DL_VERDICT_MAX, "verdict " #n " < DL_VERDICT_MAX");
 #define ACT(n, v, s) CHECK3(action, n, v, s)
 #define MODE(n, v, s) CHECK3(mode, n, v, s)
+#define RMODE(n, v, s) CHECK3(rule_mode, n, v, s)
 	DL_FAMILIES(FAM)
 	DL_HOOKS(HOOK)
 	DL_VERDICTS(VERD)
 	DL_ACTIONS(ACT)
 	DL_MODES(MODE)
+	DL_RULE_MODES(RMODE)
 
 	/* DL_VERDICT_MAX is exactly the number of verdicts (the counters array) */
 #define COUNT(n, v, s) + 1

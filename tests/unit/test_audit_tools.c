@@ -272,7 +272,7 @@ static void test_lifecycle(void)
 	r[2].type = "USER_MAC_STATUS";
 	r[2].n = dl_audit_format_stop(r[2].text, sizeof(r[2].text), 1);
 	r[3].type = "USER_MAC_STATUS";
-	r[3].n = dl_audit_format_setenforce(r[3].text, sizeof(r[3].text), DL_FAMILY_NET, 1, 0);
+	r[3].n = dl_audit_format_setenforce(r[3].text, sizeof(r[3].text), DL_FAMILY_NET, NULL, 1, 0);
 	r[4].type = "USER_MAC_STATUS";
 	r[4].n = dl_audit_format_suppressed(r[4].text, sizeof(r[4].text), 999);
 	r[5].type = "USER_MAC_STATUS";

@@ -425,11 +425,31 @@ static void test_dedup(void)
 	dl_dedup_free(d);
 }
 
+/* op=setenforce for a family and for one rule (drylock mode --rule ID). */
+static void test_setenforce(void)
+{
+	char text[256];
+
+	dl_audit_format_setenforce(text, sizeof(text), DL_FAMILY_NET, NULL, 1, 0);
+	TAP_OK(!strcmp(text, "op=setenforce lsm=drylock class=net enforcing=1 old_enforcing=0"),
+	       "setenforce for a family: %s", text);
+	dl_audit_format_setenforce(text, sizeof(text), DL_FAMILY_NET, "smtp-out", 1, 0);
+	TAP_OK(!strcmp(text, "op=setenforce lsm=drylock class=net rule=smtp-out enforcing=1 old_enforcing=0"),
+	       "setenforce for one rule: %s", text);
+	dl_audit_format_setenforce(text, sizeof(text), DL_FAMILY_KVM, "one", 0, 1);
+	TAP_OK(!strcmp(text, "op=setenforce lsm=drylock class=kvm rule=one enforcing=0 old_enforcing=1"),
+	       "setenforce for a kvm rule, back to permissive: %s", text);
+	dl_audit_format_setenforce(text, sizeof(text), DL_FAMILY_NET, "a b=c", 1, 1);
+	TAP_OK(!strcmp(text, "op=setenforce lsm=drylock class=net rule=6120623D63 enforcing=1 old_enforcing=1"),
+	       "a rule id that is not a plain id is hex-encoded: %s", text);
+}
+
 int main(void)
 {
 	test_encode();
 	test_hostile();
 	test_format();
+	test_setenforce();
 	test_dedup();
 	return tap_done();
 }

@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 	TAP_OK(p->n_rules == 3 && p->families == (1u << DL_FAMILY_KVM), "three kvm rules, family kvm on");
 	TAP_OK(!strcmp(p->rules[0].text, "kvm deny single-owner"), "canonical: %s", p->rules[0].text);
 	TAP_OK(!strcmp(p->rules[1].text, "kvm allow ci cgroup=/a"), "canonical: %s", p->rules[1].text);
-	expect_error("kvm deny x addr=1.2.3.4\n", "unknown key 'addr' for a kvm rule (expected cgroup)");
+	expect_error("kvm deny x addr=1.2.3.4\n", "unknown key 'addr' for a kvm rule (expected cgroup, mode)");
 	expect_error("kvm deny x cgroup=a\n", "invalid cgroup 'a'");
 
 	TAP_OK(dl_kvm_compile(p, res, NULL, &set, &d) == 0 && set.n == 3, "compiles to 3 kernel rules");

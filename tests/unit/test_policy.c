@@ -243,6 +243,28 @@ static void test_canonical(void)
 	expect_canon("net deny x addr=::ffff:10.0.0.0/104", "net deny x addr=10.0.0.0/8 op=connect");
 	expect_canon("net deny x addr=2001:DB8:0:0::/32 port=443", "net deny x addr=2001:db8::/32 port=443 op=connect");
 	expect_canon("net deny x addr=1.2.3.4 port=0", "net deny x addr=1.2.3.4/32 port=0 op=connect");
+	/* mode= (every family): last in the canonical text, only when given */
+	expect_canon("net deny x mode=enforce addr=10.0.0.0/8 port=25",
+		     "net deny x addr=10.0.0.0/8 port=25 op=connect mode=enforce");
+	expect_canon("net allow x addr=::1 mode=permissive cgroup=/a",
+		     "net allow x addr=::1/128 op=connect cgroup=/a mode=permissive");
+	expect_canon("kvm deny one mode=enforce", "kvm deny one mode=enforce");
+	expect_canon("kvm allow ci cgroup=/ci mode=permissive", "kvm allow ci cgroup=/ci mode=permissive");
+}
+
+/* mode= changes the rule's text and so the policy's identity. */
+static void test_mode_identity(void)
+{
+	struct dl_diags d = { 0 };
+	struct dl_policy *a = NULL, *b = NULL;
+
+	dl_policy_parse_string("t.policy", "net deny x addr=1.2.3.4\n", &a, &d);
+	dl_policy_parse_string("t.policy", "net deny x addr=1.2.3.4 mode=enforce\n", &b, &d);
+	TAP_OK(a && b && strcmp(a->sha256, b->sha256) && strcmp(a->rules[0].text, b->rules[0].text),
+	       "mode=enforce changes the rule's canonical text and the policy's sha256");
+	dl_policy_free(a);
+	dl_policy_free(b);
+	dl_diags_free(&d);
 }
 
 static void test_errors(void)
@@ -250,6 +272,14 @@ static void test_errors(void)
 	expect_error("net deny a addr=1.2.3.4 bogus=1", 1, 25, "unknown key 'bogus'");
 	expect_error("net deny a addr=1.2.3.4 port=1 port=2", 1, 32, "duplicate key 'port' (first at column 25)");
 	expect_error("net deny a port=80", 1, 1, "missing the required key addr=");
+	expect_error("net deny a addr=1.2.3.4 mode=strict", 1, 25, "invalid mode 'strict' (expected enforce or permissive)");
+	expect_error("net deny a addr=1.2.3.4 mode=", 1, 25, "invalid mode '' (expected enforce or permissive)");
+	expect_error("net deny a addr=1.2.3.4 mode=family", 1, 25, "invalid mode 'family'");
+	expect_error("net deny a addr=1.2.3.4 mode=Enforce", 1, 25, "invalid mode 'Enforce'");
+	expect_error("net deny a mode=enforce addr=1.2.3.4 mode=permissive", 1, 38,
+		     "duplicate key 'mode' (first at column 12)");
+	expect_error("kvm deny k\\\n  mode=enforcing", 2, 3, "invalid mode 'enforcing'");
+	expect_error("net deny a addr=1.2.3.4 bogus=1", 1, 25, "(expected addr, port, proto, op, cgroup, mode)");
 	expect_error("net deny a addr=10.0.0.1/8", 1, 12, "host bits set, did you mean 10.0.0.0/8?");
 	expect_error("net deny a addr=2001:db8::1/32", 1, 12, "host bits set, did you mean 2001:db8::/32?");
 	expect_error("net deny a addr=300.1.1.1", 1, 12, "invalid address '300.1.1.1'");
@@ -1130,6 +1160,7 @@ int main(void)
 	test_sha256();
 	test_valid();
 	test_canonical();
+	test_mode_identity();
 	test_errors();
 	test_includes();
 	test_bounds();

@@ -952,6 +952,14 @@ int main(int argc, char **argv)
 	TAP_OK(r == 1 && json_rows(out) == 1 && strstr(out, "\"newly_denied\": 5") &&
 		       strstr(out, "\"new_rule\": \"block\""),
 	       "what-if -o json: changes and totals");
+	/* the same deny with mode=enforce refuses from the start */
+	snprintf(ctext, sizeof(ctext), "%snet deny block addr=93.184.216.34 port=443 proto=tcp mode=enforce\n",
+		 policy_text);
+	write_file(cand, ctext);
+	r = RUN("-o", "json", "what-if", "--candidate", cand);
+	TAP_OK(r == 1 && strstr(out, "\"change\": \"allow -> deny\"") && strstr(out, "\"new_verdict\": \"deny\"") &&
+		       strstr(out, "\"newly_denied\": 5"),
+	       "what-if: an added deny with mode=enforce is a deny, not a would-deny (%d)", r);
 	snprintf(ctext, sizeof(ctext), "%s", policy_text);
 	write_file(cand, ctext);
 	r = RUN("what-if", "--candidate", cand);

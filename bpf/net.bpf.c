@@ -35,10 +35,16 @@
  *   deny  -> would-deny (permissive) or deny with -EPERM (enforce).
  * No matching rule: allowed, counted in dl_unmatched, not recorded.
  *
+ * Before the LPM lookup, the pre-filter dl_net_pf (net_pf.h) answers "no
+ * rule of this operation covers this address's first 16 bits or this port"
+ * with two bit tests in one array entry: an operation on a destination the
+ * policy does not name leaves without the trie walk.
+ *
  * Cost: a send without a destination (connected sockets, the common case)
  * returns after one load of msg->msg_name, before any lookup.
  */
 #include "common.bpf.h"
+#include "net_pf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -63,6 +69,15 @@ struct {
 	__type(value, struct dl_net_set);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dl_net_lpm SEC(".maps");
+
+/* key DL_NET_PF_CONNECT / DL_NET_PF_BIND -> struct dl_net_pf (net_pf.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DL_NET_PF_OPS);
+	__type(key, __u32);
+	__type(value, struct dl_net_pf);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dl_net_pf SEC(".maps");
 
 /* The first 24 bytes of a sockaddr_in / sockaddr_in6 (RFC 2133 length). */
 struct net_sa {
@@ -188,12 +203,20 @@ static __always_inline int net_decide_addr(const struct net_sock *s, const __u8 
 {
 	struct dl_lpm_key key = { .prefixlen = 128 };
 	struct dl_net_set *set;
+	struct dl_net_pf *pf;
 	struct dl_config *cfg;
 	struct dl_record *rec;
 	__u8 verdict, enforced = 0;
-	__u32 rule_idx = DL_RULE_NONE, gen = 0, i;
+	__u32 rule_idx = DL_RULE_NONE, gen = 0, i, pfk = op == DL_NET_OP_BIND ? DL_NET_PF_BIND : DL_NET_PF_CONNECT;
 	int action = -1;
 
+	/* No rule can match: no trie walk (a missing entry cannot happen for
+	 * an array; it would mean "ask the trie"). */
+	pf = bpf_map_lookup_elem(&dl_net_pf, &pfk);
+	if (pf && !dl_net_pf_maybe(pf, addr, port)) {
+		dl_count_unmatched(DL_FAMILY_NET);
+		return 0;
+	}
 	__builtin_memcpy(key.addr, addr, 16);
 	set = bpf_map_lookup_elem(&dl_net_lpm, &key);
 	if (!set) {

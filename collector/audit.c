@@ -462,10 +462,17 @@ static int decision_wait(struct dl_audit *a, const struct dl_event *ev, const ch
 		pthread_mutex_unlock(&a->lock);
 		return -ENOTCONN;
 	}
-	it = &a->q[a->tail % DL_AUDIT_QUEUE];
 	tracked = ev->boot_key == a->track_boot;
 	if (tracked)
 		dl_audit_track_queued(&a->track, event_id(ev));
+	if (!dl_dedup_check(a->dedup, ev, dl_now_ns())) {
+		/* the backlog is deduplicated like any decision */
+		if (tracked)
+			dl_audit_track_suppressed(&a->track, event_id(ev));
+		pthread_mutex_unlock(&a->lock);
+		return 0;
+	}
+	it = &a->q[a->tail % DL_AUDIT_QUEUE];
 	pthread_mutex_unlock(&a->lock);
 	fill_item(it, ev, policy_name, event_id(ev), tracked);
 	commit_slot(a);

@@ -5,6 +5,8 @@
  *   - repeats are held back by the deduplication before they are queued: a
  *     writer stuck in a send (a full audit backlog) while 20,000 repeats
  *     arrive drops nothing, and the repeats are counted in op=suppressed;
+ *   - the start-up backlog (decisions stored but never confirmed) is
+ *     deduplicated like live decisions;
  *   - the mark does not pass a suppressed decision while the op=suppressed
  *     record counting it is being sent, and stays below it when that send
  *     fails.
@@ -233,9 +235,58 @@ static void test_mark_while_summary_sent(void)
 	tap_tmpdir_remove(dir);
 }
 
+static void test_backlog_dedup(void)
+{
+	struct fake f = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER };
+	struct dl_store_rule rule = { .idx = 0, .id = "r", .family = DL_FAMILY_NET, .action = DL_ACTION_DENY,
+				      .text = "net deny r addr=192.0.2.1" };
+	char dir[256], path[300];
+	struct dl_store *st = NULL;
+	struct dl_audit *a;
+	int64_t boot = 0, mark = 0, pkey = 0;
+	uint64_t sup = 0, drop = 0;
+	int r;
+
+	if (tap_tmpdir(dir, sizeof(dir), "audit-backlog")) {
+		TAP_OK(0, "temporary directory");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/db", dir);
+	r = dl_store_open(path, 0, &st);
+	if (!r)
+		r = dl_store_policy(st, "p", "ab12", "net deny r addr=192.0.2.1", &rule, 1, &pkey);
+	if (!r)
+		r = dl_store_boot(st, "boot-c", 1, &boot);
+	if (!r)
+		r = dl_store_audit_mark_init(st, boot, &mark); /* a collector started ... */
+	if (!r)
+		r = dl_store_begin(st);
+	for (uint64_t s = 1; s <= 50 && !r; s++) { /* ... stored 50 repeats and was killed */
+		struct dl_event e = decision(boot, s, 80);
+
+		e.policy_key = pkey;
+		r = dl_store_event(st, &e);
+	}
+	if (!r)
+		r = dl_store_commit(st);
+	TAP_OK(r == 0, "store with 50 unconfirmed repeats");
+	a = dl_audit_start_sender("boot-c", fake_send, &f);
+	TAP_OK(a && dl_audit_catch_up(a, st, boot) == 0, "catch-up sends the backlog");
+	if (a) {
+		dl_audit_counters(a, &sup, &drop);
+		TAP_OK(f.avc == 1 && sup == 49, "backlog deduplicated: 1 USER_AVC (%d), 49 suppressed (%llu)", f.avc,
+		       (unsigned long long)sup);
+		TAP_OK(dl_audit_mark(a) == ((boot << 40) | 50), "and all 50 confirmed");
+		dl_audit_stop(a);
+	}
+	dl_store_close(st);
+	tap_tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	test_dedup_before_queue();
 	test_mark_while_summary_sent();
+	test_backlog_dedup();
 	return tap_done();
 }

@@ -35,10 +35,16 @@
  *   deny  -> would-deny (permissive) or deny with -EPERM (enforce).
  * No matching rule: allowed, counted in dl_unmatched, not recorded.
  *
+ * Before the LPM lookup, the pre-filter dl_net_pf (net_pf.h) answers "no
+ * rule of this operation covers this address's first 16 bits or this port"
+ * with two bit tests in one array entry: an operation on a destination the
+ * policy does not name leaves without the trie walk.
+ *
  * Cost: a send without a destination (connected sockets, the common case)
  * returns after one load of msg->msg_name, before any lookup.
  */
 #include "common.bpf.h"
+#include "net_pf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -74,6 +80,15 @@ struct {
 	__type(value, struct dl_net_set);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } dl_net_lpm SEC(".maps");
+
+/* key DL_NET_PF_CONNECT / DL_NET_PF_BIND -> struct dl_net_pf (net_pf.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DL_NET_PF_OPS);
+	__type(key, __u32);
+	__type(value, struct dl_net_pf);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} dl_net_pf SEC(".maps");
 
 /* The first 24 bytes of a sockaddr_in / sockaddr_in6 (RFC 2133 length). */
 struct net_sa {
@@ -123,29 +138,62 @@ static __always_inline __u32 net_v4_unspecified(const struct net_sock *s)
 }
 
 /*
- * Read the caller's address as the kernel will use it for operation op
- * (DL_NET_OP_*; send is connect with is_send set). Returns 0 with addr (16
- * bytes, IPv4 v4-mapped), port and sa_family set, or 1 when the call names
- * no address this family decides on (AF_UNSPEC connect is a disconnect; a
- * length or family every address-family handler rejects).
+ * The first 24 bytes of the caller's sockaddr (fewer when len is shorter),
+ * through bpf_probe_read_kernel: for addresses the hook passes as an untyped
+ * pointer (sendmsg's msg_name, SCTP's packed list). 1 when len is shorter
+ * than any address the kernel accepts.
  */
-static __always_inline int net_read_addr(const void *uaddr, int len, const struct net_sock *s, __u8 op,
+static __always_inline int net_sa_probe(const void *uaddr, int len, struct net_sa *sa)
+{
+	if (len >= (int)sizeof(*sa))
+		return bpf_probe_read_kernel(sa, sizeof(*sa), uaddr) ? 1 : 0;
+	if (len >= 16)
+		return bpf_probe_read_kernel(sa, 16, uaddr) ? 1 : 0;
+	return 1;
+}
+
+/*
+ * The same for connect and bind, whose hooks pass the kernel's copy as a
+ * typed struct sockaddr: family, port and an IPv4 address are read with
+ * direct loads, one byte at a time within sa_data (the verifier allows no
+ * wider load inside a char array; volatile keeps clang from merging them).
+ * No helper call: bpf_probe_read_kernel was most of the program time of a
+ * connect no rule matches (docs/benchmarks.md). An IPv6 address lies beyond
+ * struct sockaddr's 16 bytes, which no direct load may reach: it takes the
+ * helper, as before.
+ */
+static __always_inline int net_sa_btf(struct sockaddr *a, int len, struct net_sa *sa)
+{
+	__u8 *p = (__u8 *)&sa->port;
+
+	if (len < 16)
+		return 1;
+	sa->family = a->sa_family;
+	if (sa->family == DL_AF_INET6 && len >= (int)sizeof(*sa))
+		return net_sa_probe(a, len, sa);
+	p[0] = *(volatile const __u8 *)&a->sa_data[0];
+	p[1] = *(volatile const __u8 *)&a->sa_data[1];
+	p = (__u8 *)&sa->w;
+	p[0] = *(volatile const __u8 *)&a->sa_data[2];
+	p[1] = *(volatile const __u8 *)&a->sa_data[3];
+	p[2] = *(volatile const __u8 *)&a->sa_data[4];
+	p[3] = *(volatile const __u8 *)&a->sa_data[5];
+	return 0;
+}
+
+/*
+ * Take the caller's address (sa, len bytes long) as the kernel will use it
+ * for operation op (DL_NET_OP_*; send is connect with is_send set). Returns
+ * 0 with addr (16 bytes, IPv4 v4-mapped), port and sa_family set, or 1 when
+ * the call names no address this family decides on (AF_UNSPEC connect is a
+ * disconnect; a length or family every address-family handler rejects).
+ */
+static __always_inline int net_read_addr(const struct net_sa *sap, int len, const struct net_sock *s, __u8 op,
 					 bool is_send, __u8 addr[16], __u16 *port, __u16 *sa_family)
 {
-	struct net_sa sa = {};
+	struct net_sa sa = *sap;
 	bool v4;
 
-	if (len < 2)
-		return 1;
-	if (len >= (int)sizeof(sa)) {
-		if (bpf_probe_read_kernel(&sa, sizeof(sa), uaddr))
-			return 1;
-	} else if (len >= 16) {
-		if (bpf_probe_read_kernel(&sa, 16, uaddr))
-			return 1;
-	} else {
-		return 1; /* shorter than any address the kernel accepts */
-	}
 	*sa_family = sa.family;
 	if (sa.family == DL_AF_INET) {
 		v4 = true;
@@ -200,9 +248,17 @@ static __always_inline int net_decide_addr(const struct net_sock *s, const __u8 
 	struct dl_lpm_key key = { .prefixlen = 128 };
 	struct dl_net_payload pl = {};
 	struct dl_net_set *set;
-	__u32 rule_idx = DL_RULE_NONE, i;
+	struct dl_net_pf *pf;
+	__u32 rule_idx = DL_RULE_NONE, i, pfk = op == DL_NET_OP_BIND ? DL_NET_PF_BIND : DL_NET_PF_CONNECT;
 	int action = -1;
 
+	/* No rule can match: no trie walk (a missing entry cannot happen for
+	 * an array; it would mean "ask the trie"). */
+	pf = bpf_map_lookup_elem(&dl_net_pf, &pfk);
+	if (pf && !dl_net_pf_maybe(pf, addr, port)) {
+		dl_count_unmatched(DL_FAMILY_NET);
+		return 0;
+	}
 	__builtin_memcpy(key.addr, addr, 16);
 	set = bpf_map_lookup_elem(&dl_net_lpm, &key);
 	if (!set)
@@ -234,8 +290,8 @@ static __always_inline int net_decide_addr(const struct net_sock *s, const __u8 
 	return dl_decide(DL_FAMILY_NET, hook, set->gen, rule_idx, action, &pl, sizeof(pl), 0);
 }
 
-static __always_inline int net_decide(struct sock *sk, const void *uaddr, int addrlen, __u8 op, bool is_send,
-				      __u16 hook)
+static __always_inline int net_decide(struct sock *sk, const struct net_sa *sa, int addrlen, __u8 op,
+				      bool is_send, __u16 hook)
 {
 	struct net_sock s;
 	__u8 addr[16];
@@ -243,7 +299,7 @@ static __always_inline int net_decide(struct sock *sk, const void *uaddr, int ad
 
 	if (net_sock_read(sk, &s))
 		return 0;
-	if (net_read_addr(uaddr, addrlen, &s, op, is_send, addr, &port, &sa_family))
+	if (net_read_addr(sa, addrlen, &s, op, is_send, addr, &port, &sa_family))
 		return 0;
 	return net_decide_addr(&s, addr, port, sa_family, op, hook);
 }
@@ -251,26 +307,36 @@ static __always_inline int net_decide(struct sock *sk, const void *uaddr, int ad
 SEC("lsm/socket_connect")
 int BPF_PROG(dl_net_connect, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
+	struct net_sa sa = {};
+
 	if (ret)
 		return dl_pass(ret);
 	if (DL_UPGRADE_TEST_MARK == 1 && addrlen < 0)
 		return 0;
-	return net_decide(sock->sk, address, addrlen, DL_NET_OP_CONNECT, false, DL_HOOK_SOCKET_CONNECT);
+	if (net_sa_btf(address, addrlen, &sa))
+		return 0;
+	return net_decide(sock->sk, &sa, addrlen, DL_NET_OP_CONNECT, false, DL_HOOK_SOCKET_CONNECT);
 }
 
 SEC("lsm/socket_bind")
 int BPF_PROG(dl_net_bind, struct socket *sock, struct sockaddr *address, int addrlen, int ret)
 {
+	struct net_sa sa = {};
+
 	if (ret)
 		return dl_pass(ret);
-	return net_decide(sock->sk, address, addrlen, DL_NET_OP_BIND, false, DL_HOOK_SOCKET_BIND);
+	if (net_sa_btf(address, addrlen, &sa))
+		return 0;
+	return net_decide(sock->sk, &sa, addrlen, DL_NET_OP_BIND, false, DL_HOOK_SOCKET_BIND);
 }
 
 SEC("lsm/socket_sendmsg")
 int BPF_PROG(dl_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, int ret)
 {
+	struct net_sa sa = {};
 	struct sock *sk;
 	void *name;
+	int namelen;
 
 	if (ret)
 		return dl_pass(ret);
@@ -287,7 +353,10 @@ int BPF_PROG(dl_net_sendmsg, struct socket *sock, struct msghdr *msg, int size, 
 		return 0;
 	if ((__u8)sk->sk_protocol == DL_IPPROTO_SCTP)
 		return 0;
-	return net_decide(sk, name, msg->msg_namelen, DL_NET_OP_CONNECT, true, DL_HOOK_SOCKET_SENDMSG);
+	namelen = msg->msg_namelen;
+	if (net_sa_probe(name, namelen, &sa))
+		return 0;
+	return net_decide(sk, &sa, namelen, DL_NET_OP_CONNECT, true, DL_HOOK_SOCKET_SENDMSG);
 }
 
 /* sctp_bind_connect: a packed list of sockaddr_in / sockaddr_in6, each of
@@ -303,6 +372,7 @@ struct sctp_walk {
 static long sctp_walk_one(__u64 i, void *ctx)
 {
 	struct sctp_walk *w = ctx;
+	struct net_sa sa = {};
 	__u16 fam = 0, port = 0, sa_family = 0;
 	__u8 addr[16];
 	int alen;
@@ -314,7 +384,8 @@ static long sctp_walk_one(__u64 i, void *ctx)
 	alen = fam == DL_AF_INET ? 16 : fam == DL_AF_INET6 ? 28 : 0;
 	if (!alen || w->off + alen > w->len)
 		return 1; /* the kernel rejects the whole call (EINVAL) */
-	if (net_read_addr((const void *)(w->base + w->off), alen, &w->s, w->op, false, addr, &port, &sa_family) == 0) {
+	if (net_sa_probe((const void *)(w->base + w->off), alen, &sa) == 0 &&
+	    net_read_addr(&sa, alen, &w->s, w->op, false, addr, &port, &sa_family) == 0) {
 		int r = net_decide_addr(&w->s, addr, port, sa_family, w->op, w->hook);
 
 		if (r) {

@@ -7,8 +7,12 @@
  * the call reports success (../shared/AUDIT.md). So the drain loop only
  * copies a decision into a bounded queue (never blocking: a full queue counts
  * the decision as audit_dropped; it is already in SQLite), and this thread
- * formats, deduplicates (auditfmt.c: dl_dedup) and sends. Every 10 s a
- * USER_MAC_STATUS "op=suppressed" record says how many repeats were held back.
+ * formats and sends. Deduplication (auditfmt.c: dl_dedup) happens in the
+ * drain loop before queueing, so a repeat costs a hash probe and no copy or
+ * hand-off, and the loop signals this thread once per batch (dl_audit_kick),
+ * not once per decision: it wakes once per batch that has something to send.
+ * Every 10 s a USER_MAC_STATUS "op=suppressed" record says how many repeats
+ * were held back.
  *
  * Audit being unusable (no CAP_AUDIT_WRITE, a user namespace, audit disabled,
  * no audit support) is said once on stderr; the collector keeps storing.
@@ -64,12 +68,16 @@ struct dl_audit {
 	int fd;
 	bool usable;
 	bool off;                 /* --no-audit: nothing is owed to the log */
+	dl_audit_sender send;     /* NULL: libaudit on fd */
+	void *send_ctx;
 	struct dl_audit_track track;
 	int64_t track_boot;       /* 0: none yet */
 	uint64_t sync_req, sync_done;
 	bool lost;                /* a decision was not sent since the last sync */
 	char boot_id[64];
-	struct dl_dedup *dedup;
+	int64_t sending;          /* lowest id counted by the op=suppressed record
+				   * being sent; INT64_MAX: none */
+	struct dl_dedup *dedup;   /* under lock: the drain loop checks, this thread takes counts */
 	uint64_t suppressed, dropped;
 };
 
@@ -82,6 +90,8 @@ static int send_text(struct dl_audit *a, int type, const char *text, int success
 {
 	if (!a->usable)
 		return -ENOTCONN;
+	if (a->send)
+		return a->send(a->send_ctx, type, text, success);
 	if (audit_log_user_message(a->fd, type, text, NULL, NULL, "", success) <= 0)
 		return -errno ? -errno : -EIO;
 	return 0;
@@ -107,14 +117,6 @@ static void handle(struct dl_audit *a, struct dl_audit_item *it)
 	it->ev.exe = it->has_exe ? it->exe : NULL;
 	it->ev.rule_id = it->has_rule ? it->rule_id : NULL;
 	it->ev.cgroup_path = NULL;
-	if (!dl_dedup_check(a->dedup, &it->ev, dl_now_ns())) {
-		/* confirmed once the op=suppressed record counting it is sent */
-		pthread_mutex_lock(&a->lock);
-		if (it->tracked)
-			dl_audit_track_suppressed(&a->track, it->id);
-		pthread_mutex_unlock(&a->lock);
-		return;
-	}
 	err = dl_audit_format_avc(text, sizeof(text), &it->ev, it->policy[0] ? it->policy : NULL,
 				  a->boot_id);
 	if (err >= 0)
@@ -126,23 +128,39 @@ static void handle(struct dl_audit *a, struct dl_audit_item *it)
 	}
 }
 
+/*
+ * Send the op=suppressed record. The count and the lowest decision it counts
+ * are taken together under the lock (the drain loop suppresses
+ * concurrently): one suppressed after the take is in the next record. While
+ * the record is being sent, those decisions hold the mark back as if queued
+ * (sending); a failed send makes them lost.
+ */
 static void flush_suppressed(struct dl_audit *a)
 {
-	uint64_t n = dl_dedup_take_suppressed(a->dedup);
 	char text[128];
+	int64_t first;
+	uint64_t n;
 	int err;
 
-	if (!n)
-		return;
 	pthread_mutex_lock(&a->lock);
+	n = dl_dedup_take_suppressed(a->dedup);
+	first = a->track.pending;
+	dl_audit_track_summary(&a->track, 1);
+	a->sending = first;
 	a->suppressed += n;
 	pthread_mutex_unlock(&a->lock);
-	dl_audit_format_suppressed(text, sizeof(text), n);
-	err = send_text(a, AUDIT_USER_MAC_STATUS, text, 1);
+	err = 0;
+	if (n) {
+		dl_audit_format_suppressed(text, sizeof(text), n);
+		err = send_text(a, AUDIT_USER_MAC_STATUS, text, 1);
+	}
 	pthread_mutex_lock(&a->lock);
-	if (err < 0)
+	a->sending = INT64_MAX;
+	if (err < 0) {
 		a->lost = true;
-	dl_audit_track_summary(&a->track, err == 0);
+		if (first != INT64_MAX)
+			dl_audit_track_lost(&a->track, first);
+	}
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -209,7 +227,7 @@ static int auditd_running(int fd)
 	return -1;
 }
 
-struct dl_audit *dl_audit_start(bool enabled, const char *boot_id)
+static struct dl_audit *audit_new(const char *boot_id)
 {
 	struct dl_audit *a = calloc(1, sizeof(*a));
 
@@ -219,6 +237,7 @@ struct dl_audit *dl_audit_start(bool enabled, const char *boot_id)
 	pthread_cond_init(&a->cond, NULL);
 	pthread_cond_init(&a->done, NULL);
 	dl_audit_track_init(&a->track, 0);
+	a->sending = INT64_MAX;
 	copy_str(a->boot_id, sizeof(a->boot_id), boot_id);
 	a->fd = -1;
 	a->q = calloc(DL_AUDIT_QUEUE, sizeof(*a->q));
@@ -229,6 +248,36 @@ struct dl_audit *dl_audit_start(bool enabled, const char *boot_id)
 		free(a);
 		return NULL;
 	}
+	return a;
+}
+
+static void start_thread(struct dl_audit *a)
+{
+	a->usable = true;
+	if (pthread_create(&a->thread, NULL, audit_main, a) == 0)
+		a->running = true;
+	else
+		a->usable = false;
+}
+
+struct dl_audit *dl_audit_start_sender(const char *boot_id, dl_audit_sender send, void *ctx)
+{
+	struct dl_audit *a = audit_new(boot_id);
+
+	if (!a)
+		return NULL;
+	a->send = send;
+	a->send_ctx = ctx;
+	start_thread(a);
+	return a;
+}
+
+struct dl_audit *dl_audit_start(bool enabled, const char *boot_id)
+{
+	struct dl_audit *a = audit_new(boot_id);
+
+	if (!a)
+		return NULL;
 	if (!enabled) {
 		dl_log("audit: disabled by --no-audit; decisions are stored in SQLite only");
 		a->off = true;
@@ -251,11 +300,7 @@ struct dl_audit *dl_audit_start(bool enabled, const char *boot_id)
 	if (auditd_running(a->fd) == 0)
 		dl_log("audit: no audit daemon is running; records go to the kernel log only "
 		       "and every decision is stored in SQLite");
-	a->usable = true;
-	if (pthread_create(&a->thread, NULL, audit_main, a) == 0)
-		a->running = true;
-	else
-		a->usable = false;
+	start_thread(a);
 	return a;
 }
 
@@ -303,42 +348,12 @@ static int64_t event_id(const struct dl_event *ev)
 	return (ev->boot_key << 40) | (int64_t)(ev->rec.seq & ((UINT64_C(1) << 40) - 1));
 }
 
-static void fill_decision(struct dl_audit *a, struct dl_audit_item *it, const struct dl_event *ev,
-			  const char *policy_name);
-
-void dl_audit_decision(struct dl_audit *a, const struct dl_event *ev, const char *policy_name)
+/* Copy a decision into its slot (the slot is the caller's until tail moves). */
+static void fill_item(struct dl_audit_item *it, const struct dl_event *ev, const char *policy_name, int64_t id,
+		      bool tracked)
 {
-	struct dl_audit_item *it;
-	int64_t id = event_id(ev);
-	bool tracked = ev->boot_key == a->track_boot;
-
-	if (!a->usable) {
-		/* --no-audit: nothing owed; unusable audit: owed, sent by a
-		 * later start that can */
-		pthread_mutex_lock(&a->lock);
-		if (a->off && tracked)
-			dl_audit_track_queued(&a->track, id);
-		else
-			lost_locked(a, tracked, id);
-		pthread_mutex_unlock(&a->lock);
-		return;
-	}
-	it = slot(a);
-	if (!it) {
-		pthread_mutex_lock(&a->lock);
-		lost_locked(a, tracked, id);
-		pthread_mutex_unlock(&a->lock);
-		return;
-	}
-	fill_decision(a, it, ev, policy_name);
-	commit_slot(a);
-}
-
-static void fill_decision(struct dl_audit *a, struct dl_audit_item *it, const struct dl_event *ev,
-			  const char *policy_name)
-{
-	it->id = event_id(ev);
-	it->tracked = ev->boot_key == a->track_boot;
+	it->id = id;
+	it->tracked = tracked;
 	it->type = 0;
 	it->ev = *ev;
 	it->has_exe = ev->exe != NULL;
@@ -346,11 +361,55 @@ static void fill_decision(struct dl_audit *a, struct dl_audit_item *it, const st
 	copy_str(it->exe, sizeof(it->exe), ev->exe);
 	copy_str(it->rule_id, sizeof(it->rule_id), ev->rule_id);
 	copy_str(it->policy, sizeof(it->policy), policy_name);
-	if (it->tracked) {
-		pthread_mutex_lock(&a->lock);
-		dl_audit_track_queued(&a->track, it->id);
-		pthread_mutex_unlock(&a->lock);
+}
+
+void dl_audit_decision(struct dl_audit *a, const struct dl_event *ev, const char *policy_name)
+{
+	struct dl_audit_item *it = NULL;
+	int64_t id = event_id(ev);
+	bool tracked;
+
+	pthread_mutex_lock(&a->lock);
+	tracked = ev->boot_key == a->track_boot;
+	if (!a->usable) {
+		/* --no-audit: nothing owed; unusable audit: owed, sent by a
+		 * later start that can */
+		if (a->off && tracked)
+			dl_audit_track_queued(&a->track, id);
+		else
+			lost_locked(a, tracked, id);
+	} else if (!dl_dedup_check(a->dedup, ev, dl_now_ns())) {
+		/* a repeat: confirmed once the op=suppressed record counting
+		 * it is sent (flush_suppressed) */
+		if (tracked) {
+			dl_audit_track_queued(&a->track, id);
+			dl_audit_track_suppressed(&a->track, id);
+		}
+	} else if (!a->running || a->tail - a->head >= DL_AUDIT_QUEUE) {
+		a->dropped++;
+		lost_locked(a, tracked, id);
+	} else {
+		it = &a->q[a->tail % DL_AUDIT_QUEUE];
+		if (tracked)
+			dl_audit_track_queued(&a->track, id);
 	}
+	pthread_mutex_unlock(&a->lock);
+	if (!it)
+		return;
+	fill_item(it, ev, policy_name, id, tracked);
+	pthread_mutex_lock(&a->lock);
+	a->tail++;
+	if (a->tail - a->head >= DL_AUDIT_QUEUE / 4)
+		pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
+void dl_audit_kick(struct dl_audit *a)
+{
+	pthread_mutex_lock(&a->lock);
+	if (a->head != a->tail)
+		pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
 }
 
 void dl_audit_text(struct dl_audit *a, int type, const char *text, int success)
@@ -394,6 +453,7 @@ int dl_audit_send_once(int type, const char *text, int success)
 static int decision_wait(struct dl_audit *a, const struct dl_event *ev, const char *policy_name)
 {
 	struct dl_audit_item *it;
+	bool tracked;
 
 	pthread_mutex_lock(&a->lock);
 	while (a->running && a->tail - a->head >= DL_AUDIT_QUEUE)
@@ -402,9 +462,19 @@ static int decision_wait(struct dl_audit *a, const struct dl_event *ev, const ch
 		pthread_mutex_unlock(&a->lock);
 		return -ENOTCONN;
 	}
+	tracked = ev->boot_key == a->track_boot;
+	if (tracked)
+		dl_audit_track_queued(&a->track, event_id(ev));
+	if (!dl_dedup_check(a->dedup, ev, dl_now_ns())) {
+		/* the backlog is deduplicated like any decision */
+		if (tracked)
+			dl_audit_track_suppressed(&a->track, event_id(ev));
+		pthread_mutex_unlock(&a->lock);
+		return 0;
+	}
 	it = &a->q[a->tail % DL_AUDIT_QUEUE];
 	pthread_mutex_unlock(&a->lock);
-	fill_decision(a, it, ev, policy_name);
+	fill_item(it, ev, policy_name, event_id(ev), tracked);
 	commit_slot(a);
 	return 0;
 }
@@ -429,9 +499,10 @@ int dl_audit_sync(struct dl_audit *a)
 
 int64_t dl_audit_mark(struct dl_audit *a)
 {
-	int64_t qmin = INT64_MAX, m;
+	int64_t qmin, m;
 
 	pthread_mutex_lock(&a->lock);
+	qmin = a->sending;
 	for (size_t i = a->head; i != a->tail; i++) {
 		const struct dl_audit_item *it = &a->q[i % DL_AUDIT_QUEUE];
 

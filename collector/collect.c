@@ -5,11 +5,14 @@
  *   epoll on the ring buffer map and a signalfd, with a drain timer (the
  *   programs wake the collector only when the ring is a quarter full, so a
  *   busy system is not woken per record); on wake-up read up to
- *   'batch' records in place (ringread.c), decode and enrich each (wall time,
+ *   'batch' records in place (ringread.c) - up to DL_GROUP_MAX times that
+ *   while the ring stays busy (group commit: a batch that filled doubles the
+ *   next one's limit, one that did not resets it) - decode and enrich each (wall time,
  *   policy and rule id from the record's generation, executable from the
  *   dl_exe map or /proc, cgroup path from the cgroup id), insert them in one
  *   transaction, and only after COMMIT hand the ring space back to the kernel
- *   and queue the decisions for the audit thread. A failed commit rolls back
+ *   and queue the decisions for the audit thread (deduplicated there, one
+ *   wake-up of the audit thread per batch). A failed commit rolls back
  *   and rewinds: the records stay in the ring (the kernel counts what it
  *   cannot fit) and the loop retries with backoff, saying what happened.
  *
@@ -41,6 +44,8 @@
 /* Drain timer (the programs do not wake the collector per record). */
 #define DL_DRAIN_INTERVAL_MS 50
 #define DL_DRAIN_IDLE_MS 400
+/* Group commit: a busy ring's transactions grow up to this many batches. */
+#define DL_GROUP_MAX 4
 
 struct collector {
 	const struct dl_collect_opts *o;
@@ -49,6 +54,7 @@ struct collector {
 	struct dl_ring ring;
 	struct dl_audit *audit;
 	struct dl_ingest in;
+	unsigned limit;           /* records in the next transaction (group commit) */
 	char boot_id[64];
 	int64_t boot_wall_ns, boot_key, policy_key;
 	__u32 gen;
@@ -66,6 +72,17 @@ struct collector {
 };
 
 /* ---- the loop ---- */
+
+/* Records of the largest group commit: DL_GROUP_MAX batches, but no more
+ * than 65,536 records unless one batch is larger (about 1 KiB each). */
+static unsigned group_cap(unsigned batch)
+{
+	unsigned cap = batch * DL_GROUP_MAX;
+
+	if (cap > 65536)
+		cap = 65536;
+	return cap > batch ? cap : batch;
+}
 
 static void log_store_failure(struct collector *c, const char *what)
 {
@@ -111,7 +128,7 @@ static int drain_batch(struct collector *c)
 	int n;
 
 	dl_ingest_reset(in);
-	while (in->n < in->cap && dl_ring_next(&c->ring, &data, &len) == 1)
+	while (in->n < c->limit && dl_ring_next(&c->ring, &data, &len) == 1)
 		dl_ingest_add(in, data, len);
 	report_skipped(c, false);
 	if (in->n == 0) {
@@ -138,6 +155,9 @@ static int drain_batch(struct collector *c)
 	for (unsigned i = 0; i < in->n; i++)
 		if (in->batch[i].ev.rec.verdict != DL_VERDICT_ALLOW && !c->dup[i])
 			dl_audit_decision(c->audit, &in->batch[i].ev, c->o->policy->name);
+	dl_audit_kick(c->audit);
+	/* group commit: the ring had more than this transaction took */
+	c->limit = in->n >= c->limit ? (c->limit * 2 < in->cap ? c->limit * 2 : in->cap) : c->o->batch;
 	return n;
 }
 
@@ -364,8 +384,9 @@ int dl_collect(const struct dl_collect_opts *o)
 		goto out;
 	}
 	c.cgroup_root_fd = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	c.limit = o->batch;
 	err = dl_ingest_init(&c.in, c.st, o->policy, c.boot_key, c.boot_wall_ns, c.policy_key, c.gen,
-			     c.pin.exe_fd, c.cgroup_root_fd, o->batch);
+			     c.pin.exe_fd, c.cgroup_root_fd, group_cap(o->batch));
 	if (err)
 		goto out;
 	dl_skipped_save(o->pin_dir, c.in.skipped); /* this run's counts, from zero */

@@ -182,9 +182,17 @@ struct dl_audit;
 /* Always returns a usable object; when audit is unusable it says so once and
  * every push is only counted. */
 struct dl_audit *dl_audit_start(bool enabled, const char *boot_id);
+/* The same writer sending through send (tests): returns 0 or -errno. */
+typedef int (*dl_audit_sender)(void *ctx, int type, const char *text, int success);
+struct dl_audit *dl_audit_start_sender(const char *boot_id, dl_audit_sender send, void *ctx);
 void dl_audit_stop(struct dl_audit *a);
-/* Queue a decision (copied). Never blocks; a full queue counts a drop. */
+/* Queue a decision (copied) unless the deduplication holds it back as a
+ * repeat. Never blocks; a full queue counts a drop. The writer is not woken
+ * per decision: call dl_audit_kick after a batch (it is woken early only
+ * when the queue is a quarter full, and checks at least once a second). */
 void dl_audit_decision(struct dl_audit *a, const struct dl_event *ev, const char *policy_name);
+/* Wake the writer if anything is queued: one signal per batch. */
+void dl_audit_kick(struct dl_audit *a);
 /* Queue a lifecycle record (AUDIT_USER_MAC_STATUS, _POLICY_LOAD, ...). */
 void dl_audit_text(struct dl_audit *a, int type, const char *text, int success);
 /* Totals since start. */

@@ -215,7 +215,7 @@ static const struct {
 	  "      --ready-file PATH    create PATH once collecting\n"
 	  "      --ringbuf-size SIZE  ring buffer: a power of two from 4096 to 2G, in\n"
 	  "                           bytes or with K, M, G (default 4M)\n"
-	  "      --batch N            records per transaction, 1 to 65536 (1024)\n"
+	  "      --batch N            records per transaction, 1 to 65536 (1024); up to 4x while busy\n"
 	  "      --sync-full          SQLite synchronous=FULL (durable on power loss)\n"
 	  "      --exit-when-idle     drain once and exit (tests, demos)\n"
 	  "      --max-age DURATION   delete events older than this: 90m, 12h, 30d, 2w\n"

@@ -10,6 +10,10 @@
  * same walk in user space. That is exact because any rule matching an address
  * either covers the longest matching prefix or has a longer prefix of its own,
  * which would then be the longest match.
+ *
+ * dl_net_pf_build compiles the same rules into the pre-filter the kernel
+ * asks first (bpf/net_pf.h): per operation, the bits of every address
+ * /16 and every port some rule covers.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,10 +23,12 @@
 #include <string.h>
 #include "names.h"
 #include "policy-family.h"
+#include "bpf/net_pf.h"
 
 #define PREFIX_STRLEN (INET6_ADDRSTRLEN + 16) /* "addr/len" */
 
-static const __u8 v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+/* ::ffff:0:0, the first 12 bytes of every v4-mapped address */
+static const __u8 v4mapped_prefix[DL_ADDR_LEN] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 static bool is_v4mapped(const __u8 a[DL_ADDR_LEN])
 {
@@ -454,6 +460,52 @@ __u32 dl_net_decide(const struct dl_net_entry *entries, size_t n, const __u8 add
 		return r->rule_idx;
 	}
 	return DL_RULE_NONE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the pre-filter */
+
+static void set_bits(__u64 *bits, unsigned lo, unsigned hi)
+{
+	for (unsigned i = lo; i <= hi; i++)
+		bits[i >> 6] |= 1ull << (i & 63);
+}
+
+/* Set the bits of every 16-bit value whose top plen bits equal those of v. */
+static void set_prefix16(__u64 *bits, unsigned v, unsigned plen)
+{
+	unsigned span = plen >= 16 ? 1 : 1u << (16 - plen), lo = v & ~(span - 1) & 0xffff;
+
+	set_bits(bits, lo, lo + span - 1);
+}
+
+void dl_net_pf_build(const struct dl_policy *p, struct dl_net_pf *pf /* [DL_NET_PF_OPS] */)
+{
+	static const __u8 ops[DL_NET_PF_OPS] = { [DL_NET_PF_CONNECT] = DL_NET_OP_CONNECT,
+						 [DL_NET_PF_BIND] = DL_NET_OP_BIND };
+
+	memset(pf, 0, DL_NET_PF_OPS * sizeof(*pf));
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct dl_net_match *m = &p->rules[i].u.net;
+
+		if (p->rules[i].family != DL_FAMILY_NET)
+			continue;
+		for (unsigned k = 0; k < DL_NET_PF_OPS; k++) {
+			if (!(m->ops & ops[k]))
+				continue;
+			set_bits(pf[k].port, m->port_lo, m->port_hi);
+			if (m->prefixlen >= 96 && is_v4mapped(m->addr)) {
+				/* an IPv4 prefix: only v4-mapped addresses */
+				set_prefix16(pf[k].v4, (unsigned)m->addr[12] << 8 | m->addr[13], m->prefixlen - 96u);
+				continue;
+			}
+			set_prefix16(pf[k].v6, (unsigned)m->addr[0] << 8 | m->addr[1], m->prefixlen);
+			/* A shorter prefix that covers ::ffff:0:0/96 covers every
+			 * IPv4 address (any, ::/80 ...). */
+			if (m->prefixlen <= 96 && prefix_covers(m->addr, m->prefixlen, v4mapped_prefix))
+				set_bits(pf[k].v4, 0, DL_NET_PF_BITS - 1);
+		}
+	}
 }
 
 /* ------------------------------------------------------------------------ */

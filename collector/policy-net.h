@@ -52,6 +52,12 @@ __u32 dl_net_decide(const struct dl_net_entry *entries, size_t n, const __u8 add
 		    __u16 port, __u8 proto, __u8 op, const __u64 *ancestors, size_t n_anc,
 		    __u8 *action);
 
+/* The pre-filter (bpf/net_pf.h) for p's net rules: pf[DL_NET_PF_CONNECT]
+ * and pf[DL_NET_PF_BIND], DL_NET_PF_OPS entries of struct dl_net_pf. Every
+ * address and port a rule of that operation covers has its bit set. */
+struct dl_net_pf;
+void dl_net_pf_build(const struct dl_policy *p, struct dl_net_pf *pf);
+
 /* The entries inside net's compiled form (dl_compiled.fam[DL_FAMILY_NET]);
  * NULL and 0 for NULL. */
 const struct dl_net_entry *dl_net_compiled_entries(const void *compiled, size_t *n);

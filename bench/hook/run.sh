@@ -7,6 +7,10 @@
 # policed, next to an empty LSM program on the same hooks (the floor).
 # Usage: bench/hook/run.sh [KERNEL...]   (default: 6.1 6.12 newest)
 #   N=20000 ROUNDS=7 BUILD=build   (environment)
+#   MODES=connect CONFIGS=empty,unmatched   (subsets while iterating)
+#   HOOKBENCH_LOCKED=1: the caller holds /tmp/drylock-vm.lock already (e.g.
+#   flock /tmp/drylock-vm.lock env HOOKBENCH_LOCKED=1 bench/hook/run.sh);
+#   otherwise each kernel's boot takes it.
 # Not part of the test suite: figures are ratios measured in one boot; TCG
 # makes absolute times meaningless (docs/benchmarks.md).
 set -euo pipefail
@@ -16,7 +20,10 @@ case $BUILD in /*) ;; *) BUILD=$here/$BUILD ;; esac
 meson compile -C "$BUILD" > /dev/null
 kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12 newest)
+lock=(flock /tmp/drylock-vm.lock)
+[ "${HOOKBENCH_LOCKED:-}" = 1 ] && lock=()
 for k in "${kernels[@]}"; do
-	flock /tmp/drylock-vm.lock "$here/tests/vm/vm.sh" --kernel "$k" --timeout 1200 -- \
-		"$here/bench/hook/guest.sh" "$BUILD" "$here" "${N:-20000}" "${ROUNDS:-7}"
+	"${lock[@]}" "$here/tests/vm/vm.sh" --kernel "$k" --timeout 1200 -- \
+		"$here/bench/hook/guest.sh" "$BUILD" "$here" "${N:-20000}" "${ROUNDS:-7}" \
+		"${MODES:-send-conn,sendto,connect}" "${CONFIGS:-empty,emit,unmatched,allowed,recorded,auditd}"
 done

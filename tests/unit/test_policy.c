@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "tap.h"
 #include "collector/policy.h"
+#include "bpf/net_pf.h"
 
 static char tmpdir[256];
 
@@ -1145,6 +1146,168 @@ static void test_stored(void)
 	dl_diags_free(&d);
 }
 
+/* ---------------------------------------------------------------------- */
+/* the pre-filter (bpf/net_pf.h) compiled by dl_net_pf_build */
+
+static unsigned pf_rand(void)
+{
+	static unsigned long long x = 88172645463325252ull;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return (unsigned)(x >> 11);
+}
+
+/* A random address inside prefix (a, plen). */
+static void addr_in(const __u8 a[16], unsigned plen, __u8 out[16])
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = plen >= (i + 1) * 8 ? 8 : plen > i * 8 ? plen - i * 8 : 0;
+		__u8 m = keep ? (__u8)(0xff << (8 - keep)) : 0;
+
+		out[i] = (__u8)((a[i] & m) | (pf_rand() & ~m));
+	}
+}
+
+static const __u8 pf_ops[DL_NET_PF_OPS] = { [DL_NET_PF_CONNECT] = DL_NET_OP_CONNECT,
+					    [DL_NET_PF_BIND] = DL_NET_OP_BIND };
+
+/* Every rule's whole port range, and its prefix's first, last and random
+ * addresses, pass the filter of each of its operations. */
+static int pf_covers_rules(const struct dl_policy *p, const struct dl_net_pf *pf)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct dl_net_match *m = &p->rules[i].u.net;
+
+		for (unsigned k = 0; k < DL_NET_PF_OPS; k++) {
+			__u8 lo[16], hi[16], x[16];
+
+			if (!(m->ops & pf_ops[k]))
+				continue;
+			memcpy(lo, m->addr, 16);
+			memcpy(hi, m->addr, 16);
+			for (unsigned b = m->prefixlen; b < 128; b++)
+				hi[b / 8] |= (__u8)(0x80 >> (b % 8));
+			for (unsigned port = m->port_lo; port <= m->port_hi; port++)
+				if (!dl_net_pf_maybe(&pf[k], lo, (__u16)port) || !dl_net_pf_maybe(&pf[k], hi, (__u16)port)) {
+					printf("# rule %s op %u port %u not covered\n", p->rules[i].id, k, port);
+					return 0;
+				}
+			for (int t = 0; t < 2000; t++) {
+				addr_in(m->addr, m->prefixlen, x);
+				if (!dl_net_pf_maybe(&pf[k], x, (__u16)(m->port_lo + pf_rand() % (m->port_hi - m->port_lo + 1u)))) {
+					printf("# rule %s op %u: an address of its prefix not covered\n", p->rules[i].id, k);
+					return 0;
+				}
+			}
+		}
+	}
+	return 1;
+}
+
+static void test_prefilter(void)
+{
+	static const __u64 ancs[][3] = { { CG_ROOT }, { CG_ROOT, CG_WEB }, { CG_ROOT, CG_WEB, CG_APP },
+					 { CG_ROOT, CG_OTHER } };
+	static const size_t n_ancs[] = { 1, 2, 3, 2 };
+	struct dl_net_pf *pf = calloc(DL_NET_PF_OPS, sizeof(*pf));
+	struct dl_policy *p = parse_ok(decide_policy);
+	struct dl_net_entry *e = NULL;
+	struct dl_diags d = { 0 };
+	size_t n = 0, decided = 0, filtered = 0;
+	int bad = 0;
+
+	if (!pf || !p || dl_net_compile(p, fake_resolve, NULL, &e, &n, &d)) {
+		TAP_OK(0, "pre-filter: decide policy compiles");
+		return;
+	}
+	dl_net_pf_build(p, pf);
+	TAP_OK(pf_covers_rules(p, pf), "pre-filter: every rule's ports and addresses pass for each of its ops");
+	/* Against the decider: whatever a rule decides, the filter lets through.
+	 * Addresses from the rules' prefixes (and random ones), every op,
+	 * proto, cgroup. */
+	for (int t = 0; t < 200000; t++) {
+		const struct dl_net_match *m = &p->rules[pf_rand() % p->n_rules].u.net;
+		unsigned k = pf_rand() % DL_NET_PF_OPS, c = pf_rand() % 4;
+		__u16 port = pf_rand() % 4 ? (__u16)(m->port_lo + pf_rand() % (m->port_hi - m->port_lo + 1u))
+					   : (__u16)pf_rand();
+		__u8 a[16], act;
+		__u32 got;
+
+		addr_in(m->addr, pf_rand() % 8 ? m->prefixlen : pf_rand() % 129, a);
+		got = dl_net_decide(e, n, a, port, pf_rand() % 2 ? 6 : 17, pf_ops[k], ancs[c], n_ancs[c], &act);
+		if (got != DL_RULE_NONE) {
+			decided++;
+			if (!dl_net_pf_maybe(&pf[k], a, port))
+				bad++;
+		} else if (!dl_net_pf_maybe(&pf[k], a, port)) {
+			filtered++;
+		}
+	}
+	TAP_OK(bad == 0 && decided > 1000 && filtered > 1000,
+	       "pre-filter: never 'no rule' where the decider finds one (%zu decided, %zu filtered, %d wrong)",
+	       decided, filtered, bad);
+	free(e);
+	dl_diags_free(&d);
+	dl_policy_free(p);
+
+	/* What it filters: the benchmark's policy, per operation and family. */
+	p = parse_ok("net deny elsewhere addr=192.0.2.0/24 op=connect\n"
+		     "net deny ssh6 addr=any6 port=22 op=bind\n"
+		     "net deny v6net addr=2001:db8::/32 port=443-444\n");
+	if (!p) {
+		TAP_OK(0, "pre-filter policy parses");
+		free(pf);
+		return;
+	}
+	dl_net_pf_build(p, pf);
+	TAP_OK(pf_covers_rules(p, pf), "pre-filter: small policy covered");
+	{
+		static const struct { const char *addr; __u16 port; unsigned k; int want; } c[] = {
+			{ "127.0.0.1", 9, DL_NET_PF_CONNECT, 0 },
+			{ "192.0.2.5", 9, DL_NET_PF_CONNECT, 1 },
+			{ "192.0.77.5", 9, DL_NET_PF_CONNECT, 1 }, /* same /16: maybe */
+			{ "192.1.2.5", 9, DL_NET_PF_CONNECT, 0 },
+			{ "192.0.2.5", 9, DL_NET_PF_BIND, 0 },
+			{ "192.0.2.5", 22, DL_NET_PF_BIND, 1 },    /* any6 covers v4-mapped */
+			{ "::1", 22, DL_NET_PF_BIND, 1 },
+			{ "::1", 23, DL_NET_PF_BIND, 0 },
+			{ "2001:db8::1", 443, DL_NET_PF_CONNECT, 1 },
+			/* per bitmap, not per rule: elsewhere covers every connect port */
+			{ "2001:db8::1", 445, DL_NET_PF_CONNECT, 1 },
+			{ "2001:db9::1", 443, DL_NET_PF_CONNECT, 1 }, /* same first 16 bits */
+			{ "2002:db8::1", 443, DL_NET_PF_CONNECT, 0 },
+			{ "::ffff:192.0.2.1", 80, DL_NET_PF_CONNECT, 1 },
+			{ "::192.0.2.1", 80, DL_NET_PF_CONNECT, 0 }, /* IPv4-compatible is not v4-mapped */
+		};
+
+		for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+			__u8 a[16];
+
+			addr_of(c[i].addr, a);
+			TAP_OK(dl_net_pf_maybe(&pf[c[i].k], a, c[i].port) == c[i].want,
+			       "pre-filter %s port %u %s: %s", c[i].addr, c[i].port,
+			       c[i].k == DL_NET_PF_BIND ? "bind" : "connect", c[i].want ? "maybe" : "no rule");
+		}
+	}
+	dl_policy_free(p);
+
+	/* any: every address and port of both families for its op */
+	p = parse_ok("net allow all addr=any op=connect\n");
+	if (p) {
+		int all = 1;
+
+		dl_net_pf_build(p, pf);
+		for (unsigned w = 0; w < DL_NET_PF_WORDS; w++)
+			all &= pf[0].v4[w] == ~0ull && pf[0].v6[w] == ~0ull && pf[0].port[w] == ~0ull &&
+			       !pf[1].v4[w] && !pf[1].v6[w] && !pf[1].port[w];
+		TAP_OK(all, "pre-filter: addr=any op=connect sets every connect bit and no bind bit");
+		dl_policy_free(p);
+	}
+	free(pf);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/drylock-test-policy-XXXXXX";
@@ -1167,6 +1330,7 @@ int main(void)
 	test_identity();
 	test_stored();
 	test_compile();
+	test_prefilter();
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

@@ -52,6 +52,10 @@
  *
  * Ids are "sug-" + 8 hex digits of the sha256 of the rule text without its
  * id, so the same denials give the same ids on every run.
+ *
+ * This is the net family's suggest: drylock-query reaches it through the
+ * family registry (query/report-net.c's suggest callback), which reads each
+ * group's stored object into addr, port, proto and op first.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -255,7 +259,7 @@ static void add_suggestion(struct sctx *x, const struct cand *c, const char *pro
 	 * the first. */
 	uint64_t h = fnv1a(body);
 	for (size_t i = x->run_start; i < x->n; i++)
-		if (x->hash[i] == h && !strcmp(x->v[i].text + strlen("net allow sug-12345678 "), body)) {
+		if (x->hash[i] == h && !strcmp(x->v[i].text + x->v[i].keys_off, body)) {
 			s = &x->v[i];
 			goto merge;
 		}
@@ -286,12 +290,18 @@ static void add_suggestion(struct sctx *x, const struct cand *c, const char *pro
 		free(canon);
 	}
 	snprintf(s->id, sizeof(s->id), "sug-%.8s", hash);
-	if (asprintf(&s->text, "net allow %s %s", s->id, body) < 0) {
-		s->text = NULL;
-		x->oom = true;
-		x->n--;
-		free(body);
-		return;
+	{
+		char head[40];
+		int hl = snprintf(head, sizeof(head), "net allow %s ", s->id);
+
+		if (asprintf(&s->text, "%s%s", head, body) < 0) {
+			s->text = NULL;
+			x->oom = true;
+			x->n--;
+			free(body);
+			return;
+		}
+		s->keys_off = (size_t)hl;
 	}
 	s->note = xstrdup(x, c->note);
 	s->problem = xstrdup(x, problem);
@@ -910,6 +920,19 @@ int dl_suggest(const struct dl_replay *base, const char *base_text, const struct
 		info->events += obs[ix[i]].count;
 	if (!x.oom && opts->max_rules && x.n > opts->max_rules)
 		fit_budget(&x, ix, m, opts->max_rules, info);
+	if (info->widened) {
+		size_t k = 0;
+
+		if (info->v4_plen < 32)
+			k += (size_t)snprintf(info->how + k, sizeof(info->how) - k, "widened to at most /%u (IPv4)",
+					      info->v4_plen);
+		if (info->v6_plen < 128 && k < sizeof(info->how))
+			k += (size_t)snprintf(info->how + k, sizeof(info->how) - k, "%s /%u (IPv6)",
+					      k ? "," : "widened to at most", info->v6_plen);
+		if (info->ports_merged && k < sizeof(info->how))
+			snprintf(info->how + k, sizeof(info->how) - k, "%sports of a prefix merged into a range",
+				 k ? "; " : "");
+	}
 	free(ix);
 	r = x.oom ? -ENOMEM : verify(&x, base_text);
 	sort_obs = NULL;

@@ -17,17 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "addr.h"
 #include "names.h"
 #include "policy-family.h"
 
 #define PREFIX_STRLEN (INET6_ADDRSTRLEN + 16) /* "addr/len" */
-
-static const __u8 v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-static bool is_v4mapped(const __u8 a[DL_ADDR_LEN])
-{
-	return memcmp(a, v4mapped_prefix, 12) == 0;
-}
 
 /* Zero the bits of a beyond plen. */
 static void mask_addr(__u8 a[DL_ADDR_LEN], unsigned plen)
@@ -55,19 +49,12 @@ static bool prefix_covers(const __u8 a[DL_ADDR_LEN], unsigned plen, const __u8 b
 /* "1.2.3.0/24", "2001:db8::/32", "any", "any4". */
 static void format_prefix(char *out, size_t outlen, const __u8 a[DL_ADDR_LEN], unsigned plen)
 {
-	char ip[INET6_ADDRSTRLEN];
-
-	if (plen == 0) {
+	if (plen == 0)
 		snprintf(out, outlen, "any");
-	} else if (plen == 96 && is_v4mapped(a) && !memcmp(a + 12, "\0\0\0\0", 4)) {
+	else if (plen == 96 && dl_addr_is_v4mapped(a) && !memcmp(a + 12, "\0\0\0\0", 4))
 		snprintf(out, outlen, "any4");
-	} else if (plen >= 96 && is_v4mapped(a)) {
-		inet_ntop(AF_INET, a + 12, ip, sizeof(ip));
-		snprintf(out, outlen, "%s/%u", ip, plen - 96);
-	} else {
-		inet_ntop(AF_INET6, a, ip, sizeof(ip));
-		snprintf(out, outlen, "%s/%u", ip, plen);
-	}
+	else
+		dl_prefix_format(out, outlen, a, plen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -80,8 +67,9 @@ static int net_key_addr(struct dl_key_ctx *k)
 	const char *slash;
 	unsigned long len;
 	__u8 a[DL_ADDR_LEN], masked[DL_ADDR_LEN];
-	unsigned plen, maxlen;
+	unsigned plen;
 	bool v4;
+	int v;
 
 	if (!strcmp(k->val, "any") || !strcmp(k->val, "any6")) {
 		/* any6 cannot say "IPv6 but not v4-mapped" as one prefix: it is
@@ -92,32 +80,23 @@ static int net_key_addr(struct dl_key_ctx *k)
 	}
 	if (!strcmp(k->val, "any4")) {
 		memset(m->addr, 0, DL_ADDR_LEN);
-		memcpy(m->addr, v4mapped_prefix, 12);
+		memcpy(m->addr, dl_v4mapped_prefix, sizeof(dl_v4mapped_prefix));
 		m->prefixlen = 96;
 		return 0;
 	}
 
 	slash = strchr(k->val, '/');
-	if (!dl_tok_copy(ip, sizeof(ip), k->val, slash ? (size_t)(slash - k->val) : k->vlen))
-		goto bad;
-	memset(a, 0, sizeof(a));
-	if (inet_pton(AF_INET, ip, a + 12) == 1) {
-		memcpy(a, v4mapped_prefix, 12);
-		v4 = true;
-		maxlen = 32;
-	} else if (inet_pton(AF_INET6, ip, a) == 1) {
-		v4 = false;
-		maxlen = 128;
-	} else {
-		goto bad;
-	}
-	len = maxlen;
-	if (slash && !dl_parse_udec(slash + 1, strlen(slash + 1), maxlen, &len)) {
+	v = dl_prefix_parse(k->val, a, &plen);
+	if (v == -ERANGE && dl_tok_copy(ip, sizeof(ip), k->val, (size_t)(slash - k->val))) {
+		v4 = dl_addr_parse(ip, a) == 4;
 		dl_key_err(k, "invalid prefix length '/%s' for an %s address (0-%u)",
-		     slash + 1, v4 ? "IPv4" : "IPv6", maxlen);
+		     slash + 1, v4 ? "IPv4" : "IPv6", v4 ? 32 : 128);
 		return -EINVAL;
 	}
-	plen = v4 ? 96 + (unsigned)len : (unsigned)len;
+	if (v < 0)
+		goto bad;
+	v4 = v == 4;
+	len = plen - (v4 ? 96 : 0);
 	memcpy(masked, a, sizeof(a));
 	mask_addr(masked, plen);
 	if (memcmp(masked, a, sizeof(a))) {

@@ -413,8 +413,7 @@ static void place(struct sctx *x, struct cand *c, bool root_tried)
 /* Same /24 (IPv4) or /64 (IPv6). */
 static bool same_bucket(const __u8 *a, const __u8 *b)
 {
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	bool va = !memcmp(a, mapped, 12), vb = !memcmp(b, mapped, 12);
+	bool va = dl_addr_is_v4mapped(a), vb = dl_addr_is_v4mapped(b);
 
 	if (va != vb)
 		return false;
@@ -528,13 +527,6 @@ struct gkey {
 static const struct gkey *sort_gk;
 static const struct sctx *sort_x;
 
-static bool addr_v4(const __u8 *a)
-{
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	return !memcmp(a, mapped, 12);
-}
-
 /* Compare a and b on their first bits bits. */
 static int prefix_cmp(const __u8 *a, const __u8 *b, unsigned bits)
 {
@@ -550,7 +542,7 @@ static int prefix_cmp(const __u8 *a, const __u8 *b, unsigned bits)
 /* Prefix bits of o's group key under k (128-bit space, IPv4 mapped). */
 static unsigned key_bits(const struct dl_obs *o, const struct gkey *k)
 {
-	unsigned bits = addr_v4(o->addr) ? 96 + k->p4 : k->p6;
+	unsigned bits = dl_addr_is_v4mapped(o->addr) ? 96 + k->p4 : k->p6;
 	const struct dl_policy *p = sort_x->base->policy;
 
 	if (o->deny_rule != DL_RULE_NONE && o->deny_rule < p->n_rules &&
@@ -564,7 +556,7 @@ static unsigned key_bits(const struct dl_obs *o, const struct gkey *k)
 static int gk_key_cmp(const struct dl_obs *a, const struct dl_obs *b, bool whole)
 {
 	const struct gkey *k = sort_gk;
-	bool va = addr_v4(a->addr), vb = addr_v4(b->addr);
+	bool va = dl_addr_is_v4mapped(a->addr), vb = dl_addr_is_v4mapped(b->addr);
 	int c = scope_cmp(obs_scope(a), obs_scope(b));
 
 	if (c)
@@ -677,9 +669,9 @@ static void place_groups(struct sctx *x, size_t *ix, const struct grange *g, siz
 		addrs = distinct_addrs(x, &c);
 		cand_shape(x, &c, a, &plen, &lo, &hi);
 		dl_prefix_format(pfx, sizeof(pfx), a, plen);
-		if (addr_v4(a) && plen >= 96 && plen - 96 < info->v4_plen)
+		if (dl_addr_is_v4mapped(a) && plen >= 96 && plen - 96 < info->v4_plen)
 			info->v4_plen = plen - 96;
-		else if (!addr_v4(a) && plen < info->v6_plen)
+		else if (!dl_addr_is_v4mapped(a) && plen < info->v6_plen)
 			info->v6_plen = plen;
 		if (lo != hi) {
 			snprintf(ports, sizeof(ports), ", ports %u-%u", lo, hi);

@@ -4,22 +4,18 @@
  * (address, port, protocol) it reached; the address is stored as display
  * text (IPv4 for v4-mapped addresses), which query/report-net.c reads back.
  */
-#include <arpa/inet.h>
 #include <string.h>
+#include "collector/addr.h"
 #include "store-family.h"
 
 static int net_object(const struct dl_record *r, struct dl_store_object *o)
 {
-	static const __u8 v4m[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	const struct dl_net_payload *n = &r->u.net;
 
 	memcpy(o->key, n->addr, DL_ADDR_LEN);
 	memcpy(o->key + DL_ADDR_LEN, &n->port, 2);
 	o->key[DL_ADDR_LEN + 2] = n->protocol;
-	if (!memcmp(n->addr, v4m, sizeof(v4m)))
-		inet_ntop(AF_INET, n->addr + 12, o->addr, sizeof(o->addr));
-	else
-		inet_ntop(AF_INET6, n->addr, o->addr, sizeof(o->addr));
+	dl_addr_format(o->addr, sizeof(o->addr), n->addr);
 	o->port = n->port;
 	o->proto = n->protocol;
 	return 1;

@@ -80,6 +80,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "collector/addr.h"
 #include "store.h"
 #include "store-family.h"
 #include "schema_sql.h"
@@ -1540,12 +1541,10 @@ int dl_store_audit_backlog(struct dl_store *st, uint64_t max,
 			const char *a = (const char *)sqlite3_column_text(q, 20);
 			struct dl_net_payload *n = &rec->u.net;
 
-			if (a && inet_pton(AF_INET6, a, n->addr) == 1) {
-				n->sa_family = AF_INET6;
-			} else if (a && inet_pton(AF_INET, a, n->addr + 12) == 1) {
-				n->addr[10] = n->addr[11] = 0xff;
-				n->sa_family = AF_INET;
-			}
+			int v = dl_addr_parse(a, n->addr);
+
+			if (v > 0)
+				n->sa_family = v == 4 ? AF_INET : AF_INET6;
 			n->port = (__u16)sqlite3_column_int(q, 21);
 			n->protocol = (__u8)sqlite3_column_int(q, 22);
 		}

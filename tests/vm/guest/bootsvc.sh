@@ -24,29 +24,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tap.sh
 . "$here/tap.sh"
 
-build=${1:-${DRYLOCK_BUILD_DIR:-}}
-[ -n "$build" ] || { echo "Bail out! no build dir (argument or DRYLOCK_BUILD_DIR)"; exit 1; }
-src=${DRYLOCK_SOURCE_DIR:-$(cd "$here/../../.." && pwd)}
-DL=$build/collector/drylock
-C=$build/tests/vm/dlconnect
+guest_setup bootsvc "${1:-}" DL C
 UNIT=$build/dist/drylock.service
-for f in "$DL" "$C"; do
-	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
-done
 [ -r "$UNIT" ] || { echo "Bail out! $UNIT not built"; exit 1; }
 [ -e /etc/drylock ] && { echo "Bail out! /etc/drylock exists in the guest"; exit 1; }
 
-T=$(mktemp -d /tmp/bootsvc.XXXXXX)
-COLLECTOR_PID=
-
-stop_unit() {  # as systemctl stop: SIGTERM, wait for the exit
-	[ -n "$COLLECTOR_PID" ] || return 0
-	kill -TERM "$COLLECTOR_PID" 2>/dev/null
-	wait "$COLLECTOR_PID" 2>/dev/null
-	COLLECTOR_PID=
-}
 cleanup() {
-	stop_unit
+	collector_stop
 	"$DL" unload --discard-pending > /dev/null 2>&1
 	rm -rf /etc/drylock /var/lib/drylock
 	[ -n "${DRYLOCK_VM_RESULTS:-}" ] && cp -r "$T" "$DRYLOCK_VM_RESULTS/bootsvc" 2>/dev/null
@@ -55,11 +39,10 @@ trap cleanup EXIT
 
 # The unit's command line, with the build's drylock for the installed one.
 read -ra EXEC <<< "$(sed -n 's/^ExecStart=//p' "$UNIT")"
-case ${EXEC[0]:-} in
-*/drylock) tap_ok "the unit's ExecStart= runs drylock: ${EXEC[*]}" ;;
+case ${EXEC[0]:-}/${EXEC[1]:-} in
+*/drylock/run) tap_ok "the unit's ExecStart= runs drylock: ${EXEC[*]}" ;;
 *) tap_not_ok "the unit's ExecStart= runs drylock" "$(grep -n '^Exec' "$UNIT")"; tap_done; exit 1 ;;
 esac
-EXEC[0]=$DL
 pass=$(sed -n 's/^PassEnvironment=//p' "$UNIT")
 [ "$pass" = BPF_LSM_POLICY_ENFORCE ] && tap_ok "the unit passes BPF_LSM_POLICY_ENFORCE" ||
 	tap_not_ok "the unit passes BPF_LSM_POLICY_ENFORCE" "PassEnvironment=$pass"
@@ -76,15 +59,11 @@ P
 start_unit() {
 	local label=$1
 	shift
-	rm -f "$T/ready"
-	env -i PATH="$PATH" "$@" "${EXEC[@]}" --ready-file "$T/ready" > "$T/$label.log" 2>&1 &
-	COLLECTOR_PID=$!
-	poll 120 sh -c "[ -e '$T/ready' ] || ! kill -0 $COLLECTOR_PID 2>/dev/null"
-	if [ -e "$T/ready" ] && kill -0 "$COLLECTOR_PID" 2>/dev/null; then
+	if collector_start "$T/$label.log" -i PATH="$PATH" "$@" -- "${EXEC[@]:2}"; then
 		tap_ok "$label: the collector starts"
 	else
 		tap_not_ok "$label: the collector starts" "$(tail -n 20 "$T/$label.log")"
-		COLLECTOR_PID=
+		collector_stop
 	fi
 }
 # modes_are LABEL NET KVM: status --json gives these modes (and no other family)
@@ -117,7 +96,7 @@ start_unit "enforce at start" BPF_LSM_POLICY_ENFORCE=1
 modes_are "BPF_LSM_POLICY_ENFORCE=1" enforce enforce
 connect_is "BPF_LSM_POLICY_ENFORCE=1" eperm
 # -- b --------------------------------------------------------------------
-stop_unit
+collector_stop
 modes_are "stopped" enforce enforce
 connect_is "stopped" eperm
 # -- c --------------------------------------------------------------------
@@ -125,19 +104,19 @@ start_unit "restart without the variable"
 modes_are "restart without the variable" enforce enforce
 connect_is "restart without the variable" eperm
 "$DL" mode permissive > "$T/mode1.log" 2>&1 || tap_not_ok "drylock mode permissive" "$(cat "$T/mode1.log")"
-stop_unit
+collector_stop
 start_unit "restart after mode permissive"
 modes_are "restart after mode permissive" permissive permissive
 connect_is "restart after mode permissive" passes
 "$DL" mode enforce --family kvm > "$T/mode2.log" 2>&1 ||
 	tap_not_ok "drylock mode enforce --family kvm" "$(cat "$T/mode2.log")"
-stop_unit
+collector_stop
 start_unit "restart after mode enforce --family kvm"
 modes_are "restart after mode enforce --family kvm" permissive enforce
 # -- d --------------------------------------------------------------------
-stop_unit
+collector_stop
 start_unit "restart with the variable" BPF_LSM_POLICY_ENFORCE=1
 modes_are "restart with BPF_LSM_POLICY_ENFORCE=1" enforce enforce
 connect_is "restart with BPF_LSM_POLICY_ENFORCE=1" eperm
-stop_unit
+collector_stop
 tap_done

@@ -21,29 +21,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tap.sh
 . "$here/tap.sh"
 
-build=${1:-${DRYLOCK_BUILD_DIR:-}}
-[ -n "$build" ] || { echo "Bail out! no build dir (argument or DRYLOCK_BUILD_DIR)"; exit 1; }
-src=${DRYLOCK_SOURCE_DIR:-$(cd "$here/../../.." && pwd)}
-DL=$build/collector/drylock
-C=$build/tests/vm/dlconnect
-N=$build/tests/vm/dlnet
+guest_setup decide "${1:-}" DL C N
 TABLE=$src/tests/decide-cases.txt
-for f in "$DL" "$C" "$N"; do
-	[ -x "$f" ] || { echo "Bail out! $f not built"; exit 1; }
-done
 [ -r "$TABLE" ] || { echo "Bail out! $TABLE not readable"; exit 1; }
-
-T=$(mktemp -d /tmp/decide.XXXXXX)
 CGROOT=/sys/fs/cgroup
-COLLECTOR_PID=
 CGS=()
 
-stop_collector() {
-	[ -n "$COLLECTOR_PID" ] || return 0
-	kill -TERM "$COLLECTOR_PID" 2>/dev/null
-	wait "$COLLECTOR_PID" 2>/dev/null
-	COLLECTOR_PID=
-}
 remove_cgroups() {  # deepest first; a cgroup with a process left is kept
 	local i
 	for ((i = ${#CGS[@]} - 1; i >= 0; i--)); do
@@ -52,14 +35,13 @@ remove_cgroups() {  # deepest first; a cgroup with a process left is kept
 	CGS=()
 }
 cleanup() {
-	stop_collector
+	collector_stop
 	"$DL" unload --discard-pending > /dev/null 2>&1
 	remove_cgroups
 	[ -n "${DRYLOCK_VM_RESULTS:-}" ] && cp -r "$T" "$DRYLOCK_VM_RESULTS/decide" 2>/dev/null
 }
 trap cleanup EXIT
 
-sql() { sqlite3 -batch -noheader -cmd '.timeout 10000' "$1" "$2" 2>&1; }
 make_cgroup() {  # make_cgroup PATH: PATH and its parents, remembered for removal
 	local p=$1 acc=
 	[ "$p" = / ] && return 0
@@ -96,14 +78,9 @@ perform() {
 run_block() {
 	local name=$1 db=$T/$1.db hook addr port proto cg expect rule line pids=() i=0 got want
 	"$DL" unload --discard-pending > /dev/null 2>&1
-	rm -f "$T/ready"
-	"$DL" run --permissive --no-audit --policy "$T/$name.policy" --db "$db" --ready-file "$T/ready" \
-		> "$T/$name.log" 2>&1 &
-	COLLECTOR_PID=$!
-	poll 120 sh -c "[ -e '$T/ready' ] || ! kill -0 $COLLECTOR_PID 2>/dev/null"
-	if ! [ -e "$T/ready" ] || ! kill -0 "$COLLECTOR_PID" 2>/dev/null; then
+	if ! collector_start "$T/$name.log" -- --permissive --no-audit --policy "$T/$name.policy" --db "$db"; then
 		tap_not_ok "case $name: the collector loads its policy" "$(tail -n 20 "$T/$name.log")"
-		COLLECTOR_PID=
+		collector_stop
 		return
 	fi
 	while read -r line; do
@@ -136,7 +113,7 @@ got rows: ${got:-(none)}
 the operation: $OUT"
 		fi
 	done < "$T/$name.ops"
-	stop_collector
+	collector_stop
 }
 
 # Split the table into blocks: $T/NAME.policy and $T/NAME.ops.

@@ -78,34 +78,39 @@ warm "$db"
 t_top=$(timeit "$dir/top.txt" "$query" --db "$db" top)
 warm "$log"
 t_aur=$(timeit "$dir/aureport.txt" aureport --input "$log" --avc --summary)
-# The same two reports from the store's rollup views (schema v2), which is
+# The same two reports from the store's rollup views (schema v3), which is
 # what drylock-query's unfiltered summary/top can read instead of events.
 warm "$db"
 t_vsum=$(timeit "$dir/vsummary.txt" sqlite3 -readonly "$db" "SELECT * FROM summary_v ORDER BY 1, 2, 3, 4")
 # top: aggregate per subject over the rollups (plus the events after the
-# marks), then per (comm, exe, cgroup), keep the top 20, only then join the
-# strings.
+# marks), then per (comm, exe, cgroup) ids, then by value (schema v3: a
+# value may have several ids), keep the top 20.
 warm "$db"
 t_vtop=$(timeit "$dir/vtop.txt" sqlite3 -readonly "$db" "
-SELECT cm.s AS comm, ex.s AS exe, cg.s AS cgroup, t.n AS count, t.first, t.last FROM (
+SELECT cm.s AS comm, ex.s AS exe, cg.s AS cgroup, sum(t.n) AS count, min(t.first), max(t.last) FROM (
   SELECT s.comm, s.exe, s.cgroup, sum(a.n) AS n, min(a.first) AS first, max(a.last) AS last FROM (
     SELECT subject, sum(n) AS n, min(first) AS first, max(last) AS last FROM (
-      SELECT subject, n, first, last FROM rollup_subjects WHERE verdict IN (1, 2)
+      SELECT subject, n, first, last FROM rollup_subjects
+        WHERE verdict IN (SELECT id FROM verdict_names WHERE denies)
       UNION ALL
       SELECT e.subject, 1, e.ts, e.ts FROM rollup_marks m JOIN events e
-        ON e.id > m.through_id AND e.id < ((m.boot + 1) << 40) WHERE e.verdict IN (1, 2)
+        ON e.id > m.through_id AND e.id < ((m.boot + 1) << 40)
+        WHERE e.verdict IN (SELECT id FROM verdict_names WHERE denies)
     ) GROUP BY subject
   ) a JOIN subjects s ON s.id = a.subject
-  GROUP BY s.comm, s.exe, s.cgroup ORDER BY n DESC LIMIT 20) t
+  GROUP BY s.comm, s.exe, s.cgroup) t
 LEFT JOIN strings cm ON cm.id = t.comm LEFT JOIN strings ex ON ex.id = t.exe
-LEFT JOIN strings cg ON cg.id = t.cgroup ORDER BY t.n DESC")
+LEFT JOIN strings cg ON cg.id = t.cgroup
+GROUP BY cm.s, ex.s, cg.s ORDER BY count DESC, cm.s, ex.s, cg.s LIMIT 20")
 n_v=$(awk -F'|' '{ s += $5 } END { print s }' "$dir/vsummary.txt")
 # The rollups must give drylock-query's answer: same top-20 counts.
 same_top=no
-if [ "$(awk 'NR > 1 { print $4 }' "$dir/top.txt")" = "$(awk -F'|' '{ print $4 }' "$dir/vtop.txt")" ]; then
+# (the table's rows only: the "showing 20 of M rows" line follows them)
+if [ "$(awk 'NR > 1 && !/^showing / { print $4 }' "$dir/top.txt")" = "$(awk -F'|' '{ print $4 }' "$dir/vtop.txt")" ]; then
 	same_top=yes
 fi
-n_db=$(awk 'NR > 1 { s += $5 } END { print s }' "$dir/summary.txt")
+# count is the 6th column (policy version family rule verdict count ...)
+n_db=$(awk 'NR > 1 { s += $6 } END { print s }' "$dir/summary.txt")
 r_sum=$(echo "$t_aur / $t_sum" | bc -l)
 r_top=$(echo "$t_aur / $t_top" | bc -l)
 r_vsum=$(echo "$t_aur / $t_vsum" | bc -l)

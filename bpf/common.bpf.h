@@ -183,6 +183,7 @@ static __always_inline struct dl_record *dl_record_start(__u16 family, __u16 hoo
 	rec->sessionid = task->sessionid;
 	rec->verdict = verdict;
 	rec->enforced = enforced;
+	rec->flags = 0;
 	__builtin_memset(rec->pad, 0, sizeof(rec->pad));
 	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
 	__builtin_memset(&rec->u, 0, sizeof(rec->u));

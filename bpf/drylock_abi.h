@@ -122,6 +122,8 @@ struct dl_kvm_payload {
 
 #define DL_PAYLOAD_LEN 48
 
+#define DL_REC_F_TRUNCATED 0x1  /* a string in the payload was cut at its documented limit */
+
 /*
  * One decision, as emitted on the ring buffer. 160 bytes.
  * seq is allocated before the ring-buffer reservation: a seq that never
@@ -150,7 +152,8 @@ struct dl_record {
 	__u32 sessionid;        /* audit session id */
 	__u8  verdict;          /* enum dl_verdict */
 	__u8  enforced;         /* 1 if the family was in enforce mode */
-	__u8  pad[6];
+	__u8  flags;  /* DL_REC_F_* */
+	__u8  pad[5];
 	char  comm[DL_COMM_LEN]; /* untrusted bytes, NUL-padded */
 	union {
 		struct dl_net_payload net;

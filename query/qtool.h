@@ -74,6 +74,9 @@ struct ctx {
 #define QMAXB ((int)(sizeof(((struct query *)0)->b) / sizeof(struct bind)))
 
 #define TIME(x) "strftime('%Y-%m-%dT%H:%M:%fZ', " x " / 1000.0, 'unixepoch')"
+/* The verdicts that deny (would-deny, deny), from the name table the store
+ * fills from DL_VERDICTS: for "e.verdict IN " DENIES. */
+#define DENIES "(SELECT id FROM verdict_names WHERE denies)"
 #define TIME_MIN(x) "strftime('%Y-%m-%dT%H:%MZ', " x " / 1000.0, 'unixepoch')"
 
 extern const char ev_joins[];

@@ -448,7 +448,9 @@ int add_where(sqlite3 *db, struct query *q, const struct filters *f)
 			add_text(q, " AND exe IN (SELECT id FROM strings WHERE s = ?)", f->exe);
 		if (f->cgroup) {
 			/* The path itself, or anything below it: '/a/...' sorts in
-			 * ['/a/', '/a0') because '0' follows '/'. Uses the index. */
+			 * ['/a/', '/a0') because '0' follows '/'. A scan of strings
+			 * (no index since schema v3), which grows with
+			 * distinct values, not with events. */
 			add_text(q, " AND cgroup IN (SELECT id FROM strings WHERE s = ?", f->cgroup);
 			add_text(q, " OR (s >= ? || '/'", f->cgroup);
 			add_text(q, " AND s < ? || '0'))", f->cgroup);
@@ -460,10 +462,10 @@ int add_where(sqlite3 *db, struct query *q, const struct filters *f)
 		if (f->has_dest) {
 			push_blob(q, f->dest, 16);
 			push_int(q, f->dest_len);
-			add(q, " AND dl_addr_in(addr, ?, ?)");
+			add(q, " AND dl_addr_in(text, ?, ?)");
 		}
 		if (f->port >= 0)
-			add_int(q, " AND port = ?", f->port);
+			add_int(q, " AND k1 = ?", f->port);
 		add(q, ")");
 	}
 	(void)push_text;
@@ -479,8 +481,10 @@ static const char ev_cols[] =
 	" e.tgid AS tgid, coalesce(e.pid, e.tgid) AS pid, e.ppid AS ppid, s.uid AS uid,"
 	" s.euid AS euid, s.gid AS gid, s.loginuid AS loginuid, s.sessionid AS sessionid,"
 	" s.cgroup_id AS cgroup_id, cg.s AS cgroup, s.mnt_ns AS mnt_ns, cm.s AS comm, ex.s AS exe,"
-	" o.addr AS addr, o.port AS port,"
-	" dl_proto(e.hook, o.proto) AS proto";
+	" o.text AS addr, o.k1 AS port,"
+	" dl_proto(e.hook, o.k2) AS proto, e.flags AS flags, ";
+/* ... then the object column, made from the families' fragments by the
+ * store (dl_store_object_sql()), as events_v has it. */
 const char ev_joins[] =
 	" LEFT JOIN boots b ON b.id = e.id >> 40"
 	" LEFT JOIN hook_names h ON h.id = e.hook"
@@ -492,7 +496,8 @@ const char ev_joins[] =
 	" LEFT JOIN strings cg ON cg.id = s.cgroup"
 	" LEFT JOIN strings cm ON cm.id = s.comm"
 	" LEFT JOIN strings ex ON ex.id = s.exe"
-	" LEFT JOIN objects o ON o.id = e.object";
+	" LEFT JOIN objects o ON o.id = e.object"
+	" LEFT JOIN object_kind_names kn ON kn.family = o.family AND kn.id = o.k2";
 /* What a person sees of an event in a table; JSON/CSV carry every column. */
 static const char *const ev_table_cols[] = { "time", "verdict", "policy", "rule", "hook", "pid",
 					     "uid", "comm", "exe", "cgroup", "addr", "port", "proto",
@@ -775,8 +780,10 @@ static int run(struct ctx *c, struct query *q, const char *const *only, long lim
  * are exactly those of the scan. Anything else (comm, exe, cgroup, dest,
  * port, top --by objects, a window inside two minutes, a store whose boots
  * lack a mark) scans events. DRYLOCK_QUERY_NO_ROLLUPS=1 forces the scan
- * (tests compare both paths). Ties in ORDER BY are broken by ids in both
- * paths, so the two print the same rows in the same order. */
+ * (tests compare both paths). Ties in ORDER BY are broken by the values
+ * shown (subjects, objects) or by policy and rule ids in both paths, so the
+ * two print the same rows in the same order, whatever ids the store gave
+ * (a value may have several, store/schema.sql "Deduplication"). */
 
 struct rwin {
 	bool lo_set, hi_set;       /* bounds on rollup minutes */
@@ -961,6 +968,8 @@ static int cmd_events(struct ctx *c, bool export)
 	long n;
 	add(&q, "SELECT ");
 	add(&q, ev_cols);
+	add(&q, dl_store_object_sql());
+	add(&q, " AS object");
 	add(&q, " FROM (SELECT * FROM events e WHERE 1");
 	int r = add_where(c->db, &q, &c->f);
 	if (r < 0)
@@ -995,26 +1004,28 @@ static int top_rollups(struct ctx *c, int k, const struct rwin *w, long limit)
 {
 	static const char *const subj_keys[] = { "subject", NULL };
 	static const char *const rule_keys[] = { "policy", "rule", NULL };
-	const char *cu = c->f.verdict < 0 ? " AND u.verdict IN (1, 2)" : "";
-	const char *ce = c->f.verdict < 0 ? " AND e.verdict IN (1, 2)" : "";
+	const char *cu = c->f.verdict < 0 ? " AND u.verdict IN " DENIES : "";
+	const char *ce = c->f.verdict < 0 ? " AND e.verdict IN " DENIES : "";
 	struct query q = { 0 };
 	int r;
 
 	if (k == 0) {
-		add(&q, "SELECT cm.s AS comm, ex.s AS exe, cg.s AS cgroup, t.n AS count, "
-			TIME("t.first") " AS first_seen, " TIME("t.last") " AS last_seen FROM ("
+		/* Grouped by string ids first (one GROUP BY over the joined
+		 * rows: a third faster than summing per subject first), then
+		 * by value: a value may have several ids (store/schema.sql,
+		 * "Deduplication"); ties go by value too, so the order does
+		 * not depend on which ids a window's rows carry. */
+		add(&q, "SELECT cm.s AS comm, ex.s AS exe, cg.s AS cgroup, sum(t.n) AS count, "
+			TIME("min(t.first)") " AS first_seen, " TIME("max(t.last)") " AS last_seen FROM ("
 			"SELECT s.comm AS comm, s.exe AS exe, s.cgroup AS cgroup, sum(x.n) AS n,"
 			" min(x.first) AS first, max(x.last) AS last FROM (");
-		/* One GROUP BY over the joined rows: a third faster than
-		 * summing per subject first. */
 		if ((r = add_rollup_source(c, &q, w, "rollup_subjects", subj_keys, false, cu, ce)) < 0)
 			return r;
 		add(&q, ") x LEFT JOIN subjects s ON s.id = x.subject"
-			" GROUP BY s.comm, s.exe, s.cgroup ORDER BY n DESC, s.comm, s.exe, s.cgroup");
-		add(&q, ") t");
+			" GROUP BY s.comm, s.exe, s.cgroup) t");
 		add(&q, " LEFT JOIN strings cm ON cm.id = t.comm LEFT JOIN strings ex ON ex.id = t.exe"
-			" LEFT JOIN strings cg ON cg.id = t.cgroup"
-			" ORDER BY t.n DESC, t.comm, t.exe, t.cgroup");
+			" LEFT JOIN strings cg ON cg.id = t.cgroup GROUP BY cm.s, ex.s, cg.s"
+			" ORDER BY count DESC, cm.s, ex.s, cg.s");
 	} else {
 		add(&q, "SELECT p.name AS policy, coalesce(r.rule_id, '#' || t.rule) AS rule, t.n AS count, "
 			TIME("t.first") " AS first_seen, " TIME("t.last") " AS last_seen FROM ("
@@ -1031,21 +1042,22 @@ static int top_rollups(struct ctx *c, int k, const struct rwin *w, long limit)
 }
 
 /* Would-deny/deny grouped by subject, object or rule, largest first (ties
- * by the grouping ids). The verdict filter defaults to would-deny and deny.
+ * by value; rules by policy and rule index). The verdict filter defaults to would-deny and deny.
  * subjects and rules read the rollups when the filters allow it. */
 static int cmd_top(struct ctx *c)
 {
 	static const struct {
-		const char *by, *cols, *group;
+		const char *by, *cols, *group, *order;
 	} kinds[] = {
+		/* By value, ties by value (store/schema.sql, "Deduplication"). */
 		{ "subjects", "cm.s AS comm, ex.s AS exe, cg.s AS cgroup",
-		  "s.comm, s.exe, s.cgroup" },
+		  "cm.s, ex.s, cg.s", "cm.s, ex.s, cg.s" },
 		{ "rules", "p.name AS policy, coalesce(r.rule_id, '#' || e.rule) AS rule",
-		  "e.policy, e.rule" },
+		  "e.policy, e.rule", "e.policy, e.rule" },
 		{ "objects",
-		  "o.addr AS addr, o.port AS port,"
-		  " dl_proto(min(e.hook), o.proto) AS proto",
-		  "e.object" },
+		  "o.text AS addr, o.k1 AS port,"
+		  " dl_proto(min(e.hook), o.k2) AS proto",
+		  "o.family, o.text, o.k1, o.k2", "o.text, o.k1, o.k2, o.family" },
 	};
 	int k = -1;
 	for (int i = 0; i < 3; i++)
@@ -1065,14 +1077,14 @@ static int cmd_top(struct ctx *c)
 	add(&q, ev_joins);
 	add(&q, " WHERE 1");
 	if (c->f.verdict < 0)
-		add(&q, " AND e.verdict IN (1, 2)");
+		add(&q, " AND e.verdict IN " DENIES);
 	int r = add_where(c->db, &q, &c->f);
 	if (r < 0)
 		return r;
 	add(&q, " GROUP BY ");
 	add(&q, kinds[k].group);
 	add(&q, " ORDER BY count DESC, ");
-	add(&q, kinds[k].group);
+	add(&q, kinds[k].order);
 	return run(c, &q, NULL, limit, "rows");
 }
 

@@ -2,6 +2,7 @@
 /* The query layer's family registry (report-family.h) and its SQL functions. */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sqlite3.h>
 #include "collector/names.h"
 #include "report-family.h"
@@ -38,8 +39,33 @@ static void sql_proto(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_value(ctx, argv[1]);
 }
 
+/* dl_verdict_set(mask): the names of the verdicts whose bit is set in mask
+ * (bit v for verdict v), in verdict order, comma-separated: from the
+ * X-macro list, so no SQL spells verdict numbers. */
+static void sql_verdict_set(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	sqlite3_int64 mask = sqlite3_value_int64(argv[0]);
+	char out[128];
+	size_t n = 0;
+
+	(void)argc;
+	out[0] = '\0';
+	for (unsigned v = 0; v < DL_VERDICT_MAX && v < 63; v++) {
+		if (!(mask & (1ll << v)))
+			continue;
+		int w = snprintf(out + n, sizeof(out) - n, "%s%s", n ? "," : "", dl_verdict_name(v));
+		if (w < 0 || (size_t)w >= sizeof(out) - n)
+			break;
+		n += (size_t)w;
+	}
+	sqlite3_result_text(ctx, out, (int)n, SQLITE_TRANSIENT);
+}
+
 int dl_query_sql_functions(struct sqlite3 *db)
 {
+	if (sqlite3_create_function_v2(db, "dl_verdict_set", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				       sql_verdict_set, NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
 	return sqlite3_create_function_v2(db, "dl_proto", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_proto,
 					  NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }

@@ -300,10 +300,7 @@ struct decided {
 };
 
 /* The verdicts of a group in verdict-id order, whatever the row order. */
-#define D_VERDICTS \
-	"CASE sum(DISTINCT 1 << d.verdict) WHEN 1 THEN 'allow' WHEN 2 THEN 'would-deny'" \
-	" WHEN 4 THEN 'deny' WHEN 3 THEN 'allow,would-deny' WHEN 5 THEN 'allow,deny'" \
-	" WHEN 6 THEN 'would-deny,deny' ELSE 'allow,would-deny,deny' END"
+#define D_VERDICTS "dl_verdict_set(sum(DISTINCT 1 << d.verdict))"
 #define D_PROTO "dl_proto(d.op, d.proto)"
 
 static int decided_load(struct ctx *c, struct decided *dd)
@@ -328,11 +325,11 @@ static int decided_load(struct ctx *c, struct decided *dd)
 		return -EIO;
 	}
 	add(&q, "SELECT e.policy, e.hook, e.verdict, coalesce(r.rule_id, '#' || e.rule), cm.s, ex.s,"
-		" cg.s, s.uid, o.addr, o.port, o.proto, p.name, substr(p.sha256, 1, 12), count(*),"
+		" cg.s, s.uid, o.text, o.k1, o.k2, p.name, substr(p.sha256, 1, 12), count(*),"
 		" min(e.ts), max(e.ts), h.name FROM events e");
 	add(&q, ev_joins);
 	/* The logged verdict only decides for the chosen version's events. */
-	add(&q, want >= 0 ? " WHERE (e.verdict = ?" : " WHERE (e.verdict IN (1, 2)");
+	add(&q, want >= 0 ? " WHERE (e.verdict = ?" : " WHERE (e.verdict IN " DENIES);
 	if (want >= 0)
 		q.b[q.nb++] = (struct bind){ .type = B_INT, .i = want };
 	if (c->ver.id)
@@ -342,7 +339,9 @@ static int decided_load(struct ctx *c, struct decided *dd)
 	f.verdict = -1;
 	if ((r = add_where(c->db, &q, &f)) < 0)
 		goto out;
-	add(&q, " GROUP BY e.policy, e.hook, e.verdict, e.rule, s.comm, s.exe, s.cgroup, s.uid, e.object");
+	/* By value: a subject, object or string may have several ids. */
+	add(&q, " GROUP BY e.policy, e.hook, e.verdict, e.rule, cm.s, ex.s, cg.s, s.uid, o.family, o.text,"
+		" o.k1, o.k2");
 	if ((r = prepare(c->db, &q, &s)) < 0)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -580,7 +579,7 @@ static int load_groups(struct ctx *c, bool denied_only, struct grp **out, size_t
 	sqlite3_stmt *s;
 	int r, rc;
 
-	add(&q, "SELECT e.hook, e.verdict, r.rule_id, cm.s, ex.s, cg.s, o.addr, o.port, o.proto,"
+	add(&q, "SELECT e.hook, e.verdict, r.rule_id, cm.s, ex.s, cg.s, o.text, o.k1, o.k2,"
 		" count(*), min(e.ts), max(e.ts) FROM events e"
 		" LEFT JOIN rules r ON r.policy = e.policy AND r.idx = e.rule"
 		" LEFT JOIN subjects s ON s.id = e.subject"
@@ -591,15 +590,15 @@ static int load_groups(struct ctx *c, bool denied_only, struct grp **out, size_t
 	/* Denied as logged; what another version decided is replayed by
 	 * the caller, whatever its logged verdict. */
 	if (denied_only && c->f.verdict < 0)
-		add(&q, " AND (e.verdict IN (1, 2)");
+		add(&q, " AND (e.verdict IN " DENIES);
 	if (denied_only && c->f.verdict < 0 && c->ver.id)
 		add_int(&q, " OR e.policy IS NOT ?", c->ver.id);
 	if (denied_only && c->f.verdict < 0)
 		add(&q, ")");
 	if ((r = add_where(c->db, &q, &c->f)) < 0)
 		return r;
-	add(&q, " GROUP BY e.hook, e.verdict, r.rule_id, s.comm, s.exe, s.cgroup, e.object"
-		" ORDER BY min(e.ts)");
+	add(&q, " GROUP BY e.hook, e.verdict, r.rule_id, cm.s, ex.s, cg.s, o.family, o.text, o.k1, o.k2"
+		" ORDER BY min(e.ts), min(e.id)"); /* total: a group's first decision */
 	if ((r = prepare(c->db, &q, &s)) < 0)
 		return r;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1080,7 +1079,13 @@ int cmd_whatif(struct ctx *c)
 		}
 		if (!change)
 			continue;
-		snprintf(proto, sizeof(proto), "%u", g[i].proto);
+		const struct dl_query_family *qf = dl_hook_family(g[i].hook) < DL_FAMILY_MAX ?
+			dl_query_families[dl_hook_family(g[i].hook)] : NULL;
+		const char *pname = qf && qf->proto_name ? qf->proto_name(g[i].proto) : NULL;
+
+		snprintf(proto, sizeof(proto), "%s", pname ? pname : "");
+		if (!pname)
+			snprintf(proto, sizeof(proto), "%u", g[i].proto);
 		sqlite3_reset(ins);
 		sqlite3_bind_text(ins, 1, change, -1, SQLITE_STATIC);
 		sqlite3_bind_int(ins, 2, !old_denied && new_denied);
@@ -1097,8 +1102,7 @@ int cmd_whatif(struct ctx *c)
 		sqlite3_bind_text(ins, 13, g[i].cgroup, -1, SQLITE_STATIC);
 		sqlite3_bind_text(ins, 14, g[i].addr, -1, SQLITE_STATIC);
 		sqlite3_bind_int(ins, 15, (int)g[i].port);
-		sqlite3_bind_text(ins, 16, g[i].proto == 6 ? "tcp" : g[i].proto == 17 ? "udp" : proto, -1,
-				  SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 16, proto, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			errorf("what-if: %s", sqlite3_errmsg(mem));
 			r = -EIO;

@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: LGPL-2.1-or-later
 --
--- drylock store schema, version 2 (v1 + the rollup tables; see store.c's
--- migrations for v1 -> v2).
+-- drylock store schema, version 3 (v2 + family-neutral objects, events.flags,
+-- interned tables without UNIQUE indexes; see store.c's migrations).
 --
 -- This file is the whole schema. store.c embeds it and runs it on every
 -- writable open, after any migrations, so every statement here is idempotent:
@@ -15,18 +15,31 @@
 -- People read the views (events_v, would_deny_v, counters_v, loads_v,
 -- modes_v), not the tables; see docs/store.md for examples.
 --
--- Size budget. The target is <= 48 bytes on disk per event at >= 1M
+-- Size budget. The target is <= 40 bytes on disk per event at >= 1M
 -- events/s, so the events table holds only small integers and everything
 -- that repeats lives in a side table and is referenced:
 --   strings   every repeated text (comm, exe, cgroup path), stored once;
 --   subjects  the identity of the acting process (comm, exe, cgroup, ids,
 --             namespaces): a service produces the same tuple millions of
 --             times, so an event carries one small integer for all of it;
---   objects   what was acted on (net: address, port, protocol).
+--   objects   what was acted on, by family: a display text and two typed
+--             integer keys (net: address, port, protocol; kvm: the lock
+--             owner's comm, pid, ioctl command).
 -- Pids are not part of the subject: they change with every process and
 -- would make the subject table as large as the events table.
 -- store.c keeps a bounded in-memory cache of these lookups, so a hot
 -- subject costs one hash probe, not a query.
+--
+-- Deduplication (v3). strings, subjects and objects have no UNIQUE index:
+-- the writer's caches are what makes a value stored once. A value evicted
+-- from the bounded cache (or first seen again after the collector
+-- restarted) gets a second row. That costs a few bytes; a UNIQUE index
+-- cost half the ingest rate (every never-seen destination was a random
+-- page write in the index, at commit and again at checkpoint). So a value
+-- may have several ids, and everything that groups or filters by a
+-- subject, object or string does it by value (the text, the typed keys),
+-- never by id; ties are broken by the smallest id of a value, which is the
+-- order in which values were first stored.
 --
 -- References are documented with REFERENCES but foreign keys are not
 -- enforced (PRAGMA foreign_keys stays off): enforcement would cost a lookup
@@ -53,9 +66,15 @@ CREATE TABLE IF NOT EXISTS meta (
 CREATE TABLE IF NOT EXISTS family_names  (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS hook_names    (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
                                           family INTEGER NOT NULL); -- family_names.id
-CREATE TABLE IF NOT EXISTS verdict_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS verdict_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                                          denies INTEGER NOT NULL DEFAULT 0); -- would-deny/deny
 CREATE TABLE IF NOT EXISTS action_names  (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS mode_names    (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+-- Names of the values of objects.k2 per family (net: the IANA protocol,
+-- kvm: the ioctl command), from each family's store file (store/obj-*.c).
+CREATE TABLE IF NOT EXISTS object_kind_names (family INTEGER NOT NULL, id INTEGER NOT NULL,
+                                              name TEXT NOT NULL, PRIMARY KEY (family, id))
+                                              WITHOUT ROWID;
 
 -- One row per boot of the host (boot_id from
 -- /proc/sys/kernel/random/boot_id). boot_wall_ns is the wall clock at
@@ -126,14 +145,14 @@ CREATE TABLE IF NOT EXISTS counters (
 -- one cache and one pair of prepared statements in the writer, and the few
 -- values shared between kinds (a comm equal to a path's last component is
 -- rare; a cgroup path equal to an exe path is rarer) would be stored twice in
--- per-kind tables. The UNIQUE index doubles as the lookup index and lets
--- filters on a cgroup subtree use a range scan (s >= '/a/' AND s < '/a0').
+-- per-kind tables. No index (see "Deduplication" above): filters by a
+-- string scan this table, which grows with distinct values, not events.
 -- Id 0 is never used: it means "unknown" in referencing columns.
 -- Text is stored as the kernel gave it; comm in particular is untrusted and
 -- may hold any byte, including invalid UTF-8.
 CREATE TABLE IF NOT EXISTS strings (
 	id INTEGER PRIMARY KEY,
-	s  TEXT NOT NULL UNIQUE
+	s  TEXT NOT NULL
 );
 
 -- The acting process, minus pids. Text columns reference strings(id), 0 if
@@ -149,25 +168,26 @@ CREATE TABLE IF NOT EXISTS subjects (
 	euid      INTEGER NOT NULL,
 	gid       INTEGER NOT NULL,
 	loginuid  INTEGER NOT NULL,
-	sessionid INTEGER NOT NULL,
-	UNIQUE (exe, comm, cgroup, cgroup_id, mnt_ns, uid, euid, gid, loginuid, sessionid)
+	sessionid INTEGER NOT NULL
 );
 
--- What was acted on. Net family: the destination (connect) or local
--- (bind) address, port and protocol. addr is display text made once at
--- insert time (dotted quad for v4-mapped addresses, RFC 5952 IPv6 text
--- otherwise), because SQL cannot format IPv6; each distinct destination is
--- therefore stored once, here. Text rather than the 16-byte binary form:
--- it is shorter for IPv4, it is what people query, and the long tail of
--- one-off destinations makes this table (and its unique index) the second
--- largest. Prefix filters parse it back in C (drylock-query registers a
--- function for that).
+-- What was acted on, for every family in one table: family, a display
+-- text and two typed integer keys, whose meaning the family's store file
+-- (store/obj-<stem>.c) gives and object_kind_names names (k2). net: text
+-- is the address (dotted quad for v4-mapped addresses, RFC 5952 IPv6
+-- otherwise: SQL cannot format IPv6, and the text is shorter than 16 bytes
+-- for IPv4 and what people query), k1 the port, k2 the IANA protocol. kvm:
+-- text is the lock owner's comm, k1 its pid (tgid), k2 the ioctl command.
+-- One table rather than one per family: every family so far fits "a text
+-- and two numbers", events keep one object column, and a report over all
+-- families is one join (docs/store.md, "Objects"). Prefix filters parse the
+-- net text back in C (drylock-query registers a function for that).
 CREATE TABLE IF NOT EXISTS objects (
-	id       INTEGER PRIMARY KEY,
-	addr     TEXT NOT NULL,
-	port     INTEGER NOT NULL,
-	proto    INTEGER NOT NULL,      -- IPPROTO_*
-	UNIQUE (addr, port, proto)
+	id     INTEGER PRIMARY KEY,
+	family INTEGER NOT NULL,        -- family_names.id
+	text   TEXT NOT NULL,
+	k1     INTEGER NOT NULL,
+	k2     INTEGER NOT NULL
 );
 
 -- Decisions. Narrow on purpose: integers only, most of them one byte.
@@ -195,7 +215,8 @@ CREATE TABLE IF NOT EXISTS events (
 	object   INTEGER,               -- objects.id, NULL if the hook has none
 	tgid     INTEGER NOT NULL,
 	pid      INTEGER,               -- thread id, NULL when equal to tgid
-	ppid     INTEGER NOT NULL
+	ppid     INTEGER NOT NULL,
+	flags    INTEGER NOT NULL DEFAULT 0 -- DL_REC_F_* (bpf/drylock_abi.h)
 );
 
 -- The time index, one row per (minute, boot) that has events: the smallest
@@ -297,9 +318,11 @@ SELECT
 	s.mnt_ns                                                    AS mnt_ns,
 	cm.s                                                        AS comm,
 	ex.s                                                        AS exe,
-	o.addr                                                      AS addr,
-	o.port                                                      AS port,
-	CASE o.proto WHEN 6 THEN 'tcp' WHEN 17 THEN 'udp' ELSE o.proto END AS proto
+	o.text                                                      AS addr,
+	o.k1                                                        AS port,
+	coalesce(kn.name, o.k2)                                     AS proto,
+	e.flags                                                     AS flags,
+	NULL /*@object@*/                                           AS object
 FROM events e
 LEFT JOIN boots b          ON b.id = e.id >> 40
 LEFT JOIN hook_names h     ON h.id = e.hook
@@ -311,7 +334,8 @@ LEFT JOIN subjects s       ON s.id = e.subject
 LEFT JOIN strings cg       ON cg.id = s.cgroup
 LEFT JOIN strings cm       ON cm.id = s.comm
 LEFT JOIN strings ex       ON ex.id = s.exe
-LEFT JOIN objects o        ON o.id = e.object;
+LEFT JOIN objects o        ON o.id = e.object
+LEFT JOIN object_kind_names kn ON kn.family = o.family AND kn.id = o.k2;
 
 -- What enforcing would break: would-deny and deny decisions grouped by
 -- policy, rule, subject (comm, exe, cgroup) and object (addr, port).
@@ -320,28 +344,29 @@ CREATE VIEW would_deny_v AS
 SELECT
 	p.name  AS policy,
 	r.rule_id AS rule,
-	cm.s    AS comm,
-	ex.s    AS exe,
-	cg.s    AS cgroup,
+	g.comm  AS comm,
+	g.exe   AS exe,
+	g.cgroup AS cgroup,
 	g.addr  AS addr,
 	g.port  AS port,
 	g.n     AS count,
 	strftime('%Y-%m-%dT%H:%M:%fZ', g.first / 1000.0, 'unixepoch') AS first_seen,
 	strftime('%Y-%m-%dT%H:%M:%fZ', g.last / 1000.0, 'unixepoch')  AS last_seen
 FROM (
-	SELECT e.policy, e.rule, s.comm, s.exe, s.cgroup, o.addr, o.port,
+	SELECT e.policy, e.rule, cm.s AS comm, ex.s AS exe, cg.s AS cgroup,
+	       o.text AS addr, o.k1 AS port,
 	       count(*) AS n, min(e.ts) AS first, max(e.ts) AS last
 	FROM events e
-	JOIN subjects s     ON s.id = e.subject
-	LEFT JOIN objects o ON o.id = e.object
-	WHERE e.verdict IN (1, 2)       -- would-deny, deny
-	GROUP BY e.policy, e.rule, s.comm, s.exe, s.cgroup, o.addr, o.port
+	JOIN subjects s      ON s.id = e.subject
+	LEFT JOIN strings cm ON cm.id = s.comm
+	LEFT JOIN strings ex ON ex.id = s.exe
+	LEFT JOIN strings cg ON cg.id = s.cgroup
+	LEFT JOIN objects o  ON o.id = e.object
+	WHERE e.verdict IN (SELECT id FROM verdict_names WHERE denies)
+	GROUP BY e.policy, e.rule, cm.s, ex.s, cg.s, o.text, o.k1  -- by value (see above)
 ) g
 LEFT JOIN policies p ON p.id = g.policy
-LEFT JOIN rules r    ON r.policy = g.policy AND r.idx = g.rule
-LEFT JOIN strings cm ON cm.id = g.comm
-LEFT JOIN strings ex ON ex.id = g.exe
-LEFT JOIN strings cg ON cg.id = g.cgroup;
+LEFT JOIN rules r    ON r.policy = g.policy AND r.idx = g.rule;
 
 -- Counter samples: kernel drops, suppressed and dropped audit records.
 DROP VIEW IF EXISTS counters_v;
@@ -422,9 +447,9 @@ SELECT
 	ex.s AS exe,
 	cg.s AS cgroup,
 	v.name AS verdict,
-	g.n AS count,
-	g.first AS first_ms,
-	g.last AS last_ms
+	sum(g.n) AS count,
+	min(g.first) AS first_ms,
+	max(g.last) AS last_ms
 FROM (
 	SELECT u.subject, u.verdict, sum(u.n) AS n, min(u.first) AS first, max(u.last) AS last
 	FROM (
@@ -440,4 +465,5 @@ JOIN subjects s           ON s.id = g.subject
 LEFT JOIN strings cm      ON cm.id = s.comm
 LEFT JOIN strings ex      ON ex.id = s.exe
 LEFT JOIN strings cg      ON cg.id = s.cgroup
-LEFT JOIN verdict_names v ON v.id = g.verdict;
+LEFT JOIN verdict_names v ON v.id = g.verdict
+GROUP BY cm.s, ex.s, cg.s, g.verdict;  -- by value: a subject may have several ids

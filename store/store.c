@@ -74,18 +74,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
 
-#include "collector/addr.h"
 #include "store.h"
 #include "store-family.h"
 #include "schema_sql.h"
 
-#define DL_SCHEMA_VERSION 2
+#define DL_SCHEMA_VERSION 3
 
 #define SEQ_BITS 40
 #define SEQ_MASK ((INT64_C(1) << SEQ_BITS) - 1)
@@ -103,7 +101,14 @@
  * 1 -> 2: the rollup tables. Every boot gets a mark before its first event,
  * so rollup_repair() (run on every writable open, right after) aggregates
  * all existing events into the rollups. tests/unit/test_store_migrate.c
- * builds a v1 file from tests/unit/fixtures/schema-v1.sql and checks it. */
+ * builds a v1 file from tests/unit/fixtures/schema-v1.sql and checks it.
+ * 2 -> 3: family-neutral objects (family, text, k1, k2; the family of a v2
+ * row is that of the hook of an event referencing it, 0 when no event
+ * does any more), events.flags, verdict_names.denies, and strings,
+ * subjects, objects without their UNIQUE indexes (the writer's caches
+ * deduplicate, schema.sql "Deduplication"). Views go first: renaming a
+ * table checks the views that name it. test_store_migrate.c builds a v2
+ * file from tests/unit/fixtures/schema-v2.sql and compares every report. */
 struct migration {
 	int from;
 	const char *sql;
@@ -117,6 +122,30 @@ static const struct migration migrations[] = {
 	     " subject INTEGER NOT NULL, verdict INTEGER NOT NULL, n INTEGER NOT NULL,"
 	     " first INTEGER NOT NULL, last INTEGER NOT NULL);"
 	     "INSERT INTO rollup_marks SELECT id, id << 40 FROM boots;" },
+	{ 2, "DROP VIEW IF EXISTS events_v; DROP VIEW IF EXISTS would_deny_v;"
+	     "DROP VIEW IF EXISTS counters_v; DROP VIEW IF EXISTS loads_v; DROP VIEW IF EXISTS modes_v;"
+	     "DROP VIEW IF EXISTS summary_v; DROP VIEW IF EXISTS top_subjects_v;"
+	     "CREATE TEMP TABLE v3_ofam (object INTEGER PRIMARY KEY, hook INTEGER NOT NULL);"
+	     "INSERT INTO v3_ofam SELECT object, min(hook) FROM events WHERE object IS NOT NULL"
+	     " GROUP BY object;"
+	     "CREATE TABLE v3_objects (id INTEGER PRIMARY KEY, family INTEGER NOT NULL,"
+	     " text TEXT NOT NULL, k1 INTEGER NOT NULL, k2 INTEGER NOT NULL);"
+	     "INSERT INTO v3_objects SELECT o.id, coalesce((SELECT h.family FROM v3_ofam f"
+	     " JOIN hook_names h ON h.id = f.hook WHERE f.object = o.id), 0), o.addr, o.port, o.proto"
+	     " FROM objects o;"
+	     "DROP TABLE v3_ofam; DROP TABLE objects; ALTER TABLE v3_objects RENAME TO objects;"
+	     "CREATE TABLE v3_strings (id INTEGER PRIMARY KEY, s TEXT NOT NULL);"
+	     "INSERT INTO v3_strings SELECT id, s FROM strings;"
+	     "DROP TABLE strings; ALTER TABLE v3_strings RENAME TO strings;"
+	     "CREATE TABLE v3_subjects (id INTEGER PRIMARY KEY, comm INTEGER NOT NULL,"
+	     " exe INTEGER NOT NULL, cgroup INTEGER NOT NULL, cgroup_id INTEGER NOT NULL,"
+	     " mnt_ns INTEGER NOT NULL, uid INTEGER NOT NULL, euid INTEGER NOT NULL,"
+	     " gid INTEGER NOT NULL, loginuid INTEGER NOT NULL, sessionid INTEGER NOT NULL);"
+	     "INSERT INTO v3_subjects SELECT id, comm, exe, cgroup, cgroup_id, mnt_ns, uid, euid, gid,"
+	     " loginuid, sessionid FROM subjects;"
+	     "DROP TABLE subjects; ALTER TABLE v3_subjects RENAME TO subjects;"
+	     "ALTER TABLE events ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;"
+	     "ALTER TABLE verdict_names ADD COLUMN denies INTEGER NOT NULL DEFAULT 0;" },
 };
 
 /* ---- bounded LRU cache: byte-string key -> int64 ---------------------- */
@@ -419,7 +448,7 @@ static int rtab_add(struct rtab *t, const int64_t k[5], int64_t ts)
 /* ---- the store ------------------------------------------------------- */
 
 enum {
-	S_STR_GET, S_STR_PUT, S_SUBJ_GET, S_SUBJ_PUT, S_OBJ_GET, S_OBJ_PUT, S_EVENT, S_MINUTE,
+	S_STR_PUT, S_SUBJ_PUT, S_OBJ_PUT, S_MINUTE,
 	S_BOOT_GET, S_BOOT_PUT, S_POL_GET, S_POL_PUT, S_RULE_PUT, S_LOAD_LAST, S_LOAD_PUT,
 	S_POL_FIRST, S_MODE, S_COUNTER, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_RET_OLDEST, S_RET_DEL, S_RET_MIN_DEL, S_RET_MIN_UPD, S_RET_BOOT,
@@ -429,18 +458,10 @@ enum {
 };
 
 static const char *const stmt_sql[S_N] = {
-	[S_STR_GET] = "SELECT id FROM strings WHERE s = ?1",
-	[S_STR_PUT] = "INSERT OR IGNORE INTO strings(s) VALUES (?1)",
-	[S_SUBJ_GET] = "SELECT id FROM subjects WHERE exe = ?1 AND comm = ?2 AND cgroup = ?3"
-		       " AND cgroup_id = ?4 AND mnt_ns = ?5 AND uid = ?6 AND euid = ?7 AND gid = ?8"
-		       " AND loginuid = ?9 AND sessionid = ?10",
-	[S_SUBJ_PUT] = "INSERT OR IGNORE INTO subjects(exe, comm, cgroup, cgroup_id, mnt_ns, uid, euid, gid,"
+	[S_STR_PUT] = "INSERT INTO strings(s) VALUES (?1)",
+	[S_SUBJ_PUT] = "INSERT INTO subjects(exe, comm, cgroup, cgroup_id, mnt_ns, uid, euid, gid,"
 		       " loginuid, sessionid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[S_OBJ_GET] = "SELECT id FROM objects WHERE addr = ?1 AND port = ?2 AND proto = ?3",
-	[S_OBJ_PUT] = "INSERT OR IGNORE INTO objects(addr, port, proto) VALUES (?1, ?2, ?3)",
-	[S_EVENT] = "INSERT OR IGNORE INTO events(id, ts, hook, verdict, enforced, policy, rule,"
-		    " subject, object, tgid, pid, ppid)"
-		    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[S_OBJ_PUT] = "INSERT INTO objects(family, text, k1, k2) VALUES (?1, ?2, ?3, ?4)",
 	[S_MINUTE] = "INSERT INTO minutes(minute, boot, first_id, last_id, n) VALUES (?1, ?2, ?3, ?4, ?5)"
 		     " ON CONFLICT(minute, boot) DO UPDATE SET first_id = min(first_id, excluded.first_id),"
 		     " last_id = max(last_id, excluded.last_id), n = n + excluded.n",
@@ -501,14 +522,23 @@ static const char rollup_repair_sql[] =
 	"UPDATE rollup_marks SET through_id = coalesce((SELECT max(id) FROM events"
 	" WHERE id > through_id AND id < ((boot + 1) << 40)), through_id);";
 
+/* The columns of an events row as the writer binds them, in the order of
+ * struct group's v[]: the one list both event INSERTs are built from
+ * (event_insert_sql()). */
+static const char *const ev_columns[] = {
+	"id", "ts", "hook", "verdict", "enforced", "policy", "rule", "subject", "object", "tgid", "pid",
+	"ppid", "flags",
+};
+#define EV_COLS (sizeof(ev_columns) / sizeof(ev_columns[0]))
+_Static_assert(EV_COLS <= 16, "struct group's null mask has 16 bits");
+
 /* Events waiting for their multi-row INSERT: all of one (minute, boot). */
 #define GROUP_ROWS 32
-#define EV_COLS 12
 struct group {
 	unsigned n;
 	int64_t minute, boot;
 	int64_t v[GROUP_ROWS][EV_COLS];
-	uint16_t nulls[GROUP_ROWS]; /* bit c: column c+1 is NULL */
+	uint16_t nulls[GROUP_ROWS]; /* bit c: column c is NULL */
 };
 
 struct minute_acc {
@@ -525,7 +555,7 @@ struct dl_store {
 	struct front front;
 	struct minute_acc min;
 	struct group grp;
-	sqlite3_stmt *ins_group; /* GROUP_ROWS-row INSERT */
+	sqlite3_stmt *ins_one, *ins_group; /* 1-row and GROUP_ROWS-row INSERTs */
 	struct rollup roll;
 	/* audit_marks row of the boot being written (dl_store_audit_mark_init):
 	 * a would-deny/deny stored at or below it lowers it in the same
@@ -710,23 +740,23 @@ static int migrate(struct dl_store *st, int from)
 struct name_row {
 	unsigned v;
 	const char *s;
-	unsigned family;
+	unsigned family; /* hooks: the family; verdicts: 1 if it denies */
 };
 
 static int fill_names(struct dl_store *st, const char *table, const struct name_row *rows, size_t n,
-		      int with_family)
+		      const char *third)
 {
 	char sql[160];
 	sqlite3_stmt *s;
-	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO %s VALUES (?1, ?2%s)", table,
-		 with_family ? ", ?3" : "");
+	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO %s(id, name%s%s) VALUES (?1, ?2%s)", table,
+		 third ? ", " : "", third ? third : "", third ? ", ?3" : "");
 	int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return fail(st, rc, table);
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_bind_int64(s, 1, rows[i].v);
 		sqlite3_bind_text(s, 2, rows[i].s, -1, SQLITE_STATIC);
-		if (with_family)
+		if (third)
 			sqlite3_bind_int64(s, 3, rows[i].family);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
@@ -741,17 +771,89 @@ static int fill_names(struct dl_store *st, const char *table, const struct name_
 }
 
 #define NAME3(n, v, s) { v, s, 0 },
+#define NAMEV(n, v, s) { v, s, v != DL_VERDICT_ALLOW },
 #define NAME4(n, v, s, stem) { v, s, 0 },
 #define NAME5(n, v, s, f, op) { v, s, DL_FAMILY_##f },
 static const struct name_row family_rows[] = { DL_FAMILIES(NAME4) };
 static const struct name_row hook_rows[] = { DL_HOOKS(NAME5) };
-static const struct name_row verdict_rows[] = { DL_VERDICTS(NAME3) };
+static const struct name_row verdict_rows[] = { DL_VERDICTS(NAMEV) };
 static const struct name_row action_rows[] = { DL_ACTIONS(NAME3) };
 static const struct name_row mode_rows[] = { DL_MODES(NAME3) };
 #undef NAME3
+#undef NAMEV
 #undef NAME4
 #undef NAME5
 #define NROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Each family's names for its objects.k2 values (store/obj-<stem>.c). */
+static int fill_family_parts(struct dl_store *st)
+{
+	sqlite3_stmt *s;
+	int rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO object_kind_names(family, id, name)"
+				    " VALUES (?1, ?2, ?3)", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, rc, "object_kind_names");
+	for (unsigned f = 1; f < DL_FAMILY_MAX; f++) {
+		const struct dl_store_family *sf = dl_store_families[f];
+		for (const struct dl_store_kind *k = sf ? sf->kinds : NULL; k && k->name; k++) {
+			sqlite3_bind_int64(s, 1, f);
+			sqlite3_bind_int64(s, 2, k->k2);
+			sqlite3_bind_text(s, 3, k->name, -1, SQLITE_STATIC);
+			rc = sqlite3_step(s);
+			sqlite3_reset(s);
+			if (rc != SQLITE_DONE) {
+				int r = fail(st, rc, "object_kind_names");
+				sqlite3_finalize(s);
+				return r;
+			}
+		}
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+const char *dl_store_object_sql(void)
+{
+	static char sql[2048];
+	size_t n;
+
+	if (sql[0])
+		return sql;
+	n = (size_t)snprintf(sql, sizeof(sql), "CASE o.family");
+	for (unsigned f = 1; f < DL_FAMILY_MAX && n < sizeof(sql); f++)
+		if (dl_store_families[f] && dl_store_families[f]->view_object)
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, " WHEN %u THEN (%s)", f,
+					      dl_store_families[f]->view_object);
+	if (n < sizeof(sql))
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " ELSE o.text END");
+	if (n >= sizeof(sql)) /* the fragments outgrew the buffer: plain text */
+		snprintf(sql, sizeof(sql), "o.text");
+	return sql;
+}
+
+/* schema.sql with events_v.object from the families' fragments: the
+ * view's marker becomes dl_store_object_sql(). */
+static int exec_schema(struct dl_store *st)
+{
+	static const char marker[] = "NULL /*@object@*/";
+	const char *at = strstr(dl_schema_sql, marker), *obj = dl_store_object_sql();
+	size_t len;
+	char *sql;
+	int r;
+
+	if (!at)
+		return seterr(st, -EINVAL, "store: schema.sql lacks the events_v object marker");
+	sql = malloc(sizeof(dl_schema_sql) + strlen(obj));
+	if (!sql)
+		return seterr(st, -ENOMEM, "store: out of memory");
+	len = (size_t)(at - dl_schema_sql);
+	memcpy(sql, dl_schema_sql, len);
+	strcpy(sql + len, obj);
+	strcat(sql + len, at + strlen(marker));
+	r = exec(st, sql, "create schema");
+	free(sql);
+	return r;
+}
 
 static int setup_schema(struct dl_store *st, const char *path)
 {
@@ -772,12 +874,13 @@ static int setup_schema(struct dl_store *st, const char *path)
 	}
 	if (v > 0 && (r = migrate(st, v)) < 0)
 		goto fail;
-	if ((r = exec(st, dl_schema_sql, "create schema")) < 0 ||
-	    (r = fill_names(st, "family_names", family_rows, NROWS(family_rows), 0)) < 0 ||
-	    (r = fill_names(st, "hook_names", hook_rows, NROWS(hook_rows), 1)) < 0 ||
-	    (r = fill_names(st, "verdict_names", verdict_rows, NROWS(verdict_rows), 0)) < 0 ||
-	    (r = fill_names(st, "action_names", action_rows, NROWS(action_rows), 0)) < 0 ||
-	    (r = fill_names(st, "mode_names", mode_rows, NROWS(mode_rows), 0)) < 0 ||
+	if ((r = exec_schema(st)) < 0 ||
+	    (r = fill_names(st, "family_names", family_rows, NROWS(family_rows), NULL)) < 0 ||
+	    (r = fill_names(st, "hook_names", hook_rows, NROWS(hook_rows), "family")) < 0 ||
+	    (r = fill_names(st, "verdict_names", verdict_rows, NROWS(verdict_rows), "denies")) < 0 ||
+	    (r = fill_names(st, "action_names", action_rows, NROWS(action_rows), NULL)) < 0 ||
+	    (r = fill_names(st, "mode_names", mode_rows, NROWS(mode_rows), NULL)) < 0 ||
+	    (r = fill_family_parts(st)) < 0 ||
 	    (r = exec(st, rollup_repair_sql, "rollup repair")) < 0)
 		goto fail;
 	char sql[128];
@@ -1233,6 +1336,26 @@ fail:
 	return r;
 }
 
+int dl_store_set_cache(struct dl_store *st, uint32_t entries)
+{
+	struct cache c = { 0 };
+	int r;
+
+	if (st->in_txn || !entries)
+		return seterr(st, -EINVAL, "store: set cache: %s",
+			      entries ? "inside a transaction" : "no entries");
+	if ((r = cache_init(&c, entries)) < 0) {
+		free(c.e);
+		free(c.bucket);
+		return seterr(st, r, "store: set cache: out of memory");
+	}
+	cache_free(&st->cache);
+	st->cache = c;
+	front_free(&st->front);
+	st->front = (struct front){ NULL, NULL }; /* the LRU alone decides */
+	return 0;
+}
+
 const char *dl_store_errmsg(const struct dl_store *st)
 {
 	if (!st)
@@ -1253,6 +1376,7 @@ void dl_store_close(struct dl_store *st)
 		roll_flush_now(st); /* on failure the next open repairs */
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(st->stmt[i]);
+	sqlite3_finalize(st->ins_one);
 	sqlite3_finalize(st->ins_group);
 	free(st->roll.rules.e);
 	free(st->roll.subj.e);
@@ -1477,8 +1601,8 @@ int dl_store_audit_backlog(struct dl_store *st, uint64_t max,
 	static const char sql[] =
 		"SELECT e.id, e.ts, e.hook, e.verdict, e.enforced, coalesce(e.policy, 0),"
 		" coalesce(e.rule, -1), e.tgid, coalesce(e.pid, e.tgid), e.ppid, s.uid, s.euid, s.gid,"
-		" s.loginuid, s.sessionid, s.cgroup_id, s.mnt_ns, cm.s, ex.s, cg.s, o.addr, o.port,"
-		" o.proto, p.name, r.rule_id"
+		" s.loginuid, s.sessionid, s.cgroup_id, s.mnt_ns, cm.s, ex.s, cg.s, o.text, o.k1,"
+		" o.k2, p.name, r.rule_id, e.flags, o.family"
 		BACKLOG_FROM
 		" JOIN subjects s ON s.id = e.subject"
 		" LEFT JOIN strings cm ON cm.id = s.comm LEFT JOIN strings ex ON ex.id = s.exe"
@@ -1537,16 +1661,18 @@ int dl_store_audit_backlog(struct dl_store *st, uint64_t max,
 		rec->mnt_ns = (__u64)sqlite3_column_int64(q, 16);
 		if (comm)
 			memcpy(rec->comm, comm, commlen < DL_COMM_LEN ? (size_t)commlen : DL_COMM_LEN);
-		if (rec->family == DL_FAMILY_NET && sqlite3_column_type(q, 20) != SQLITE_NULL) {
-			const char *a = (const char *)sqlite3_column_text(q, 20);
-			struct dl_net_payload *n = &rec->u.net;
+		rec->flags = (__u8)sqlite3_column_int(q, 25);
+		/* The object back into the payload, by the family that wrote it. */
+		if (sqlite3_column_type(q, 26) != SQLITE_NULL && rec->family < DL_FAMILY_MAX &&
+		    sqlite3_column_int64(q, 26) == rec->family && dl_store_families[rec->family] &&
+		    dl_store_families[rec->family]->payload) {
+			struct dl_store_object o = { .k1 = sqlite3_column_int64(q, 21),
+						     .k2 = sqlite3_column_int64(q, 22) };
+			const char *t = (const char *)sqlite3_column_text(q, 20);
 
-			int v = dl_addr_parse(a, n->addr);
-
-			if (v > 0)
-				n->sa_family = v == 4 ? AF_INET : AF_INET6;
-			n->port = (__u16)sqlite3_column_int(q, 21);
-			n->protocol = (__u8)sqlite3_column_int(q, 22);
+			snprintf(o.text, sizeof(o.text), "%s", t ? t : "");
+			if (dl_store_families[rec->family]->payload(&o, rec) < 0)
+				memset(&rec->u, 0, sizeof(rec->u)); /* a row it cannot read: none */
 		}
 		ev.ts_ns = sqlite3_column_int64(q, 1) * 1000000;
 		ev.boot_key = id >> SEQ_BITS;
@@ -1627,28 +1753,17 @@ static int intern(struct dl_store *st, const char *s, size_t n, int64_t *id)
 	int r = 0;
 	if (cache_get(&st->cache, key, (uint32_t)(n + 1), h, id))
 		goto out;
-	sqlite3_stmt *g = stmt(st, S_STR_GET), *p = stmt(st, S_STR_PUT);
-	if (!g || !p) {
+	sqlite3_stmt *p = stmt(st, S_STR_PUT);
+	if (!p) {
 		r = fail(st, sqlite3_errcode(st->db), "prepare strings");
 		goto out;
 	}
-	/* Insert first: a string the caches do not know is usually new (the
-	 * long tail), and the insert's own uniqueness probe then replaces the
-	 * lookup. Only a string evicted from the cache takes both. */
+	/* Not in the cache: a new row, even if an evicted copy exists (there
+	 * is no index to find it by; schema.sql "Deduplication"). */
 	sqlite3_bind_text(p, 1, s, (int)n, SQLITE_STATIC);
 	if ((r = step1(st, p, "string insert", NULL)) < 0)
 		goto out;
-	if (sqlite3_changes(st->db)) {
-		*id = sqlite3_last_insert_rowid(st->db);
-	} else {
-		sqlite3_bind_text(g, 1, s, (int)n, SQLITE_STATIC);
-		if ((r = step1(st, g, "string lookup", id)) < 0)
-			goto out;
-		if (r == 0) {
-			r = seterr(st, -EIO, "store: string vanished between insert and lookup");
-			goto out;
-		}
-	}
+	*id = sqlite3_last_insert_rowid(st->db);
 	r = 0;
 	cache_put(&st->cache, key, (uint32_t)(n + 1), h, *id);
 out:
@@ -1721,8 +1836,8 @@ static int subject_id(struct dl_store *st, const struct dl_event *ev, int64_t *i
 	return 0;
 }
 
-/* A subject not in the caches: intern its strings, find or insert the row,
- * and remember it in the LRU under the key in st->kbuf. */
+/* A subject not in the caches: intern its strings, insert the row, and
+ * remember it in the LRU under the key in st->kbuf. */
 static int subject_miss(struct dl_store *st, const struct dl_event *ev, size_t commlen,
 			uint32_t klen, uint64_t h, int64_t *id)
 {
@@ -1734,31 +1849,21 @@ static int subject_miss(struct dl_store *st, const struct dl_event *ev, size_t c
 	    (r = intern(st, ev->exe, ev->exe ? strlen(ev->exe) : 0, &exe)) < 0 ||
 	    (r = intern(st, ev->cgroup_path, ev->cgroup_path ? strlen(ev->cgroup_path) : 0, &cg)) < 0)
 		return r;
-	PREP(st, S_SUBJ_GET, g);
-	PREP(st, S_SUBJ_PUT, s);
-	/* Insert first, then look up if it was there (see intern()). */
-	for (int pass = 0; pass < 2; pass++) {
-		sqlite3_stmt *q = pass ? g : s;
-		sqlite3_bind_int64(q, 1, exe);
-		sqlite3_bind_int64(q, 2, comm);
-		sqlite3_bind_int64(q, 3, cg);
-		sqlite3_bind_int64(q, 4, (int64_t)rc->cgroup_id);
-		sqlite3_bind_int64(q, 5, (int64_t)rc->mnt_ns);
-		sqlite3_bind_int64(q, 6, rc->uid);
-		sqlite3_bind_int64(q, 7, rc->euid);
-		sqlite3_bind_int64(q, 8, rc->gid);
-		sqlite3_bind_int64(q, 9, rc->loginuid);
-		sqlite3_bind_int64(q, 10, rc->sessionid);
-		r = step1(st, q, pass ? "subject lookup" : "subject insert", id);
-		if (r < 0)
-			return r;
-		if (pass == 0 && sqlite3_changes(st->db)) {
-			*id = sqlite3_last_insert_rowid(st->db);
-			break;
-		}
-		if (pass == 1 && r == 0)
-			return seterr(st, -EIO, "store: subject vanished between insert and lookup");
-	}
+	PREP(st, S_SUBJ_PUT, q);
+	/* A new row (see intern()). */
+	sqlite3_bind_int64(q, 1, exe);
+	sqlite3_bind_int64(q, 2, comm);
+	sqlite3_bind_int64(q, 3, cg);
+	sqlite3_bind_int64(q, 4, (int64_t)rc->cgroup_id);
+	sqlite3_bind_int64(q, 5, (int64_t)rc->mnt_ns);
+	sqlite3_bind_int64(q, 6, rc->uid);
+	sqlite3_bind_int64(q, 7, rc->euid);
+	sqlite3_bind_int64(q, 8, rc->gid);
+	sqlite3_bind_int64(q, 9, rc->loginuid);
+	sqlite3_bind_int64(q, 10, rc->sessionid);
+	if ((r = step1(st, q, "subject insert", NULL)) < 0)
+		return r;
+	*id = sqlite3_last_insert_rowid(st->db);
 	/* The key buffer was not touched by intern(), which has its own. */
 	cache_put(&st->cache, st->kbuf, klen, h, *id);
 	return 0;
@@ -1769,11 +1874,12 @@ DL_FAMILIES(DL_X_STORE_DECL)
 #define DL_X_STORE_ROW(n, v, s, stem) [DL_FAMILY_##n] = &dl_store_family_##stem,
 const struct dl_store_family *const dl_store_families[DL_FAMILY_MAX] = { DL_FAMILIES(DL_X_STORE_ROW) };
 
-static int object_miss(struct dl_store *st, const struct dl_store_object *o,
-		       const uint8_t key[OBJ_KEY_LEN], uint64_t h, int64_t *id);
+static int object_miss(struct dl_store *st, unsigned family, const struct dl_record *rec,
+		       struct dl_store_object *o, const uint8_t key[OBJ_KEY_LEN], uint64_t h, int64_t *id);
 
 /* The objects row of a family's object (store-family.h), through the caches. */
-static int object_id(struct dl_store *st, unsigned family, const struct dl_store_object *o, int64_t *id)
+static int object_id(struct dl_store *st, unsigned family, const struct dl_record *rec,
+		     struct dl_store_object *o, int64_t *id)
 {
 	uint8_t key[OBJ_KEY_LEN];
 	key[0] = 'O';
@@ -1787,7 +1893,7 @@ static int object_id(struct dl_store *st, unsigned family, const struct dl_store
 	}
 	int r = 0;
 	if (!cache_get(&st->cache, key, sizeof(key), h, id))
-		r = object_miss(st, o, key, h, id);
+		r = object_miss(st, family, rec, o, key, h, id);
 	if (r == 0 && fo) {
 		fo->hash = h;
 		fo->val = *id;
@@ -1796,27 +1902,21 @@ static int object_id(struct dl_store *st, unsigned family, const struct dl_store
 	return r;
 }
 
-/* An object not in the caches: find or insert its row, remember it. */
-static int object_miss(struct dl_store *st, const struct dl_store_object *o,
-		       const uint8_t key[OBJ_KEY_LEN], uint64_t h, int64_t *id)
+/* An object not in the caches: insert its row (see intern()), remember it. */
+static int object_miss(struct dl_store *st, unsigned family, const struct dl_record *rec,
+		       struct dl_store_object *o, const uint8_t key[OBJ_KEY_LEN], uint64_t h, int64_t *id)
 {
-	PREP(st, S_OBJ_GET, g);
-	PREP(st, S_OBJ_PUT, s);
-	for (int pass = 0; pass < 2; pass++) {
-		sqlite3_stmt *q = pass ? g : s;
-		sqlite3_bind_text(q, 1, o->addr, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 2, o->port);
-		sqlite3_bind_int64(q, 3, o->proto);
-		int r = step1(st, q, pass ? "object lookup" : "object insert", id);
-		if (r < 0)
-			return r;
-		if (pass == 0 && sqlite3_changes(st->db)) {
-			*id = sqlite3_last_insert_rowid(st->db);
-			break;
-		}
-		if (pass == 1 && r == 0)
-			return seterr(st, -EIO, "store: object vanished between insert and lookup");
-	}
+	PREP(st, S_OBJ_PUT, q);
+	if (dl_store_families[family]->text)
+		dl_store_families[family]->text(rec, o);
+	sqlite3_bind_int64(q, 1, family);
+	sqlite3_bind_text(q, 2, o->text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, o->k1);
+	sqlite3_bind_int64(q, 4, o->k2);
+	int r = step1(st, q, "object insert", NULL);
+	if (r < 0)
+		return r;
+	*id = sqlite3_last_insert_rowid(st->db);
 	cache_put(&st->cache, key, OBJ_KEY_LEN, h, *id);
 	return 0;
 }
@@ -2067,28 +2167,54 @@ static int pend_add(struct dl_store *st, unsigned i)
  * next flush: when it is full, when the minute changes, before commit, and
  * at once outside a transaction. Rollback discards it.
  */
+/* Prepare "INSERT OR IGNORE INTO events(<ev_columns>) VALUES (?, ...), ..."
+ * with `rows` rows of EV_COLS parameters each, written from ev_columns: a
+ * column added there is in both statements, with its placeholder. */
+static int event_insert_sql(struct dl_store *st, unsigned rows, sqlite3_stmt **out)
+{
+	size_t cap = 64, len = 0;
+	char *sql;
+	int rc;
+
+	for (size_t c = 0; c < EV_COLS; c++)
+		cap += strlen(ev_columns[c]) + 2;
+	cap += rows * (EV_COLS * 2 + 3);
+	sql = malloc(cap);
+	if (!sql)
+		return seterr(st, -ENOMEM, "store: out of memory");
+	len += (size_t)sprintf(sql, "INSERT OR IGNORE INTO events(");
+	for (size_t c = 0; c < EV_COLS; c++)
+		len += (size_t)sprintf(sql + len, "%s%s", c ? ", " : "", ev_columns[c]);
+	len += (size_t)sprintf(sql + len, ") VALUES ");
+	for (unsigned i = 0; i < rows; i++) {
+		sql[len++] = i ? ',' : ' ';
+		sql[len++] = '(';
+		for (size_t c = 0; c < EV_COLS; c++) {
+			if (c)
+				sql[len++] = ',';
+			sql[len++] = '?';
+		}
+		sql[len++] = ')';
+	}
+	sql[len] = '\0';
+	rc = sqlite3_prepare_v3(st->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT, out, NULL);
+	free(sql);
+	return rc == SQLITE_OK ? 0 : fail(st, rc, rows > 1 ? "prepare group insert" : "prepare event insert");
+}
+
 static int group_flush(struct dl_store *st)
 {
 	struct group *g = &st->grp;
+	int r0;
 	if (!g->n)
 		return 0;
-	if (!st->ins_group) {
-		char sql[8192];
-		size_t o = (size_t)snprintf(sql, sizeof(sql), "%s", stmt_sql[S_EVENT]);
-		o -= strlen(" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
-		o += (size_t)snprintf(sql + o, sizeof(sql) - o, " VALUES ");
-		for (unsigned i = 0; i < GROUP_ROWS; i++)
-			o += (size_t)snprintf(sql + o, sizeof(sql) - o, "%s(?,?,?,?,?,?,?,?,?,?,?,?)",
-					      i ? "," : "");
-		int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->ins_group,
-					    NULL);
-		if (rc != SQLITE_OK)
-			return fail(st, rc, "prepare group insert");
-	}
-	PREP(st, S_EVENT, one);
+	if ((!st->ins_group && (r0 = event_insert_sql(st, GROUP_ROWS, &st->ins_group)) < 0) ||
+	    (!st->ins_one && (r0 = event_insert_sql(st, 1, &st->ins_one)) < 0))
+		return r0;
+	sqlite3_stmt *one = st->ins_one;
 	int64_t inserted = 0;
 	unsigned done = 0;
-	int r0 = st->roll.rules.e ? group_drop_stored(st) : 0;
+	r0 = st->roll.rules.e ? group_drop_stored(st) : 0;
 	if (r0 < 0)
 		return r0;
 	if (!g->n)
@@ -2160,7 +2286,7 @@ int dl_store_event(struct dl_store *st, const struct dl_event *ev)
 	if (fam && fam < DL_FAMILY_MAX && dl_store_families[fam]) {
 		struct dl_store_object o;
 		memset(&o, 0, sizeof(o));
-		if (dl_store_families[fam]->object(rc, &o) > 0 && (r = object_id(st, fam, &o, &object)) < 0)
+		if (dl_store_families[fam]->object(rc, &o) > 0 && (r = object_id(st, fam, rc, &o, &object)) < 0)
 			return r;
 	}
 
@@ -2190,6 +2316,7 @@ int dl_store_event(struct dl_store *st, const struct dl_event *ev)
 	v[10] = rc->pid;
 	nulls |= rc->pid != rc->tgid ? 0 : 1u << 10;
 	v[11] = rc->ppid;
+	v[12] = rc->flags;
 	g->nulls[g->n++] = nulls;
 	if (st->in_txn)
 		return g->n == GROUP_ROWS ? group_flush(st) : 0;

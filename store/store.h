@@ -130,6 +130,15 @@ int dl_store_retain(struct dl_store *st, int64_t max_age_ns, int64_t max_bytes, 
  * same way, in query/qdb.h.) */
 struct sqlite3;
 struct sqlite3 *dl_store_sqlite(struct dl_store *st);
+/* SQL for one object's display text over aliases o (objects) and kn
+ * (object_kind_names joined on family and k2): each family's fragment
+ * (store/obj-<stem>.c) in a CASE on o.family. events_v.object is this. */
+const char *dl_store_object_sql(void);
+/* Replace the interning caches by an LRU of `entries` entries and no front
+ * cache, outside a transaction. For tests: with a small cache every value
+ * that leaves it is stored again as a duplicate row (store/schema.sql,
+ * "Deduplication"), which reports must not see. */
+int dl_store_set_cache(struct dl_store *st, uint32_t entries);
 
 int dl_store_begin(struct dl_store *st);
 int dl_store_event(struct dl_store *st, const struct dl_event *ev);

@@ -101,11 +101,16 @@ int main(int argc, char **argv)
 		struct dl_record back;
 
 		memset(&o, 0, sizeof(o));
-		TAP_OK(dl_store_families[DL_FAMILY_KVM]->object(&rec, &o) == 1 && !strcmp(o.addr, "qemu-system-x86") &&
-		       o.port == 4242 && o.proto == DL_KVM_CREATE_VM, "store object: owner comm, pid, command");
+		TAP_OK(dl_store_families[DL_FAMILY_KVM]->object(&rec, &o) == 1 &&
+		       (dl_store_families[DL_FAMILY_KVM]->text(&rec, &o), !strcmp(o.text, "qemu-system-x86")) &&
+		       o.k1 == 4242 && o.k2 == DL_KVM_CREATE_VM, "store object: owner comm, pid, command");
 		memset(&back, 0, sizeof(back));
-		TAP_OK(dl_query_families[DL_FAMILY_KVM]->payload(DL_HOOK_FILE_IOCTL, o.addr, (unsigned)o.port,
-								 (unsigned)o.proto, &back.u) == 0 &&
+		TAP_OK(dl_store_families[DL_FAMILY_KVM]->payload(&o, &back) == 0 &&
+		       !memcmp(&back.u.kvm, &rec.u.kvm, sizeof(rec.u.kvm)),
+		       "the store's own inverse rebuilds the payload (audit catch-up)");
+		memset(&back, 0, sizeof(back));
+		TAP_OK(dl_query_families[DL_FAMILY_KVM]->payload(DL_HOOK_FILE_IOCTL, o.text, (unsigned)o.k1,
+								 (unsigned)o.k2, &back.u) == 0 &&
 		       !memcmp(&back.u.kvm, &rec.u.kvm, sizeof(rec.u.kvm)), "the stored row reads back as the payload");
 		TAP_OK(!strcmp(dl_query_families[DL_FAMILY_KVM]->proto_name(DL_KVM_CREATE_VM), "KVM_CREATE_VM"),
 		       "proto shown as KVM_CREATE_VM");
@@ -154,7 +159,7 @@ int main(int argc, char **argv)
 		ev.exe = "/usr/bin/qemu-b";
 		TAP_OK(dl_store_policy_load(st, ev.boot_key, 1, pk, ev.ts_ns) == 0 && dl_store_event(st, &ev) == 0,
 		       "kvm record stored (%s)", dl_store_errmsg(st));
-		TAP_OK(sqlite3_prepare_v2(dl_store_sqlite(st), "SELECT o.addr, o.port, o.proto FROM events e"
+		TAP_OK(sqlite3_prepare_v2(dl_store_sqlite(st), "SELECT o.text, o.k1, o.k2 FROM events e"
 					  " JOIN objects o ON o.id = e.object", -1, &q, NULL) == SQLITE_OK &&
 		       sqlite3_step(q) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(q, 0), "qemu-system-x86") &&
 		       sqlite3_column_int(q, 1) == 4242 && sqlite3_column_int(q, 2) == DL_KVM_CREATE_VM,

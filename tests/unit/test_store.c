@@ -125,7 +125,7 @@ static void test_basic(void)
 	TAP_OK(r == 0, "open creates %s (%s)", db, r ? dl_store_errmsg(NULL) : "");
 	if (r)
 		return;
-	TAP_OK(q1i(db, "SELECT value FROM meta WHERE key='schema_version'") == 2, "schema_version 2");
+	TAP_OK(q1i(db, "SELECT value FROM meta WHERE key='schema_version'") == 3, "schema_version 3");
 	TAP_OK(!strcmp(q1(db, "PRAGMA journal_mode"), "wal"), "WAL journal");
 	TAP_OK(q1i(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('events','strings',"
 		       "'subjects','objects','boots','policies','rules','loads','modes','counters',"
@@ -199,7 +199,7 @@ static void test_basic(void)
 				      "enforced", "policy", "policy_sha256", "rule", "tgid", "pid",
 				      "ppid", "uid", "euid", "gid", "loginuid", "sessionid",
 				      "cgroup_id", "cgroup", "mnt_ns", "comm", "exe", "addr", "port",
-				      "proto" };
+				      "proto", "flags", "object" };
 	int ok = sqlite3_column_count(s) == (int)(sizeof(cols) / sizeof(cols[0]));
 	for (int i = 0; ok && i < sqlite3_column_count(s); i++)
 		ok = !strcmp(sqlite3_column_name(s, i), cols[i]);
@@ -225,9 +225,12 @@ static void test_basic(void)
 	       "cgroup, comm, exe");
 	TAP_OK(!strcmp(COL(24), "10.1.2.3"), "v4-mapped address as dotted quad: %s", COL(24));
 	TAP_OK(sqlite3_column_int(s, 25) == 443 && !strcmp(COL(26), "tcp"), "port, proto");
+	TAP_OK(sqlite3_column_int(s, 27) == 0 && !strcmp(COL(28), "10.1.2.3:443/tcp"),
+	       "flags 0; object from the net family's view fragment: %s", COL(28));
 	TAP_OK(sqlite3_step(s) == SQLITE_ROW, "events_v row 2");
 	TAP_OK(!strcmp(COL(24), "2001:db8::1"), "IPv6 text: %s", COL(24));
 	TAP_OK(!strcmp(COL(26), "udp") && sqlite3_column_int(s, 25) == 53, "udp/53");
+	TAP_OK(!strcmp(COL(28), "[2001:db8::1]:53/udp"), "IPv6 object: %s", COL(28));
 	TAP_OK(sqlite3_column_int(s, 12) == 101 && sqlite3_column_int(s, 11) == 100, "pid != tgid kept");
 	TAP_OK(sqlite3_column_type(s, 10) == SQLITE_NULL && !strcmp(COL(6), "allow"),
 	       "no rule -> NULL, allow");
@@ -409,6 +412,48 @@ static void test_size(void)
 	       N / secs);
 }
 
+/* Issue 7 section 8: the multi-row INSERT was made by cutting the length of
+ * a literal 12-column VALUES clause off the one-row statement's text, so a
+ * change to the events columns (v3 added flags) broke every full group
+ * silently at prepare time. A whole number of full groups, plus a
+ * remainder, with a flags value on every event, must all be stored with
+ * their columns. */
+static void test_group_insert(void)
+{
+	char db[300];
+	struct dl_store *st;
+	int64_t b, pol;
+	int ok = 1;
+	const int N = 3 * 32 + 5;
+
+	path_in(db, sizeof(db), "group.db");
+	if (dl_store_open(db, 0, &st) || dl_store_boot(st, "group-boot", 0, &b) ||
+	    dl_store_policy(st, "p", "beef", "text", NULL, 0, &pol)) {
+		TAP_OK(0, "open store for the group test: %s", dl_store_errmsg(NULL));
+		return;
+	}
+	ok = dl_store_begin(st) == 0;
+	for (int i = 1; ok && i <= N; i++) {
+		struct dl_event e = mkev(b, (uint64_t)i, t0_ns() + i * 1000000LL, pol);
+		e.rec.flags = i % 3 == 0 ? DL_REC_F_TRUNCATED : 0;
+		e.rec.u.net.port = (__u16)(1000 + i);
+		e.rec.pid = i % 2 ? 100 : 200 + (unsigned)i;
+		ok = dl_store_event(st, &e) == 0;
+	}
+	ok = ok && dl_store_commit(st) == 0;
+	TAP_OK(ok, "%d events with flags in one transaction (%s)", N, ok ? "stored" : dl_store_errmsg(st));
+	dl_store_close(st);
+	TAP_OK(q1i(db, "SELECT count(*) FROM events") == N, "all %d rows stored (full groups and the rest)", N);
+	TAP_OK(q1i(db, "SELECT count(*) FROM events WHERE flags = 1") == N / 3 &&
+		       q1i(db, "SELECT sum(flags) FROM events_v") == N / 3,
+	       "flags stored per event and shown by events_v");
+	TAP_OK(q1i(db, "SELECT count(*) FROM events_v WHERE port = 1000 + seq AND"
+		       " pid = CASE seq % 2 WHEN 1 THEN 100 ELSE 200 + seq END AND ppid = 1 AND verdict = 'would-deny'") == N,
+	       "every column of every row in place");
+	TAP_OK(q1i(db, "SELECT n FROM minutes") == N || q1i(db, "SELECT sum(n) FROM minutes") == N,
+	       "minutes count every inserted row");
+}
+
 int main(void)
 {
 	if (tap_tmpdir(dir, sizeof(dir), "store"))
@@ -416,6 +461,7 @@ int main(void)
 	test_basic();
 	test_errors();
 	test_size();
+	test_group_insert();
 	tap_tmpdir_remove(dir);
 	return tap_done();
 }

@@ -98,7 +98,7 @@ out=$(once)
 B=${out#pid=}; B=${B%% *}
 case $out in *ok*) tap_ok "permissive: B's create passes ($out)" ;; *) tap_not_ok "permissive: B's create passes" "$out" ;; esac
 if wait_rows "$B" 1; then
-	got=$(sql "select h.name, r.rule_id, o.port, o.addr, o.proto from events e join hook_names h on h.id = e.hook
+	got=$(sql "select h.name, r.rule_id, o.k1, o.text, o.k2 from events e join hook_names h on h.id = e.hook
 		join rules r on r.policy = e.policy and r.idx = e.rule join objects o on o.id = e.object where e.tgid = $B")
 	[ "$got" = "file_ioctl|single-owner|$A|dlkvm|$((0xAE01))" ] &&
 		tap_ok "permissive: B stored as would-deny naming the owner A ($got)" ||
@@ -150,7 +150,7 @@ out=$(once)
 C=${out#pid=}; C=${C%% *}
 case $out in *errno=EPERM*) tap_ok "enforce: C is refused while B owns the lock" ;; *) tap_not_ok "C is refused while B owns" "$out" ;; esac
 if wait_rows "$C" 2; then
-	got=$(sql "select o.port from events e join objects o on o.id = e.object where e.tgid = $C")
+	got=$(sql "select o.k1 from events e join objects o on o.id = e.object where e.tgid = $C")
 	[ "$got" = "$B" ] && tap_ok "C's record names B as the owner" || tap_not_ok "C's record names B as the owner" "got $got, want $B"
 else
 	tap_not_ok "C stored as deny" "$(sql 'select tgid, verdict from events')"

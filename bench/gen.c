@@ -26,6 +26,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "collector/addr.h"
 #include "gen.h"
 
 const char *const dl_gen_service_names[DL_GEN_SERVICES] = {
@@ -97,8 +98,7 @@ void dl_gen_init(struct dl_gen *g, uint64_t seed, unsigned tail_subject_pm,
 
 static void v4(struct dl_record *r, uint32_t a)
 {
-	memset(r->u.net.addr, 0, DL_ADDR_LEN);
-	r->u.net.addr[10] = r->u.net.addr[11] = 0xff;
+	memcpy(r->u.net.addr, dl_v4mapped_prefix, sizeof(dl_v4mapped_prefix));
 	r->u.net.addr[12] = (uint8_t)(a >> 24);
 	r->u.net.addr[13] = (uint8_t)(a >> 16);
 	r->u.net.addr[14] = (uint8_t)(a >> 8);

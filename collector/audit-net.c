@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include "addr.h"
 #include "audit-family.h"
 #include "names.h"
 
@@ -19,14 +20,10 @@
  * Returns true for an IPv6 address (not IPv4-mapped). */
 static bool format_ip(char *out, size_t outlen, const __u8 a[DL_ADDR_LEN])
 {
-	static const __u8 v4m[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	size_t n;
 
-	if (!memcmp(a, v4m, sizeof(v4m))) {
-		inet_ntop(AF_INET, a + 12, out, (socklen_t)outlen);
+	if (!dl_addr_format(out, outlen, a))
 		return false;
-	}
-	inet_ntop(AF_INET6, a, out, (socklen_t)outlen);
 	n = strlen(out);
 	if (n && out[n - 1] == ':' && n + 1 < outlen) {
 		out[n] = '0';

@@ -21,19 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "addr.h"
 #include "names.h"
 #include "policy-family.h"
 #include "bpf/net_pf.h"
 
 #define PREFIX_STRLEN (INET6_ADDRSTRLEN + 16) /* "addr/len" */
-
-/* ::ffff:0:0, the first 12 bytes of every v4-mapped address */
-static const __u8 v4mapped_prefix[DL_ADDR_LEN] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-static bool is_v4mapped(const __u8 a[DL_ADDR_LEN])
-{
-	return memcmp(a, v4mapped_prefix, 12) == 0;
-}
 
 /* Zero the bits of a beyond plen. */
 static void mask_addr(__u8 a[DL_ADDR_LEN], unsigned plen)
@@ -61,19 +54,12 @@ static bool prefix_covers(const __u8 a[DL_ADDR_LEN], unsigned plen, const __u8 b
 /* "1.2.3.0/24", "2001:db8::/32", "any", "any4". */
 static void format_prefix(char *out, size_t outlen, const __u8 a[DL_ADDR_LEN], unsigned plen)
 {
-	char ip[INET6_ADDRSTRLEN];
-
-	if (plen == 0) {
+	if (plen == 0)
 		snprintf(out, outlen, "any");
-	} else if (plen == 96 && is_v4mapped(a) && !memcmp(a + 12, "\0\0\0\0", 4)) {
+	else if (plen == 96 && dl_addr_is_v4mapped(a) && !memcmp(a + 12, "\0\0\0\0", 4))
 		snprintf(out, outlen, "any4");
-	} else if (plen >= 96 && is_v4mapped(a)) {
-		inet_ntop(AF_INET, a + 12, ip, sizeof(ip));
-		snprintf(out, outlen, "%s/%u", ip, plen - 96);
-	} else {
-		inet_ntop(AF_INET6, a, ip, sizeof(ip));
-		snprintf(out, outlen, "%s/%u", ip, plen);
-	}
+	else
+		dl_prefix_format(out, outlen, a, plen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -86,8 +72,9 @@ static int net_key_addr(struct dl_key_ctx *k)
 	const char *slash;
 	unsigned long len;
 	__u8 a[DL_ADDR_LEN], masked[DL_ADDR_LEN];
-	unsigned plen, maxlen;
+	unsigned plen;
 	bool v4;
+	int v;
 
 	if (!strcmp(k->val, "any") || !strcmp(k->val, "any6")) {
 		/* any6 cannot say "IPv6 but not v4-mapped" as one prefix: it is
@@ -98,32 +85,23 @@ static int net_key_addr(struct dl_key_ctx *k)
 	}
 	if (!strcmp(k->val, "any4")) {
 		memset(m->addr, 0, DL_ADDR_LEN);
-		memcpy(m->addr, v4mapped_prefix, 12);
+		memcpy(m->addr, dl_v4mapped_prefix, sizeof(dl_v4mapped_prefix));
 		m->prefixlen = 96;
 		return 0;
 	}
 
 	slash = strchr(k->val, '/');
-	if (!dl_tok_copy(ip, sizeof(ip), k->val, slash ? (size_t)(slash - k->val) : k->vlen))
-		goto bad;
-	memset(a, 0, sizeof(a));
-	if (inet_pton(AF_INET, ip, a + 12) == 1) {
-		memcpy(a, v4mapped_prefix, 12);
-		v4 = true;
-		maxlen = 32;
-	} else if (inet_pton(AF_INET6, ip, a) == 1) {
-		v4 = false;
-		maxlen = 128;
-	} else {
-		goto bad;
-	}
-	len = maxlen;
-	if (slash && !dl_parse_udec(slash + 1, strlen(slash + 1), maxlen, &len)) {
+	v = dl_prefix_parse(k->val, a, &plen);
+	if (v == -ERANGE && dl_tok_copy(ip, sizeof(ip), k->val, (size_t)(slash - k->val))) {
+		v4 = dl_addr_parse(ip, a) == 4;
 		dl_key_err(k, "invalid prefix length '/%s' for an %s address (0-%u)",
-		     slash + 1, v4 ? "IPv4" : "IPv6", maxlen);
+		     slash + 1, v4 ? "IPv4" : "IPv6", v4 ? 32 : 128);
 		return -EINVAL;
 	}
-	plen = v4 ? 96 + (unsigned)len : (unsigned)len;
+	if (v < 0)
+		goto bad;
+	v4 = v == 4;
+	len = plen - (v4 ? 96 : 0);
 	memcpy(masked, a, sizeof(a));
 	mask_addr(masked, plen);
 	if (memcmp(masked, a, sizeof(a))) {
@@ -481,8 +459,11 @@ static void set_prefix16(__u64 *bits, unsigned v, unsigned plen)
 
 void dl_net_pf_build(const struct dl_policy *p, struct dl_net_pf *pf /* [DL_NET_PF_OPS] */)
 {
+	__u8 v4mapped[DL_ADDR_LEN] = { 0 }; /* ::ffff:0:0 */
 	static const __u8 ops[DL_NET_PF_OPS] = { [DL_NET_PF_CONNECT] = DL_NET_OP_CONNECT,
 						 [DL_NET_PF_BIND] = DL_NET_OP_BIND };
+
+	memcpy(v4mapped, dl_v4mapped_prefix, sizeof(dl_v4mapped_prefix));
 
 	memset(pf, 0, DL_NET_PF_OPS * sizeof(*pf));
 	for (size_t i = 0; i < p->n_rules; i++) {
@@ -494,7 +475,7 @@ void dl_net_pf_build(const struct dl_policy *p, struct dl_net_pf *pf /* [DL_NET_
 			if (!(m->ops & ops[k]))
 				continue;
 			set_bits(pf[k].port, m->port_lo, m->port_hi);
-			if (m->prefixlen >= 96 && is_v4mapped(m->addr)) {
+			if (m->prefixlen >= 96 && dl_addr_is_v4mapped(m->addr)) {
 				/* an IPv4 prefix: only v4-mapped addresses */
 				set_prefix16(pf[k].v4, (unsigned)m->addr[12] << 8 | m->addr[13], m->prefixlen - 96u);
 				continue;
@@ -502,7 +483,7 @@ void dl_net_pf_build(const struct dl_policy *p, struct dl_net_pf *pf /* [DL_NET_
 			set_prefix16(pf[k].v6, (unsigned)m->addr[0] << 8 | m->addr[1], m->prefixlen);
 			/* A shorter prefix that covers ::ffff:0:0/96 covers every
 			 * IPv4 address (any, ::/80 ...). */
-			if (m->prefixlen <= 96 && prefix_covers(m->addr, m->prefixlen, v4mapped_prefix))
+			if (m->prefixlen <= 96 && prefix_covers(m->addr, m->prefixlen, v4mapped))
 				set_bits(pf[k].v4, 0, DL_NET_PF_BITS - 1);
 		}
 	}

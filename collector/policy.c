@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "addr.h"
 #include "escape.h"
 #include "names.h"
 #include "policy-family.h"
@@ -267,25 +268,8 @@ void dl_key_err(struct dl_key_ctx *k, const char *fmt, ...)
 
 int dl_key_cgroup(struct dl_key_ctx *k, char **out)
 {
-	const char *why = NULL, *p;
+	const char *why = dl_cgroup_path_problem(k->val);
 
-	if (k->val[0] != '/')
-		why = "must start with '/'";
-	else if (k->vlen > 1 && k->val[k->vlen - 1] == '/')
-		why = "must not end with '/'";
-	for (p = k->val; !why && *p; ) {
-		size_t n;
-
-		p++; /* past '/' */
-		n = strcspn(p, "/");
-		if (n == 0 && k->vlen > 1)
-			why = "must not contain an empty component ('//')";
-		else if (n == 2 && !strncmp(p, "..", 2))
-			why = "must not contain '..'";
-		else if (n == 1 && *p == '.')
-			why = "must not contain '.' components";
-		p += n;
-	}
 	if (why) {
 		dl_key_err(k, "invalid cgroup '%s': %s", k->val, why);
 		return -EINVAL;
@@ -1244,9 +1228,9 @@ int dl_cgroup_resolve_fs(const char *path, __u64 *id, __u8 *level, void *ctx)
 	const char *root = ctx ? ctx : DL_CGROUP_ROOT_DEFAULT;
 	char full[PATH_MAX];
 	struct stat st;
-	unsigned n = 0;
+	int n = dl_cgroup_path_level(path);
 
-	if (!path || path[0] != '/')
+	if (n < 0)
 		return -EINVAL;
 	if (snprintf(full, sizeof(full), "%s%s", root, strcmp(path, "/") ? path : "") >= (int)sizeof(full))
 		return -ENAMETOOLONG;
@@ -1256,9 +1240,6 @@ int dl_cgroup_resolve_fs(const char *path, __u64 *id, __u8 *level, void *ctx)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	for (const char *p = path; *p; p++)
-		if (*p == '/' && p[1] && p[1] != '/')
-			n++;
 	if (n > 255)
 		return -ELOOP;
 	*id = st.st_ino;

@@ -44,13 +44,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "collector/addr.h"
 #include "collector/escape.h"
 #include "collector/names.h"
 #include "collector/numparse.h"
@@ -134,28 +134,12 @@ static int parse_time(const char *s, int64_t *ms)
  * -EINVAL or -ERANGE (LEN too long). */
 static int parse_prefix(const char *arg, uint8_t out[16], int *len)
 {
-	char buf[INET6_ADDRSTRLEN + 8];
-	if (strlen(arg) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, arg);
-	char *slash = strchr(buf, '/');
-	uint64_t plen;
-	int bits, r;
-	if (slash)
-		*slash = 0;
-	memset(out, 0, 16);
-	if (inet_pton(AF_INET, buf, out + 12) == 1) {
-		out[10] = out[11] = 0xff;
-		bits = 32;
-	} else if (inet_pton(AF_INET6, buf, out) == 1) {
-		bits = 128;
-	} else {
-		return -EINVAL;
-	}
-	plen = (uint64_t)bits;
-	if (slash && (r = dl_parse_uint(slash + 1, 0, (uint64_t)bits, &plen)) < 0)
+	unsigned plen;
+	int r = dl_prefix_parse(arg, out, &plen);
+
+	if (r < 0)
 		return r;
-	*len = (bits == 32 ? 96 : 0) + (int)plen;
+	*len = (int)plen;
 	return 0;
 }
 
@@ -184,9 +168,7 @@ static void sql_addr_in(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_int(ctx, 0);
 		return;
 	}
-	if (inet_pton(AF_INET, text, a + 12) == 1)
-		a[10] = a[11] = 0xff;
-	else if (inet_pton(AF_INET6, text, a) != 1) {
+	if (dl_addr_parse(text, a) < 0) {
 		sqlite3_result_int(ctx, 0);
 		return;
 	}

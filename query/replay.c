@@ -25,7 +25,6 @@
  * come after the top file's), which only matters for two identical rules,
  * and the decision is reported by rule id, not index.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,29 +44,12 @@ static __u64 fnv1a(const char *s, size_t n)
 	return h ? h : 1;
 }
 
-/* Component count of a well-formed path, -1 if the parser would reject it. */
+/* Component count of a well-formed path, -1 if the parser would reject it
+ * or it is deeper than an ancestor list holds. */
 static int path_level(const char *path)
 {
-	size_t len;
-	int n = 0;
+	int n = dl_cgroup_path_level(path);
 
-	if (!path || path[0] != '/')
-		return -1;
-	len = strlen(path);
-	if (len == 1)
-		return 0;
-	if (path[len - 1] == '/')
-		return -1;
-	for (const char *p = path; *p;) {
-		size_t c;
-
-		p++;
-		c = strcspn(p, "/");
-		if (c == 0 || (c == 1 && p[0] == '.') || (c == 2 && p[0] == '.' && p[1] == '.'))
-			return -1;
-		n++;
-		p += c;
-	}
 	return n > DL_CG_LEVEL_MAX ? -1 : n;
 }
 
@@ -106,32 +88,6 @@ size_t dl_cg_synth_ancestors(const char *path, __u64 *anc, bool *unknown)
 	if (l > 0)
 		anc[n++] = fnv1a(path, strlen(path));
 	return n;
-}
-
-int dl_addr_parse(const char *text, __u8 out[DL_ADDR_LEN])
-{
-	memset(out, 0, DL_ADDR_LEN);
-	if (!text)
-		return -EINVAL;
-	if (inet_pton(AF_INET, text, out + 12) == 1) {
-		out[10] = out[11] = 0xff;
-		return 0;
-	}
-	return inet_pton(AF_INET6, text, out) == 1 ? 0 : -EINVAL;
-}
-
-void dl_prefix_format(char *out, size_t n, const __u8 a[DL_ADDR_LEN], unsigned plen)
-{
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	char buf[INET6_ADDRSTRLEN];
-
-	if (plen >= 96 && !memcmp(a, mapped, 12)) {
-		inet_ntop(AF_INET, a + 12, buf, sizeof(buf));
-		snprintf(out, n, "%s/%u", buf, plen - 96);
-	} else {
-		inet_ntop(AF_INET6, a, buf, sizeof(buf));
-		snprintf(out, n, "%s/%u", buf, plen);
-	}
 }
 
 static int compile(struct dl_replay *rp, int r, struct dl_diags *diags)

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "collector/addr.h"
 #include "collector/names.h"
 #include "collector/policy.h"
 
@@ -34,12 +35,8 @@ size_t dl_cg_synth_ancestors(const char *path, __u64 *anc, bool *unknown);
 /* Components of a cgroup path ("/" is 0; -1 for NULL = no cgroup). */
 int dl_cg_level(const char *path);
 
-/* Display address text ("10.0.0.1", "2001:db8::1") to the 16-byte form the
- * policy uses (IPv4 as ::ffff:a.b.c.d). 0 or -EINVAL. */
-int dl_addr_parse(const char *text, __u8 out[DL_ADDR_LEN]);
-/* "10.0.0.0/24" or "2001:db8::/64" for a 16-byte address and prefixlen 0..128
- * (IPv4-mapped prefixes >= 96 are written as IPv4). */
-void dl_prefix_format(char *out, size_t n, const __u8 addr[DL_ADDR_LEN], unsigned plen);
+/* dl_addr_parse (display text to the 16 bytes) and dl_prefix_format are
+ * collector/addr.h's, shared with the collector. */
 
 
 struct dl_replay {

@@ -12,10 +12,15 @@
 #ifndef DRYLOCK_QUERY_REPORT_FAMILY_H
 #define DRYLOCK_QUERY_REPORT_FAMILY_H
 
+#include <stddef.h>
 #include "../bpf/drylock_abi.h"
 
 struct sqlite3;
 struct dl_obs;
+struct dl_replay;
+struct dl_suggest_opts;
+struct dl_suggestion;
+struct dl_suggest_info;
 
 struct dl_query_family {
 	/* The payload of a record of hook whose object row is (addr, port,
@@ -25,15 +30,16 @@ struct dl_query_family {
 	const char *(*proto_name)(unsigned proto);
 	/* The operation of a hook as the family's rules name it ("connect"). */
 	const char *(*op_name)(unsigned hook);
-	/* suggest: the object part of an observation (query/suggest.h) for a
-	 * denied group of hook, 0 or -EINVAL. NULL: suggest has nothing to
-	 * propose for this family yet (its groups are counted as skipped). */
-	int (*suggest_obs)(unsigned hook, const char *addr, unsigned port, unsigned proto, struct dl_obs *o);
-	/* suggest, for families whose exception is one rule per requester:
-	 * the keys of an allow rule (" key=value...") that would let a denied
-	 * requester in cgroup (stored path, may be NULL) through; 0, or
-	 * -EINVAL with *why set when no narrow exception exists. */
-	int (*suggest_keys)(unsigned hook, const char *cgroup, char *out, size_t n, const char **why);
+	/* suggest: allow rules for this family's denied groups obs[0..n)
+	 * (each with its stored operation in o->in, the subject, counts and
+	 * the deny rule that decides today; the family may fill the rest of
+	 * struct dl_obs), as dl_suggest returns them: indices in sg->obs are
+	 * into obs, *info counts the events it was given. NULL: the family
+	 * has nothing to propose (its groups are counted as skipped). 0 or
+	 * -ENOMEM. */
+	int (*suggest)(const struct dl_replay *base, const char *base_text, struct dl_obs *obs, size_t n,
+		       const struct dl_suggest_opts *opts, struct dl_suggestion **sg, size_t *nsg,
+		       struct dl_suggest_info *info);
 };
 
 extern const struct dl_query_family *const dl_query_families[DL_FAMILY_MAX];

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "replay.h"
+#include "suggest.h"
 #include "report-family.h"
 
 static int kvm_payload(unsigned hook, const char *addr, unsigned port, unsigned proto, void *payload)
@@ -37,22 +38,29 @@ static const char *kvm_op_name(unsigned hook)
 
 /* An exception by the requester's cgroup; none for the root cgroup, which
  * would exempt every process and so turn the lock off. */
-static int kvm_suggest_keys(unsigned hook, const char *cgroup, char *out, size_t n, const char **why)
+static int kvm_requester_keys(const struct dl_obs *o, char *out, size_t n, const char **why)
 {
+	const char *cg = o->cgroup;
 	int len;
 
-	if (!dl_hook_op(hook))
-		return -EINVAL;
-	if (!cgroup || cgroup[0] != '/' || !cgroup[1]) {
+	if (!cg || cg[0] != '/' || !cg[1]) {
 		*why = "the requester is in the root cgroup: an exception would exempt every process";
 		return -EINVAL;
 	}
-	len = snprintf(out, n, " cgroup=%s", cgroup);
+	len = snprintf(out, n, " cgroup=%s", cg);
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
 }
 
+static int kvm_suggest(const struct dl_replay *base, const char *base_text, struct dl_obs *obs, size_t n,
+		       const struct dl_suggest_opts *opts, struct dl_suggestion **sg, size_t *nsg,
+		       struct dl_suggest_info *info)
+{
+	(void)opts; /* one rule per requester: nothing to widen */
+	return dl_suggest_per_requester(base, base_text, obs, n, kvm_requester_keys, sg, nsg, info);
+}
+
 const struct dl_query_family dl_query_family_kvm = {
-	.suggest_keys = kvm_suggest_keys,
+	.suggest = kvm_suggest,
 	.payload = kvm_payload,
 	.proto_name = kvm_proto_name,
 	.op_name = kvm_op_name,

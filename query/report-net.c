@@ -36,18 +36,30 @@ static const char *net_op_name(unsigned hook)
 	return op == DL_NET_OP_CONNECT ? "connect" : op == DL_NET_OP_BIND ? "bind" : "?";
 }
 
-static int net_suggest_obs(unsigned hook, const char *addr, unsigned port, unsigned proto, struct dl_obs *o)
+/* Read each group's stored object into the fields the prefix and port
+ * widening of dl_suggest (query/suggest.c) works on; a group whose object
+ * does not read back keeps op 0, which dl_suggest leaves out (so the
+ * caller counts it as skipped). */
+static int net_suggest(const struct dl_replay *base, const char *base_text, struct dl_obs *obs, size_t n,
+		       const struct dl_suggest_opts *opts, struct dl_suggestion **sg, size_t *nsg,
+		       struct dl_suggest_info *info)
 {
-	if (!dl_hook_op(hook) || port > 65535 || proto > 255 || dl_addr_parse(addr, o->addr) < 0)
-		return -EINVAL;
-	o->port = (__u16)port;
-	o->proto = (__u8)proto;
-	o->op = (__u8)dl_hook_op(hook);
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		struct dl_obs *o = &obs[i];
+
+		o->op = 0;
+		if (!dl_hook_op(o->in.hook) || o->in.port > 65535 || o->in.proto > 255 ||
+		    dl_addr_parse(o->in.addr, o->addr) < 0)
+			continue;
+		o->port = (__u16)o->in.port;
+		o->proto = (__u8)o->in.proto;
+		o->op = (__u8)dl_hook_op(o->in.hook);
+	}
+	return dl_suggest(base, base_text, obs, n, opts, sg, nsg, info);
 }
 
 const struct dl_query_family dl_query_family_net = {
-	.suggest_obs = net_suggest_obs,
+	.suggest = net_suggest,
 	.payload = net_payload,
 	.proto_name = net_proto_name,
 	.op_name = net_op_name,

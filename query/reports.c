@@ -822,135 +822,37 @@ static void print_suggestion_row(FILE *o, enum fmt fmt, const struct dl_suggesti
 	fputs("\r\n", o);
 }
 
-/*
- * Suggestions of families that name one exception per requester (the query
- * family's suggest_keys; kvm: its cgroup): one allow rule per distinct key
- * text, grouping the denied groups kgrp[0..nk) it covers, verified the way
- * dl_suggest verifies: the base text plus every such rule, replayed, must
- * allow each group. The groups are appended to obs (their comm and exe name
- * the requesters) and the rules to *sg.
- */
-static int suggest_per_requester(const struct dl_replay *base, const char *base_text, const struct grp *g,
-				 const size_t *kgrp, size_t nk, const __u32 *deny_of, struct dl_obs *obs,
-				 size_t *nobs, struct dl_suggestion **sg, size_t *nsg)
+/* Append family f's suggestions (obs indices relative to its first group,
+ * fo) to *sg, adding fo to each index; sum *fi into *info. */
+static int append_suggestions(struct dl_suggestion **sg, size_t *nsg, struct dl_suggestion *fs, size_t nfs,
+			      size_t fo, struct dl_suggest_info *info, const struct dl_suggest_info *fi)
 {
-	struct dl_suggestion *v;
-	size_t first = *nsg, n = *nsg, obase = *nobs;
-	char *cand_text = NULL;
-	size_t cand_len;
-	FILE *f;
-	int r = 0;
+	struct dl_suggestion *v = nfs ? realloc(*sg, (*nsg + nfs) * sizeof(*v)) : *sg;
 
-	v = realloc(*sg, (n + nk) * sizeof(*v));
-	if (!v)
+	if (!v) {
+		dl_suggestions_free(fs, nfs);
 		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nfs; i++) {
+		for (size_t j = 0; j < fs[i].n_obs; j++)
+			fs[i].obs[j] += fo;
+		v[*nsg + i] = fs[i];
+	}
+	free(fs);
 	*sg = v;
-	for (size_t k = 0; k < nk; k++) {
-		const struct grp *gr = &g[kgrp[k]];
-		unsigned fam = dl_hook_family(gr->hook);
-		const struct dl_query_family *qf = dl_query_families[fam];
-		char keys[4200], text[4300], hash[65];
-		const char *why = NULL;
-		struct dl_suggestion *s = NULL;
-		size_t oi = (*nobs)++;
+	*nsg += nfs;
+	info->widened |= fi->widened;
+	info->events += fi->events;
+	info->covered += fi->covered;
+	info->dropped_events += fi->dropped_events;
+	info->dropped_groups += fi->dropped_groups;
+	if (fi->how[0]) {
+		size_t k = strlen(info->how);
 
-		obs[oi] = (struct dl_obs){ .cgroup = gr->cgroup, .comm = gr->comm, .exe = gr->exe, .count = gr->n,
-					   .first_ms = gr->first, .last_ms = gr->last,
-					   .verdicts = 1u << (gr->verdict < 32 ? gr->verdict : 0),
-					   .deny_rule = deny_of[kgrp[k]] };
-		if (qf->suggest_keys(gr->hook, gr->cgroup, keys, sizeof(keys), &why) < 0) {
-			snprintf(keys, sizeof(keys), " cgroup=%s", gr->cgroup ? gr->cgroup : "/");
-		}
-		snprintf(text, sizeof(text), "%s allow%s", dl_family_name(fam), keys);
-		dl_sha256_hex(text, strlen(text), hash);
-		for (size_t i = first; i < n && !s; i++)
-			if (!strncmp(v[i].id + 4, hash, 8) && !strcmp(strchr(v[i].text + strlen(dl_family_name(fam)) +
-								       strlen(" allow "), ' ') ?: "", keys))
-				s = &v[i];
-		if (!s) {
-			s = &v[n++];
-			memset(s, 0, sizeof(*s));
-			snprintf(s->id, sizeof(s->id), "sug-%.8s", hash);
-			if (asprintf(&s->text, "%s allow %s%s", dl_family_name(fam), s->id, keys) < 0) {
-				s->text = NULL;
-				r = -ENOMEM;
-				break;
-			}
-			s->first_ms = gr->first;
-			s->last_ms = gr->last;
-			if (why)
-				s->problem = strdup(why);
-		}
-		s->count += gr->n;
-		s->verdicts |= obs[oi].verdicts;
-		if (gr->first < s->first_ms)
-			s->first_ms = gr->first;
-		if (gr->last > s->last_ms)
-			s->last_ms = gr->last;
-		size_t *no = realloc(s->obs, (s->n_obs + 1) * sizeof(*no));
-		if (!no) {
-			r = -ENOMEM;
-			break;
-		}
-		s->obs = no;
-		s->obs[s->n_obs++] = oi;
-		if (deny_of[kgrp[k]] != DL_RULE_NONE) {
-			bool have = false;
-
-			for (size_t j = 0; j < s->n_overrides; j++)
-				have |= s->overrides[j] == deny_of[kgrp[k]];
-			if (!have) {
-				__u32 *ov = realloc(s->overrides, (s->n_overrides + 1) * sizeof(*ov));
-				if (!ov) {
-					r = -ENOMEM;
-					break;
-				}
-				s->overrides = ov;
-				s->overrides[s->n_overrides++] = deny_of[kgrp[k]];
-			}
-		}
+		if (k + 2 < sizeof(info->how)) /* cut, never overrun, when several families widened */
+			snprintf(info->how + k, sizeof(info->how) - k, "%s%.*s", k ? "; " : "",
+				 (int)(sizeof(info->how) - k - 3), fi->how);
 	}
-	*nsg = n;
-	if (r < 0)
-		return r;
-	/* verify: base text plus the rules without a problem */
-	f = open_memstream(&cand_text, &cand_len);
-	if (!f)
-		return -ENOMEM;
-	fputs(base_text, f);
-	fputc('\n', f);
-	for (size_t i = first; i < n; i++)
-		if (!v[i].problem)
-			fprintf(f, "%s\n", v[i].text);
-	if (fclose(f) != 0)
-		return -ENOMEM;
-	{
-		struct dl_replay cand = { 0 };
-		struct dl_diags dg = { 0 };
-		int e = dl_replay_init(&cand, base->policy->name, cand_text, &dg);
-
-		for (size_t i = first; i < n; i++) {
-			if (v[i].problem)
-				continue;
-			v[i].verified = e == 0;
-			for (size_t j = 0; e == 0 && j < v[i].n_obs; j++) {
-				const struct grp *gr = &g[kgrp[v[i].obs[j] - obase]]; /* obs appended in kgrp order */
-				__u8 act;
-				__u32 rule;
-				bool unk;
-				struct dl_replay_in in = { .hook = gr->hook, .addr = gr->addr, .port = gr->port,
-							   .proto = gr->proto, .cgroup = gr->cgroup };
-				if (dl_replay_decide(&cand, &in, &act, &rule, &unk) < 0 || act != DL_ACTION_ALLOW)
-					v[i].verified = false;
-			}
-			if (!v[i].verified)
-				v[i].problem = strdup(e ? "the policy with this rule does not compile"
-						       : "replayed with the suggestions, still denied");
-		}
-		dl_replay_free(&cand);
-		dl_diags_free(&dg);
-	}
-	free(cand_text);
 	return 0;
 }
 
@@ -966,8 +868,7 @@ int cmd_suggest(struct ctx *c)
 	size_t ng = 0, nobs = 0, nsg = 0, verified = 0;
 	uint64_t denied = 0, allowed_now = 0, skipped = 0;
 	struct dl_suggest_info info;
-	size_t *kgrp = NULL, nk = 0;
-	__u32 *deny_of = NULL;
+	unsigned *fam_of = NULL; /* family of obs[i] */
 	char cov[512];
 	int r;
 
@@ -987,62 +888,68 @@ int cmd_suggest(struct ctx *c)
 		goto out;
 	obs = calloc(ng ? ng : 1, sizeof(*obs));
 	tmp = calloc(ng ? ng : 1, sizeof(*tmp));
-	kgrp = calloc(ng ? ng : 1, sizeof(*kgrp));
-	deny_of = calloc(ng ? ng : 1, sizeof(*deny_of));
-	if (!obs || !tmp || !kgrp || !deny_of) {
+	fam_of = calloc(ng ? ng : 1, sizeof(*fam_of));
+	if (!obs || !tmp || !fam_of) {
 		r = -ENOMEM;
 		goto out;
 	}
+	/* The groups the policy denies today, one family after another (each
+	 * family's suggest sees its own groups, contiguous in obs). */
+	for (unsigned f = 1; f < DL_FAMILY_MAX; f++)
+		for (size_t i = 0; i < ng; i++) {
+			struct dl_replay_in in = { .hook = g[i].hook, .addr = g[i].addr, .port = g[i].port,
+						   .proto = g[i].proto, .cgroup = g[i].cgroup };
+			__u8 act;
+			__u32 rule;
+			bool unk;
+
+			if (dl_hook_family(g[i].hook) != f)
+				continue;
+			denied += g[i].n;
+			if (dl_replay_decide(&base, &in, &act, &rule, &unk) < 0) {
+				skipped += g[i].n;
+				continue;
+			}
+			if (act == DL_ACTION_ALLOW) {
+				allowed_now += g[i].n;
+				continue;
+			}
+			fam_of[nobs] = f;
+			obs[nobs++] = (struct dl_obs){ .in = in, .cgroup = g[i].cgroup, .comm = g[i].comm,
+						       .exe = g[i].exe, .count = g[i].n, .first_ms = g[i].first,
+						       .last_ms = g[i].last,
+						       .verdicts = 1u << (g[i].verdict < 32 ? g[i].verdict : 0),
+						       .deny_rule = rule };
+		}
 	for (size_t i = 0; i < ng; i++) {
-		struct dl_replay_in in = { .hook = g[i].hook, .addr = g[i].addr, .port = g[i].port,
-					   .proto = g[i].proto, .cgroup = g[i].cgroup };
-		__u8 act;
-		__u32 rule;
-		bool unk;
+		unsigned f = dl_hook_family(g[i].hook);
 
-		unsigned fam = dl_hook_family(g[i].hook);
-		const struct dl_query_family *qf = fam && fam < DL_FAMILY_MAX ? dl_query_families[fam] : NULL;
+		if (!f || f >= DL_FAMILY_MAX) /* a hook of no family: not replayable */
+			denied += g[i].n, skipped += g[i].n;
+	}
+	info = (struct dl_suggest_info){ .v4_plen = 32, .v6_plen = 128 };
+	for (size_t i = 0, j; i < nobs; i = j) {
+		const struct dl_query_family *qf = dl_query_families[fam_of[i]];
+		struct dl_suggestion *fs = NULL;
+		struct dl_suggest_info fi = { 0 };
+		size_t nfs = 0;
+		uint64_t events = 0;
 
-		denied += g[i].n;
-		if (dl_replay_decide(&base, &in, &act, &rule, &unk) < 0) {
-			skipped += g[i].n;
+		for (j = i; j < nobs && fam_of[j] == fam_of[i]; j++)
+			events += obs[j].count;
+		if (!qf || !qf->suggest) {
+			skipped += events;
 			continue;
 		}
-		if (act == DL_ACTION_ALLOW) {
-			allowed_now += g[i].n;
-			continue;
+		if ((r = qf->suggest(&base, sp->text, obs + i, j - i,
+				     &(struct dl_suggest_opts){ .max_ports = c->max_ports,
+								.max_rules = c->max_rules },
+				     &fs, &nfs, &fi)) < 0 ||
+		    (r = append_suggestions(&sg, &nsg, fs, nfs, i, &info, &fi)) < 0) {
+			errorf("suggest: %s: %s", dl_family_name(fam_of[i]), strerror(-r));
+			goto out;
 		}
-		struct dl_obs *o = &obs[nobs];
-		memset(o, 0, sizeof(*o));
-		if (qf && !qf->suggest_obs && qf->suggest_keys) {
-			kgrp[nk++] = i; /* one rule per requester: below */
-			deny_of[i] = rule;
-			continue;
-		}
-		if (!qf || !qf->suggest_obs ||
-		    qf->suggest_obs(g[i].hook, g[i].addr, g[i].port, g[i].proto, o) < 0) {
-			skipped += g[i].n;
-			continue;
-		}
-		nobs++;
-		o->cgroup = g[i].cgroup;
-		o->comm = g[i].comm;
-		o->exe = g[i].exe;
-		o->count = g[i].n;
-		o->first_ms = g[i].first;
-		o->last_ms = g[i].last;
-		o->verdicts = 1u << (g[i].verdict < 32 ? g[i].verdict : 0);
-		o->deny_rule = rule;
-	}
-	if ((r = dl_suggest(&base, sp->text, obs, nobs,
-			    &(struct dl_suggest_opts){ .max_ports = c->max_ports, .max_rules = c->max_rules },
-			    &sg, &nsg, &info)) < 0) {
-		errorf("suggest: %s", strerror(-r));
-		goto out;
-	}
-	if (nk && (r = suggest_per_requester(&base, sp->text, g, kgrp, nk, deny_of, obs, &nobs, &sg, &nsg)) < 0) {
-		errorf("suggest: %s", strerror(-r));
-		goto out;
+		skipped += events - fi.events; /* groups the family could not read back */
 	}
 	for (size_t i = 0; i < nsg; i++)
 		verified += sg[i].verified;
@@ -1056,14 +963,8 @@ int cmd_suggest(struct ctx *c)
 				      " event(s) to allow with %zu rule(s)", info.covered, info.events, nsg);
 		if (c->max_rules)
 			n += (size_t)snprintf(cov + n, sizeof(cov) - n, " (--max-rules %u)", c->max_rules);
-		if (info.widened && info.v4_plen < 32)
-			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; widened to at most /%u (IPv4)",
-					      info.v4_plen);
-		if (info.widened && info.v6_plen < 128)
-			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "%s /%u (IPv6)",
-					      info.v4_plen < 32 ? "," : "; widened to at most", info.v6_plen);
-		if (info.widened && info.ports_merged)
-			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; ports of a prefix merged into a range");
+		if (info.widened && info.how[0])
+			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; %s", info.how);
 		if (info.dropped_events)
 			n += (size_t)snprintf(cov + n, sizeof(cov) - n, "; gave up %" PRIu64 " event(s) in %zu"
 					      " least frequent group(s)", info.dropped_events, info.dropped_groups);
@@ -1105,8 +1006,7 @@ out:
 	dl_suggestions_free(sg, nsg);
 	free(obs);
 	free(tmp);
-	free(kgrp);
-	free(deny_of);
+	free(fam_of);
 	grps_free(g, ng);
 	dl_replay_free(&base);
 	dl_diags_free(&dg);

@@ -52,6 +52,10 @@
  *
  * Ids are "sug-" + 8 hex digits of the sha256 of the rule text without its
  * id, so the same denials give the same ids on every run.
+ *
+ * This is the net family's suggest: drylock-query reaches it through the
+ * family registry (query/report-net.c's suggest callback), which reads each
+ * group's stored object into addr, port, proto and op first.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -255,7 +259,7 @@ static void add_suggestion(struct sctx *x, const struct cand *c, const char *pro
 	 * the first. */
 	uint64_t h = fnv1a(body);
 	for (size_t i = x->run_start; i < x->n; i++)
-		if (x->hash[i] == h && !strcmp(x->v[i].text + strlen("net allow sug-12345678 "), body)) {
+		if (x->hash[i] == h && !strcmp(x->v[i].text + x->v[i].keys_off, body)) {
 			s = &x->v[i];
 			goto merge;
 		}
@@ -286,12 +290,18 @@ static void add_suggestion(struct sctx *x, const struct cand *c, const char *pro
 		free(canon);
 	}
 	snprintf(s->id, sizeof(s->id), "sug-%.8s", hash);
-	if (asprintf(&s->text, "net allow %s %s", s->id, body) < 0) {
-		s->text = NULL;
-		x->oom = true;
-		x->n--;
-		free(body);
-		return;
+	{
+		char head[40];
+		int hl = snprintf(head, sizeof(head), "net allow %s ", s->id);
+
+		if (asprintf(&s->text, "%s%s", head, body) < 0) {
+			s->text = NULL;
+			x->oom = true;
+			x->n--;
+			free(body);
+			return;
+		}
+		s->keys_off = (size_t)hl;
 	}
 	s->note = xstrdup(x, c->note);
 	s->problem = xstrdup(x, problem);
@@ -403,8 +413,7 @@ static void place(struct sctx *x, struct cand *c, bool root_tried)
 /* Same /24 (IPv4) or /64 (IPv6). */
 static bool same_bucket(const __u8 *a, const __u8 *b)
 {
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	bool va = !memcmp(a, mapped, 12), vb = !memcmp(b, mapped, 12);
+	bool va = dl_addr_is_v4mapped(a), vb = dl_addr_is_v4mapped(b);
 
 	if (va != vb)
 		return false;
@@ -518,13 +527,6 @@ struct gkey {
 static const struct gkey *sort_gk;
 static const struct sctx *sort_x;
 
-static bool addr_v4(const __u8 *a)
-{
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	return !memcmp(a, mapped, 12);
-}
-
 /* Compare a and b on their first bits bits. */
 static int prefix_cmp(const __u8 *a, const __u8 *b, unsigned bits)
 {
@@ -540,7 +542,7 @@ static int prefix_cmp(const __u8 *a, const __u8 *b, unsigned bits)
 /* Prefix bits of o's group key under k (128-bit space, IPv4 mapped). */
 static unsigned key_bits(const struct dl_obs *o, const struct gkey *k)
 {
-	unsigned bits = addr_v4(o->addr) ? 96 + k->p4 : k->p6;
+	unsigned bits = dl_addr_is_v4mapped(o->addr) ? 96 + k->p4 : k->p6;
 	const struct dl_policy *p = sort_x->base->policy;
 
 	if (o->deny_rule != DL_RULE_NONE && o->deny_rule < p->n_rules &&
@@ -554,7 +556,7 @@ static unsigned key_bits(const struct dl_obs *o, const struct gkey *k)
 static int gk_key_cmp(const struct dl_obs *a, const struct dl_obs *b, bool whole)
 {
 	const struct gkey *k = sort_gk;
-	bool va = addr_v4(a->addr), vb = addr_v4(b->addr);
+	bool va = dl_addr_is_v4mapped(a->addr), vb = dl_addr_is_v4mapped(b->addr);
 	int c = scope_cmp(obs_scope(a), obs_scope(b));
 
 	if (c)
@@ -667,9 +669,9 @@ static void place_groups(struct sctx *x, size_t *ix, const struct grange *g, siz
 		addrs = distinct_addrs(x, &c);
 		cand_shape(x, &c, a, &plen, &lo, &hi);
 		dl_prefix_format(pfx, sizeof(pfx), a, plen);
-		if (addr_v4(a) && plen >= 96 && plen - 96 < info->v4_plen)
+		if (dl_addr_is_v4mapped(a) && plen >= 96 && plen - 96 < info->v4_plen)
 			info->v4_plen = plen - 96;
-		else if (!addr_v4(a) && plen < info->v6_plen)
+		else if (!dl_addr_is_v4mapped(a) && plen < info->v6_plen)
 			info->v6_plen = plen;
 		if (lo != hi) {
 			snprintf(ports, sizeof(ports), ", ports %u-%u", lo, hi);
@@ -910,6 +912,19 @@ int dl_suggest(const struct dl_replay *base, const char *base_text, const struct
 		info->events += obs[ix[i]].count;
 	if (!x.oom && opts->max_rules && x.n > opts->max_rules)
 		fit_budget(&x, ix, m, opts->max_rules, info);
+	if (info->widened) {
+		size_t k = 0;
+
+		if (info->v4_plen < 32)
+			k += (size_t)snprintf(info->how + k, sizeof(info->how) - k, "widened to at most /%u (IPv4)",
+					      info->v4_plen);
+		if (info->v6_plen < 128 && k < sizeof(info->how))
+			k += (size_t)snprintf(info->how + k, sizeof(info->how) - k, "%s /%u (IPv6)",
+					      k ? "," : "widened to at most", info->v6_plen);
+		if (info->ports_merged && k < sizeof(info->how))
+			snprintf(info->how + k, sizeof(info->how) - k, "%sports of a prefix merged into a range",
+				 k ? "; " : "");
+	}
 	free(ix);
 	r = x.oom ? -ENOMEM : verify(&x, base_text);
 	sort_obs = NULL;

@@ -13,8 +13,12 @@
 #include <stdint.h>
 #include "replay.h"
 
-/* One group of denied operations with the same subject and object. */
+/* One group of denied operations with the same subject and object. The
+ * caller fills in (the stored operation), the subject, counts and
+ * deny_rule; a family's suggest may fill the fields after it (net: addr,
+ * port, proto, op, from in). */
 struct dl_obs {
+	struct dl_replay_in in;  /* hook and stored object, as replay decides it */
 	__u8 addr[DL_ADDR_LEN];  /* v4-mapped for IPv4 */
 	__u16 port;
 	__u8 proto;              /* IPPROTO_*; tcp/udp become proto=, others any */
@@ -30,6 +34,7 @@ struct dl_obs {
 struct dl_suggestion {
 	char *text;              /* "net allow sug-xxxxxxxx addr=... op=... [cgroup=...]" */
 	char id[16];             /* "sug-" + 8 hex of sha256(text without the id) */
+	size_t keys_off;         /* text + keys_off: what follows the id (the keys), as built */
 	uint64_t count;
 	int64_t first_ms, last_ms;
 	unsigned verdicts;
@@ -55,6 +60,7 @@ struct dl_suggest_info {
 	uint64_t covered;        /* events the verified suggestions allow */
 	uint64_t dropped_events; /* events left without a suggestion to fit */
 	size_t dropped_groups;
+	char how[160];           /* what was widened, in words ("" if nothing) */
 };
 
 /* Build, check and verify suggestions. base_text is the text base was
@@ -67,5 +73,21 @@ int dl_suggest(const struct dl_replay *base, const char *base_text, const struct
 	       size_t n_obs, const struct dl_suggest_opts *opts, struct dl_suggestion **out,
 	       size_t *n_out, struct dl_suggest_info *info);
 void dl_suggestions_free(struct dl_suggestion *s, size_t n);
+
+/* The keys (" key=value...") of an allow rule that would let the requester
+ * of group o through; 0, or -EINVAL with *why set when no narrow exception
+ * exists (the rule is then proposed with a problem, never verified). */
+typedef int (*dl_requester_keys_fn)(const struct dl_obs *o, char *out, size_t n, const char **why);
+
+/* Suggestions for a family whose exception is one allow rule per requester
+ * (query/suggest-requester.c; kvm): one rule per distinct key text, named
+ * "<family> allow sug-xxxxxxxx<keys>", covering the groups obs[0..n) of that
+ * family (o->in set; o->in.hook gives the family), verified like
+ * dl_suggest: the base text plus every rule without a problem, replayed,
+ * must allow each group. Same output and ownership as dl_suggest (info
+ * counts events; nothing is widened). 0 or -ENOMEM. */
+int dl_suggest_per_requester(const struct dl_replay *base, const char *base_text, const struct dl_obs *obs,
+			     size_t n, dl_requester_keys_fn keys, struct dl_suggestion **out, size_t *n_out,
+			     struct dl_suggest_info *info);
 
 #endif

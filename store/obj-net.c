@@ -9,9 +9,8 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include "collector/addr.h"
 #include "store-family.h"
-
-static const __u8 v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 static int net_object(const struct dl_record *r, struct dl_store_object *o)
 {
@@ -29,10 +28,7 @@ static void net_text(const struct dl_record *r, struct dl_store_object *o)
 {
 	const struct dl_net_payload *n = &r->u.net;
 
-	if (!memcmp(n->addr, v4mapped, sizeof(v4mapped)))
-		inet_ntop(AF_INET, n->addr + 12, o->text, sizeof(o->text));
-	else
-		inet_ntop(AF_INET6, n->addr, o->text, sizeof(o->text));
+	dl_addr_format(o->text, sizeof(o->text), n->addr);
 }
 
 static int net_payload(const struct dl_store_object *o, struct dl_record *r)
@@ -41,13 +37,10 @@ static int net_payload(const struct dl_store_object *o, struct dl_record *r)
 
 	if (o->k1 < 0 || o->k1 > 65535 || o->k2 < 0 || o->k2 > 255)
 		return -EINVAL;
-	if (inet_pton(AF_INET6, o->text, n->addr) == 1) {
-		n->sa_family = AF_INET6;
-	} else if (inet_pton(AF_INET, o->text, n->addr + 12) == 1) {
-		memcpy(n->addr, v4mapped, sizeof(v4mapped));
-		n->sa_family = AF_INET;
-	} else {
-		return -EINVAL;
+	switch (dl_addr_parse(o->text, n->addr)) {
+	case 4: n->sa_family = AF_INET; break;
+	case 6: n->sa_family = AF_INET6; break;
+	default: return -EINVAL;
 	}
 	n->port = (__u16)o->k1;
 	n->protocol = (__u8)o->k2;

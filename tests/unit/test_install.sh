@@ -3,7 +3,10 @@
 # `meson install --destdir`: the binaries, the unit, the man pages, the bash
 # completions, the example policy and the docs land where they should; the
 # relative links between the installed docs resolve (and in the source tree);
-# a second install keeps an edited drylock.policy. TAP output.
+# a second install keeps an edited drylock.policy; the state directory is
+# in place (root's only); tools/uninstall.sh removes everything the install
+# added, keeps an edited policy and the database, and --purge removes the
+# database too. TAP output.
 #   test_install.sh BUILDDIR SOURCEDIR
 set -u
 build=$1 src=$2
@@ -20,7 +23,7 @@ eval "$(meson introspect "$build" --buildoptions | python3 -c '
 import json, os, sys
 o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
 p = o["prefix"]
-for k in ("bindir", "sbindir", "sysconfdir", "mandir", "datadir"):
+for k in ("bindir", "sbindir", "sysconfdir", "mandir", "datadir", "localstatedir"):
     print("%s=%s" % (k, os.path.join(p, o[k])))
 print("prefix=" + p)')"
 
@@ -47,6 +50,9 @@ policy=$D$sysconfdir/drylock/drylock.policy
 check "example policy in sysconfdir/drylock" "cmp -s '$policy' '$src/dist/drylock.policy'"
 check "policy.d next to it" "[ -d '$D$sysconfdir/drylock/policy.d' ]"
 check "the example policy is valid" "'$D$sbindir/drylock' validate '$policy' >/dev/null 2>&1"
+state=$D$localstatedir/lib/drylock
+check "state directory localstatedir/lib/drylock" "[ -d '$state' ]"
+check "the state directory is root's only (0700)" "[ \"\$(stat -c %a '$state')\" = 700 ]"
 doc=$D$datadir/doc/drylock
 check "README.md in the doc directory" "[ -s '$doc/README.md' ]"
 for f in "$src"/docs/*.md; do
@@ -100,6 +106,32 @@ rm -f "$policy"
 meson install -C "$build" --destdir "$D" --no-rebuild >"$tmp/log3" 2>&1
 check "a third install, without a policy, installs the example again" \
 	"cmp -s '$policy' '$src/dist/drylock.policy'"
+
+# Uninstall removes what the install added: nothing is left under the
+# destdir but the directories above the install paths.
+if DESTDIR=$D "$src/tools/uninstall.sh" "$build" >"$tmp/un1" 2>&1; then
+	ok "tools/uninstall.sh"
+else
+	not_ok "tools/uninstall.sh"; sed 's/^/# /' "$tmp/un1"
+fi
+left=$(find "$D" ! -type d; find "$D" -depth -type d -name '*drylock*')
+check "uninstall leaves no file and no drylock directory" "[ -z '$left' ]"
+[ -z "$left" ] || echo "$left" | sed 's/^/# left: /'
+
+# ... but keeps an edited policy and the database, unless --purge.
+meson install -C "$build" --destdir "$D" --no-rebuild >"$tmp/log4" 2>&1
+echo "net deny local-edit addr=192.0.2.1 op=connect" >>"$policy"
+echo "not really a database" >"$state/drylock.db"
+DESTDIR=$D "$src/tools/uninstall.sh" "$build" >"$tmp/un2" 2>&1
+check "uninstall keeps an edited policy and says so" \
+	"[ -s '$policy' ] && grep -q 'keeping .*drylock.policy' '$tmp/un2'"
+check "uninstall keeps the database and says so" \
+	"[ -s '$state/drylock.db' ] && grep -q 'keeping .*lib/drylock' '$tmp/un2'"
+check "uninstall removed the binaries and the unit" \
+	"[ ! -e '$D$sbindir/drylock' ] && [ ! -e '$D$bindir/drylock-query' ] && [ ! -e '$unit' ]"
+meson install -C "$build" --destdir "$D" --no-rebuild >"$tmp/log5" 2>&1
+DESTDIR=$D "$src/tools/uninstall.sh" "$build" --purge >"$tmp/un3" 2>&1
+check "uninstall --purge removes the database and the state directory" "[ ! -e '$state' ]"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -16,6 +16,7 @@
 #include "collector/policy-family.h"
 #include "query/replay.h"
 #include "query/report-family.h"
+#include "query/suggest.h"
 #include "store/store-family.h"
 #include "store/store.h"
 #include <sqlite3.h>
@@ -192,10 +193,48 @@ int main(int argc, char **argv)
 			       "suggest proposes kvm allow cgroup=/other (exit %d):\n%s%s", rc, out, err);
 			TAP_OK(strstr(out, "root cgroup: an exception would exempt every process"),
 			       "suggest says why no exception fits a requester in the root cgroup");
+			TAP_OK(strstr(out, "\n# covers 1 of 2 event(s) to allow with 2 rule(s)") &&
+				       strstr(out, "; 1 event(s) in unverified rules\n"),
+			       "suggest counts the kvm events in its coverage line like net's");
 			rc = RUN("--db", path, "-o", "json", "suggest");
 			TAP_OK(rc == 0 && strstr(out, "\"verified\": true, \"note\": null, \"problem\": null"), "the cgroup exception is verified by replay: %s", out);
 		}
 		tap_tmpdir_remove(dir);
+	}
+	/* suggest through the registry: two would-denied groups of one
+	 * requester cgroup make one exception, its text exact, its id the
+	 * sha256 of the text without it, verified by replay. */
+	{
+		static const char base_txt[] = "kvm deny single-owner\n";
+		struct dl_replay rp;
+		struct dl_diags dg = { 0 };
+		struct dl_obs o[2] = { 0 };
+		struct dl_suggestion *sg = NULL;
+		struct dl_suggest_info info;
+		size_t nsg = 0;
+		char hash[65], want[128];
+		int r = dl_replay_init(&rp, "k", base_txt, &dg);
+
+		for (int i = 0; i < 2; i++)
+			o[i] = (struct dl_obs){ .in = { .hook = DL_HOOK_FILE_IOCTL, .addr = "qemu-a",
+						       .port = 100u + (unsigned)i, .proto = DL_KVM_CREATE_VM,
+						       .cgroup = "/m.slice/vm.service" },
+						.cgroup = "/m.slice/vm.service", .count = 3, .deny_rule = 0,
+						.verdicts = 1u << DL_VERDICT_WOULD_DENY };
+		r = r ? r : dl_query_families[DL_FAMILY_KVM]->suggest(&rp, base_txt, o, 2,
+								      &(struct dl_suggest_opts){ .max_ports = 8 },
+								      &sg, &nsg, &info);
+		dl_sha256_hex("kvm allow cgroup=/m.slice/vm.service", strlen("kvm allow cgroup=/m.slice/vm.service"),
+			      hash);
+		snprintf(want, sizeof(want), "kvm allow sug-%.8s cgroup=/m.slice/vm.service", hash);
+		TAP_OK(r == 0 && nsg == 1 && !strcmp(sg[0].text, want) && sg[0].n_obs == 2 && sg[0].count == 6 &&
+			       sg[0].verified && info.events == 6 && info.covered == 6,
+		       "kvm's suggest (registry): one verified exception for one requester cgroup (%s)",
+		       nsg ? sg[0].text : "-");
+		dl_suggestions_free(sg, nsg);
+		if (r == 0)
+			dl_replay_free(&rp);
+		dl_diags_free(&dg);
 	}
 	dl_policy_free(p);
 	dl_diags_free(&d);

@@ -736,6 +736,12 @@ static void test_compile(void)
 		TAP_OK(r == 0 && id == st.st_ino && level == 0, "fs resolver: / is level 0");
 		r = dl_cgroup_resolve_fs("/nope", &id, &level, root);
 		TAP_OK(r == -ENOENT, "fs resolver: missing -> -ENOENT");
+		/* the path rules of cgroup= (collector/addr.c): a path the policy
+		 * refuses is refused here too, even when the directory exists */
+		r = dl_cgroup_resolve_fs("/a.slice/../a.slice", &id, &level, root);
+		TAP_OK(r == -EINVAL, "fs resolver: '..' refused like cgroup= refuses it (%d)", r);
+		r = dl_cgroup_resolve_fs("/a.slice//b.service", &id, &level, root);
+		TAP_OK(r == -EINVAL, "fs resolver: '//' refused like cgroup= refuses it (%d)", r);
 
 		p = parse_ok("net deny a addr=any cgroup=/a.slice\nnet deny b addr=any cgroup=/zz\n");
 		r = dl_net_compile(p, dl_cgroup_resolve_fs, root, &e, &n, &d);

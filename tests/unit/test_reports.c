@@ -339,6 +339,11 @@ static void test_library(void)
 			snprintf(want, sizeof(want), "sug-%.8s", hash);
 			TAP_OK(!strcmp(sg[i].id, want), "id is sug- + 8 hex of sha256 of the rule text (%s)",
 			       sg[i].id);
+			char exact[256];
+			snprintf(exact, sizeof(exact), "net allow %s %s", want, canon + strlen("net allow "));
+			TAP_OK(!strcmp(sg[i].text, exact) &&
+				       !strcmp(sg[i].text + sg[i].keys_off, canon + strlen("net allow ")),
+			       "the text is exact and keys_off finds its keys as built (%s)", sg[i].text);
 		}
 	dl_suggestions_free(sg, nsg);
 

@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 		       !strcmp(dl_query_families[DL_FAMILY_SELF]->op_name(DL_HOOK_BPF), "bpf") &&
 		       !strcmp(dl_query_families[DL_FAMILY_SELF]->op_name(DL_HOOK_SB_UMOUNT), "umount"),
 		       "proto and operation names");
-		TAP_OK(!dl_query_families[DL_FAMILY_SELF]->suggest_obs && !dl_query_families[DL_FAMILY_SELF]->suggest_keys,
+		TAP_OK(!dl_query_families[DL_FAMILY_SELF]->suggest,
 		       "suggest has nothing to propose for self");
 	}
 	TAP_OK(dl_policy_compile(p, NULL, NULL, &comp, &d) == 0, "compiles through the registry");

@@ -13,6 +13,12 @@
 #   tap_diag TEXT                                 "# " lines (stdout)
 #   tap_done                                      plan; exit 1 if anything failed
 #   poll SECONDS CMD [ARG...]                     retry CMD every 0.2 s
+#
+# and what the guest scripts that run drylock share:
+#   guest_setup NAME ARG [VAR...]    the preamble: build, src, DL, Q, C, N, K, T
+#   collector_start LOG [ENV...] [-- RUN-ARGS...]   drylock run, until ready
+#   collector_stop [SIGNAL]          stop it (SIGTERM) and reap it
+#   sql DB QUERY                     sqlite3 rows, fields separated by |
 
 TAP_N=0
 TAP_FAILED=0
@@ -128,3 +134,61 @@ load_module() {
 	rm -f "$ko"
 	[ -d "/sys/module/$n" ] || [ -d "/sys/module/${n//-/_}" ]
 }
+
+# guest_setup NAME ARG [VAR...]: the preamble of a guest script. build is
+# ARG (the script's first argument) or $DRYLOCK_BUILD_DIR; src the source
+# tree; DL, Q, C, N and K are that build's drylock, drylock-query,
+# dlconnect, dlnet and dlkvm; T a new directory /tmp/NAME.XXXXXX. Bails out
+# (TAP "Bail out!", exit 1) without a build directory or when a program
+# named by one of the VARs (DL, Q, C, N, K) is not built.
+# shellcheck disable=SC2034 # the variables are for the sourcing script
+build='' src='' DL='' Q='' C='' N='' K='' T=''
+# shellcheck disable=SC2034
+guest_setup() {
+	local name=$1 v
+	build=${2:-${DRYLOCK_BUILD_DIR:-}}
+	[ -n "$build" ] || { echo "Bail out! no build dir (argument or DRYLOCK_BUILD_DIR)"; exit 1; }
+	shift 2
+	src=${DRYLOCK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+	DL=$build/collector/drylock
+	Q=$build/query/drylock-query
+	C=$build/tests/vm/dlconnect
+	N=$build/tests/vm/dlnet
+	K=$build/tests/vm/dlkvm
+	for v in "$@"; do
+		[ -x "${!v}" ] || { echo "Bail out! ${!v} not built"; exit 1; }
+	done
+	T=$(mktemp -d "/tmp/$name.XXXXXX")
+}
+
+# collector_start LOG [ENV...] [-- RUN-ARGS...]: `drylock run COLLECTOR_ARGS
+# RUN-ARGS --ready-file $T/ready` in the background, run by env(1) with ENV
+# (VAR=VAL, or -i for an empty environment), output to LOG; waits up to
+# 120 s until it collects. COLLECTOR_ARGS (an array, empty unless the script
+# sets it) holds what every start of a script passes (its --policy, --db).
+# COLLECTOR_PID is its pid. 0 when it collects, 1 when it exited.
+COLLECTOR_PID=
+COLLECTOR_ARGS=()
+collector_start() {
+	local log=$1 envs=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	rm -f "$T/ready"
+	env ${envs[@]+"${envs[@]}"} "$DL" run ${COLLECTOR_ARGS[@]+"${COLLECTOR_ARGS[@]}"} "$@" \
+		--ready-file "$T/ready" > "$log" 2>&1 &
+	COLLECTOR_PID=$!
+	poll 120 sh -c "[ -e '$T/ready' ] || ! kill -0 $COLLECTOR_PID 2>/dev/null"
+	[ -e "$T/ready" ] && kill -0 "$COLLECTOR_PID" 2>/dev/null
+}
+# collector_stop [SIGNAL]: SIGTERM (as systemctl stop) or SIGNAL to the
+# collector, and reap it; nothing when none runs.
+collector_stop() {
+	[ -n "$COLLECTOR_PID" ] || return 0
+	kill "-${1:-TERM}" "$COLLECTOR_PID" 2>/dev/null
+	wait "$COLLECTOR_PID" 2>/dev/null
+	COLLECTOR_PID=
+}
+# sql DB QUERY: the rows, one a line, fields separated by |; waits up to 10 s
+# for the collector's write lock. (Scripts with one database redefine it.)
+sql() { sqlite3 -batch -noheader -cmd '.timeout 10000' "$1" "$2" 2>&1; }

@@ -41,8 +41,15 @@ _Static_assert(sizeof(struct dl_net_pf) == 3 * 8 * DL_NET_PF_WORDS, "dl_net_pf s
 
 static inline int dl_net_pf_bit(const __u64 *bits, __u32 i)
 {
-	i &= DL_NET_PF_BITS - 1;
-	return (bits[(i >> 6) & (DL_NET_PF_WORDS - 1)] >> (i & 63)) & 1;
+	__u64 w = (i >> 6) & (DL_NET_PF_WORDS - 1);
+
+#ifdef __bpf__
+	/* The 6.1 verifier loses the bound clang's folded shift-and-mask
+	 * leaves on the word index ("R0 unbounded memory access"): mask it
+	 * again in a register, right before the load. */
+	asm volatile("%[w] &= %[m]" : [w] "+r"(w) : [m] "i"(DL_NET_PF_WORDS - 1));
+#endif
+	return (bits[w] >> (i & 63)) & 1;
 }
 
 /* Is addr (16 bytes, IPv4 v4-mapped, as the LPM key) a v4-mapped address? */

@@ -93,8 +93,8 @@ CASES=(
 	"tfo 127.0.0.2 9|socket_sendmsg 127.0.0.2 9 tcp v4-9"
 	"uring-connect 127.0.0.2 9|socket_connect 127.0.0.2 9 tcp v4-9"
 	"uring-sendmsg 127.0.0.2 9|socket_sendmsg 127.0.0.2 9 udp v4-9"
-	"sctp-connectx 127.0.0.2 9|sctp_connectx 127.0.0.2 9 132 v4-9"
-	"sctp-bindx 0.0.0.0 4444|sctp_bindx 0.0.0.0 4444 132 bind-any"
+	"sctp-connectx 127.0.0.2 9|sctp_connectx 127.0.0.2 9 sctp v4-9"
+	"sctp-bindx 0.0.0.0 4444|sctp_bindx 0.0.0.0 4444 sctp bind-any"
 )
 
 have_sctp=0

@@ -36,6 +36,7 @@
 
 #include "collector/auditfmt.h"
 #include "collector/names.h"
+#include "collector/policy-self.h"
 
 #define HEADER "type=USER_AVC msg=audit(1700000000.123:42): pid=812 uid=0 auid=4294967295 " \
 	       "ses=4294967295 subj=unconfined msg='"
@@ -216,6 +217,16 @@ static void expect_fields(struct expect *e, const struct dl_event *ev, const cha
 		add(e, "tcontext", v6 ? "[%s]:%u" : "%s:%u", ip, r->u.net.port);
 	} else if (r->family == DL_FAMILY_KVM) {
 		add(e, "tcontext", "/dev/kvm");
+	} else if (r->family == DL_FAMILY_SELF) {
+		/* the kind of object attempted on (docs/audit-records.md) */
+		switch (r->u.self.op) {
+		case DL_SELF_OP_UMOUNT: add(e, "tcontext", "drylock_bpffs"); break;
+		case DL_SELF_OP_PROG_LOAD: add(e, "tcontext", "bpf_lsm_prog"); break;
+		case DL_SELF_OP_LINK_DETACH:
+		case DL_SELF_OP_LINK_UPDATE: add(e, "tcontext", "bpf_link"); break;
+		case DL_SELF_OP_MAP_WRITE: add(e, "tcontext", "drylock_map"); break;
+		default: add(e, "tcontext", "drylock_pin"); break;
+		}
 	} else {
 		add(e, "tcontext", "?");
 	}
@@ -257,6 +268,14 @@ static void expect_fields(struct expect *e, const struct dl_event *ev, const cha
 		add_enc(e, "owner_comm", r->u.kvm.owner_comm, strnlen(r->u.kvm.owner_comm, DL_COMM_LEN), false);
 		add(e, "ioctlcmd", "0x%x", r->u.kvm.cmd);
 	}
+	if (r->family == DL_FAMILY_SELF) {
+		add(e, "attempt", "%s", dl_self_op_name(r->u.self.op));
+		add_enc(e, "target", r->u.self.name, strnlen(r->u.self.name, DL_SELF_NAME_LEN), false);
+		add(e, "bpf_cmd", "%u", r->u.self.cmd);
+		add(e, "arg", "%u", r->u.self.arg);
+	}
+	if (r->flags & DL_REC_F_TRUNCATED)
+		add(e, "trunc", "1");
 	add(e, "exe", "\"/usr/sbin/drylock\"");
 	add(e, "hostname", "?");
 	add(e, "addr", "?");

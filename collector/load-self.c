@@ -21,23 +21,10 @@ static int install_self_rules(const int *fds, const struct dl_policy *policy, __
 {
 	struct dl_diags diags = { 0 };
 	struct dl_self_set set;
-	__u32 zero = 0;
-	int err;
+	int err = dl_self_compile(policy, &set, &diags);
 
-	err = dl_self_compile(policy, &set, &diags);
-	if (err) {
-		dl_diags_print(&diags, stderr);
-		dl_diags_free(&diags);
-		return err;
-	}
-	dl_diags_free(&diags);
 	set.gen = gen;
-	if (bpf_map_update_elem(fds[0], &zero, &set, BPF_ANY) < 0) {
-		err = -errno;
-		dl_log("load: self rules: update: %s", strerror(errno));
-		return err;
-	}
-	return 0;
+	return dl_install_rule_set(fds[0], &set, err, &diags, "self");
 }
 
 DL_SKEL_FNS(self)

@@ -32,6 +32,13 @@ struct dl_loader_family {
 
 extern const struct dl_loader_family *const dl_loader_families[DL_FAMILY_MAX];
 
+struct dl_diags;
+/* The end of install() for a family whose rules are one array value (key
+ * 0): compile_err is what the family's compile returned; on error its
+ * diagnostics are printed; either way they are freed; then set is written.
+ * 0 or -errno (logged, naming family). */
+int dl_install_rule_set(int fd, const void *set, int compile_err, struct dl_diags *diags, const char *family);
+
 /* The skeleton's entry points as the struct wants them (stem_bpf__*). */
 #define DL_SKEL_FNS(n)                                                                  \
 	static void *open_##n(const struct bpf_object_open_opts *o) { return n##_bpf__open_opts(o); } \

@@ -394,6 +394,25 @@ int dl_rule_mode_write(const struct dl_pinned *p, __u32 rule_idx, const struct d
 	return err;
 }
 
+int dl_install_rule_set(int fd, const void *set, int compile_err, struct dl_diags *diags, const char *family)
+{
+	__u32 zero = 0;
+	int err;
+
+	if (compile_err) {
+		dl_diags_print(diags, stderr);
+		dl_diags_free(diags);
+		return compile_err;
+	}
+	dl_diags_free(diags);
+	if (bpf_map_update_elem(fd, &zero, set, BPF_ANY) < 0) {
+		err = -errno;
+		dl_log("load: %s rules: update: %s", family, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
 /* What dl_gen_publish's steps act on (rulemode.h). */
 struct gen_ctx {
 	struct dl_pinned *p;

@@ -37,7 +37,7 @@ static const char *net_op_name(unsigned hook)
 }
 
 /* Read each group's stored object into the fields the prefix and port
- * widening of dl_suggest (query/suggest.c) works on; a group whose object
+ * widening of dl_suggest (query/suggest-net.c) works on; a group whose object
  * does not read back keeps op 0, which dl_suggest leaves out (so the
  * caller counts it as skipped). */
 static int net_suggest(const struct dl_replay *base, const char *base_text, struct dl_obs *obs, size_t n,

@@ -208,7 +208,7 @@ CREATE TABLE IF NOT EXISTS events (
 	ts       INTEGER NOT NULL,      -- ms since the epoch
 	hook     INTEGER NOT NULL,      -- hook_names.id (implies the family)
 	verdict  INTEGER NOT NULL,      -- verdict_names.id
-	enforced INTEGER NOT NULL,      -- 1 if the family was in enforce mode
+	enforced INTEGER NOT NULL,      -- 1 if the effective mode (the rule's own, else its family's) was enforce
 	policy   INTEGER,               -- policies.id, NULL if unknown
 	rule     INTEGER,               -- rules.idx in that policy, NULL if none
 	subject  INTEGER NOT NULL,      -- subjects.id

@@ -2,7 +2,7 @@
 /*
  * Address and cgroup path text (collector/addr.h): the one parser and
  * formatter each that replaced the copies in policy-net.c, audit-net.c,
- * obj-net.c, store.c, replay.c, query.c and suggest.c. The cases are the
+ * obj-net.c, store.c, replay.c, query.c and suggest-net.c. The cases are the
  * union of what those copies accepted and refused; each row says which
  * copy it comes from where only one of them had it.
  */

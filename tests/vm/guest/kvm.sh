@@ -175,8 +175,25 @@ case $out in
 *) tap_not_ok "a process with the owner's pid but another start time is refused" "$out" ;;
 esac
 
-# -- e: reports ---------------------------------------------------------------
+# -- e: per-rule mode: the family permissive, its rule enforcing --------------
 "$DL" mode permissive > /dev/null 2>&1
+if "$DL" mode enforce --rule single-owner > "$T/rmode.log" 2>&1; then
+	out=$(once)
+	case $out in
+	*errno=EPERM*) tap_ok "family permissive, rule single-owner switched to enforce: refused with EPERM" ;;
+	*) tap_not_ok "family permissive, rule single-owner switched to enforce: refused" "$out" ;;
+	esac
+	"$DL" mode family --rule single-owner > "$T/rmode.log" 2>&1
+	out=$(once)
+	case $out in
+	*ok*) tap_ok "the rule back to its family's mode: passes as a would-deny ($out)" ;;
+	*) tap_not_ok "the rule back to its family's mode: passes" "$out; $(cat "$T/rmode.log")" ;;
+	esac
+else
+	tap_not_ok "drylock mode enforce --rule single-owner" "$(cat "$T/rmode.log")"
+fi
+
+# -- f: reports ---------------------------------------------------------------
 release 8 "$B"
 kill -TERM "$COLLECTOR_PID" 2>/dev/null
 wait "$COLLECTOR_PID" 2>/dev/null

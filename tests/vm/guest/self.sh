@@ -62,12 +62,12 @@ start() {
 stop() { [ -n "$CPID" ] && kill -TERM "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null; CPID=; }
 # self_rows DB VERDICT: "op|hook" of the family's stored decisions
 self_rows() {
-	sql "$1" "select o.proto & 255, h.name from events e join hook_names h on h.id = e.hook
+	sql "$1" "select o.k2 & 255, h.name from events e join hook_names h on h.id = e.hook
 		left join objects o on o.id = e.object where h.family = 3 and e.verdict = $2"
 }
 # has_row DB VERDICT OP HOOK: waits up to 30 s for such a row
 has_row() {
-	poll 30 sh -c "sqlite3 -batch -noheader -cmd '.timeout 10000' '$1' \"select o.proto & 255, h.name
+	poll 30 sh -c "sqlite3 -batch -noheader -cmd '.timeout 10000' '$1' \"select o.k2 & 255, h.name
 		from events e join hook_names h on h.id = e.hook left join objects o on o.id = e.object
 		where h.family = 3 and e.verdict = $2\" | grep -qxE '$3[|]($4)'"
 }
@@ -95,7 +95,7 @@ refused() {
 	fi
 }
 
-# OP values of store/obj-self.c (proto & 255)
+# OP values of store/obj-self.c (objects.k2 & 255)
 UNLINK=1 RENAME=2 RMDIR=4 UMOUNT=8 PROG_LOAD=16 LINK_DETACH=32 MAP_WRITE=128
 WOULD=1 DENY=2
 

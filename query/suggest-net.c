@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Least-privilege allow rules for observed denials (contract in suggest.h).
+ * The net family's suggestions: least-privilege allow rules for observed
+ * denials (contract in suggest.h; kvm's are in suggest-requester.c).
  *
  * Design. Input: groups of operations the base policy denies (the caller has
  * already replayed them, so deny_rule is the rule that decides today).

@@ -2,18 +2,35 @@
 /* Minimal TAP producer for host unit tests (meson protocol: 'tap'). */
 #ifndef DRYLOCK_TAP_H
 #define DRYLOCK_TAP_H
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 static int tap_n, tap_failed;
+
+/* The description on one line: a newline in a formatted value (a report's
+ * output, say) would start a line that is not TAP. */
+__attribute__((format(printf, 1, 2)))
+static inline void tap_desc_(const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	printf("%s\n", buf);
+}
 
 #define TAP_OK(cond, ...) do {                                              \
 	int c_ = !!(cond);                                                  \
 	tap_n++;                                                            \
 	if (!c_) tap_failed++;                                              \
 	printf("%s %d - ", c_ ? "ok" : "not ok", tap_n);                    \
-	printf(__VA_ARGS__);                                                \
-	printf("\n");                                                       \
+	tap_desc_(__VA_ARGS__);                                             \
 	if (!c_) printf("# failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
 	fflush(stdout);                                                     \
 } while (0)

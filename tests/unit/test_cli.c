@@ -193,7 +193,8 @@ int main(int argc, char **argv)
 	TAP_OK(r == 1 && err[0] && !has_ctl(err) && !strstr(err, "\xe2\x80\xae") && !strstr(err, "\xc2\x9b"),
 	       "validate: no raw control, C1 or bidi characters in diagnostics (%d)", r);
 	TAP_OK(strstr(err, "\\x1b") != NULL, "validate: ESC shown as \\x1b");
-	printf("# %s", err);
+	for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
+		printf("# %s\n", l); /* each diagnostic line as a TAP comment */
 	snprintf(policy, sizeof(policy), "%s/ok.policy", dir);
 	write_file(policy, "policy ok\nnet deny r1 addr=1.2.3.4 op=connect\n");
 	r = RUN("validate", policy);

@@ -11,8 +11,8 @@
  *   policy and rule id from the record's generation, executable from the
  *   dl_exe map or /proc, cgroup path from the cgroup id), insert them in one
  *   transaction, and only after COMMIT hand the ring space back to the kernel
- *   and queue the decisions for the audit thread (deduplicated there, one
- *   wake-up of the audit thread per batch). A failed commit rolls back
+ *   and queue the decisions for the audit thread (deduplicated here, as
+ *   they are queued; one wake-up of the audit thread per batch). A failed commit rolls back
  *   and rewinds: the records stay in the ring (the kernel counts what it
  *   cannot fit) and the loop retries with backoff, saying what happened.
  *

@@ -241,23 +241,31 @@ static __always_inline int net_read_addr(const struct net_sa *sap, int len, cons
 	return 0;
 }
 
-/* Decide one address for operation op (the hook's), emit the record. */
+static __always_inline struct dl_net_pf *net_pf(__u8 op)
+{
+	__u32 k = op == DL_NET_OP_BIND ? DL_NET_PF_BIND : DL_NET_PF_CONNECT;
+
+	return bpf_map_lookup_elem(&dl_net_pf, &k);
+}
+
+/* Decide one address for operation op (the hook's), emit the record.
+ * pf_done: the caller has already asked the pre-filter (and it said maybe). */
 static __always_inline int net_decide_addr(const struct net_sock *s, const __u8 addr[16], __u16 port,
-					   __u16 sa_family, __u8 op, __u16 hook)
+					   __u16 sa_family, __u8 op, __u16 hook, bool pf_done)
 {
 	struct dl_lpm_key key = { .prefixlen = 128 };
 	struct dl_net_payload pl = {};
 	struct dl_net_set *set;
 	struct dl_net_pf *pf;
-	__u32 rule_idx = DL_RULE_NONE, i, pfk = op == DL_NET_OP_BIND ? DL_NET_PF_BIND : DL_NET_PF_CONNECT;
+	__u32 rule_idx = DL_RULE_NONE, i;
 	int action = -1;
 
 	/* No rule can match: no trie walk (a missing entry cannot happen for
 	 * an array; it would mean "ask the trie"). */
-	pf = bpf_map_lookup_elem(&dl_net_pf, &pfk);
-	if (pf && !dl_net_pf_maybe(pf, addr, port)) {
-		dl_count_unmatched(DL_FAMILY_NET);
-		return 0;
+	if (!pf_done) {
+		pf = net_pf(op);
+		if (pf && !dl_net_pf_maybe(pf, addr, port))
+			return dl_decide(DL_FAMILY_NET, hook, 0, DL_RULE_NONE, -1, &pl, sizeof(pl), 0);
 	}
 	__builtin_memcpy(key.addr, addr, 16);
 	set = bpf_map_lookup_elem(&dl_net_lpm, &key);
@@ -282,6 +290,9 @@ static __always_inline int net_decide_addr(const struct net_sock *s, const __u8 
 		action = r->action;
 		break;
 	}
+	/* no rule matched: counted, nothing recorded, so no payload to fill */
+	if (action < 0)
+		return dl_decide(DL_FAMILY_NET, hook, 0, DL_RULE_NONE, -1, &pl, sizeof(pl), 0);
 	__builtin_memcpy(pl.addr, key.addr, 16);
 	pl.port = port;
 	pl.sa_family = sa_family;
@@ -296,12 +307,25 @@ static __always_inline int net_decide(struct sock *sk, const struct net_sa *sa, 
 	struct net_sock s;
 	__u8 addr[16];
 	__u16 port = 0, sa_family = 0;
+	bool pf_done = false;
 
 	if (net_sock_read(sk, &s))
 		return 0;
+	/* The common case, a sockaddr_in naming an address other than
+	 * 0.0.0.0, meets the pre-filter before the address is converted: an
+	 * operation no rule can match leaves here. */
+	if (sa->family == DL_AF_INET && sa->w) {
+		struct dl_net_pf *pf = net_pf(op);
+
+		if (pf) {
+			if (!dl_net_pf_maybe_v4(pf, sa->w, bpf_ntohs(sa->port)))
+				return dl_decide(DL_FAMILY_NET, hook, 0, DL_RULE_NONE, -1, NULL, 0, 0);
+			pf_done = true;
+		}
+	}
 	if (net_read_addr(sa, addrlen, &s, op, is_send, addr, &port, &sa_family))
 		return 0;
-	return net_decide_addr(&s, addr, port, sa_family, op, hook);
+	return net_decide_addr(&s, addr, port, sa_family, op, hook, pf_done);
 }
 
 SEC("lsm/socket_connect")
@@ -386,7 +410,7 @@ static long sctp_walk_one(__u64 i, void *ctx)
 		return 1; /* the kernel rejects the whole call (EINVAL) */
 	if (net_sa_probe((const void *)(w->base + w->off), alen, &sa) == 0 &&
 	    net_read_addr(&sa, alen, &w->s, w->op, false, addr, &port, &sa_family) == 0) {
-		int r = net_decide_addr(&w->s, addr, port, sa_family, w->op, w->hook);
+		int r = net_decide_addr(&w->s, addr, port, sa_family, w->op, w->hook, false);
 
 		if (r) {
 			w->ret = r;

@@ -14,8 +14,9 @@
  * then decides, as without the filter), never "no" for one a rule matches.
  * Protocol and cgroup are left to the walk.
  *
- * dl_net_pf_maybe is the one predicate: the BPF program and the user-space
- * tests compile the same function.
+ * dl_net_pf_maybe (with dl_net_pf_maybe_v4, the program's shortcut for a
+ * sockaddr_in) is the one predicate: the BPF program and the user-space
+ * tests compile the same functions.
  */
 #ifndef DRYLOCK_NET_PF_H
 #define DRYLOCK_NET_PF_H
@@ -62,13 +63,28 @@ static inline int dl_net_pf_is_v4(const __u8 addr[DL_ADDR_LEN])
 	return hi == 0 && addr[8] == 0 && addr[9] == 0 && addr[10] == 0xff && addr[11] == 0xff;
 }
 
+/* 0: no rule of this entry's operation can match the IPv4 address a
+ * (network byte order, as sockaddr_in carries it) and port; 1: maybe. */
+static inline int dl_net_pf_maybe_v4(const struct dl_net_pf *pf, __u32 a, __u16 port)
+{
+	const __u8 *b = (const __u8 *)&a;
+
+	if (!dl_net_pf_bit(pf->port, port))
+		return 0;
+	return dl_net_pf_bit(pf->v4, ((__u32)b[0] << 8) | b[1]);
+}
+
 /* 0: no rule of this entry's operation can match (addr, port); 1: maybe. */
 static inline int dl_net_pf_maybe(const struct dl_net_pf *pf, const __u8 addr[DL_ADDR_LEN], __u16 port)
 {
+	if (dl_net_pf_is_v4(addr)) {
+		__u32 a;
+
+		__builtin_memcpy(&a, addr + 12, 4);
+		return dl_net_pf_maybe_v4(pf, a, port);
+	}
 	if (!dl_net_pf_bit(pf->port, port))
 		return 0;
-	if (dl_net_pf_is_v4(addr))
-		return dl_net_pf_bit(pf->v4, ((__u32)addr[12] << 8) | addr[13]);
 	return dl_net_pf_bit(pf->v6, ((__u32)addr[0] << 8) | addr[1]);
 }
 

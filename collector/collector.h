@@ -101,7 +101,7 @@ int dl_rule_counts_read(const struct dl_pinned *p, __u32 gen, __u32 rule_idx, ui
 /* Write one rule's entry back (its gen picks the half). */
 int dl_rule_mode_write(const struct dl_pinned *p, __u32 rule_idx, const struct dl_rule_mode *m);
 
-/* ---- lock.c: `drylock lock` ---- */
+/* ---- lock-self.c: `drylock lock` (the self family's command) ---- */
 /* Lock the engine in pin_dir until reboot (family self): 0 (*already set if
  * it was locked before), or -errno after logging why. */
 int dl_lock(const char *pin_dir, bool *already);

@@ -2,7 +2,7 @@
 /*
  * Family "self" in the loader: bpf/self.bpf.c. Its rule is one value of the
  * pinned array dl_self_rules (written whole, with the generation); its lock
- * state (dl_self_lock) is written only by `drylock lock` (collector/lock.c),
+ * state (dl_self_lock) is written only by `drylock lock` (collector/lock-self.c),
  * never by a policy load. The bpf hook has one program per arity (a
  * trailing `bool kernel` since 6.15), dl_self_bpf_a3 and dl_self_bpf_a4: the
  * loader keeps the one whose arity is that of the running kernel's

@@ -8,6 +8,10 @@
 # Usage: bench/hook/run.sh [KERNEL...]   (default: 6.1 6.12 newest)
 #   N=20000 ROUNDS=7 BUILD=build   (environment)
 #   MODES=connect CONFIGS=empty,unmatched   (subsets while iterating)
+#   BASE=REV: also measure the collector of git revision REV (built in
+#   $BASE_DIR, default ../drylock-bench-base next to this checkout, outside
+#   /tmp, which the guest does not see) as "baseline": the CPU target then
+#   compares with it in the same boot
 #   HOOKBENCH_LOCKED=1: the caller holds /tmp/drylock-vm.lock already (e.g.
 #   flock /tmp/drylock-vm.lock env HOOKBENCH_LOCKED=1 bench/hook/run.sh);
 #   otherwise each kernel's boot takes it.
@@ -18,6 +22,19 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$here/$BUILD ;; esac
 meson compile -C "$BUILD" > /dev/null
+if [ -n "${BASE:-}" ]; then
+	bdir=${BASE_DIR:-$(dirname "$here")/drylock-bench-base}
+	if [ ! -d "$bdir" ]; then
+		git -C "$here" worktree add -f --detach "$bdir" "$BASE" > /dev/null
+	else
+		git -C "$bdir" checkout -q --detach "$BASE"
+	fi
+	[ -d "$bdir/build" ] || meson setup "$bdir/build" -Dbuildtype="$(meson introspect --buildoptions "$BUILD" |
+		python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "buildtype"))')" \
+		-Dvm_tests=disabled > /dev/null
+	meson compile -C "$bdir/build" collector/drylock > /dev/null
+	export DRYLOCK_BENCH_BASE=$bdir/build
+fi
 kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12 newest)
 lock=(flock /tmp/drylock-vm.lock)

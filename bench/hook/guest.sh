@@ -4,7 +4,9 @@
 # The hook benchmark inside the guest (run by bench/hook/run.sh through
 # tests/vm/vm.sh). For each operation (hookloop modes: send-conn = send on a
 # connected UDP socket, no destination; sendto = unconnected UDP sendto;
-# connect = TCP connect to a closed port) and each configuration, ROUNDS
+# connect = TCP connect to a closed port; udp-connect = connect of one UDP
+# socket, repeated: the same hook with the least work and noise around it)
+# and each configuration, ROUNDS
 # rounds with the configurations alternated inside every round, N operations
 # each (N/4 for connect). Prints per (operation, configuration): the median
 # ns/op, the added cost over "none", and the ratio of drylock's added cost to
@@ -41,7 +43,7 @@
 #   none is always measured.
 set -u
 B=$1 S=$2 N=${3:-20000} R=${4:-7}
-MODES=${5:-send-conn,sendto,connect} CONFIGS=${6:-empty,emit,unmatched,allowed,recorded,auditd}
+MODES=${5:-send-conn,sendto,connect,udp-connect} CONFIGS=${6:-empty,emit,unmatched,allowed,recorded,auditd}
 DL=$B/collector/drylock
 BASE_DL=
 if [ -n "${DRYLOCK_BENCH_BASE:-}" ]; then
@@ -165,7 +167,7 @@ sysctl -qw kernel.bpf_stats_enabled=0
 python3 - "$T/samples" "$T/cpu" "$(uname -r)" "$N" "$R" "$(getconf CLK_TCK)" "$MODES" <<'PY'
 import random, statistics as st, sys
 samples, cpufile, kernel, n, r, hz, modes = sys.argv[1:8]
-MODES = [m for m in ('send-conn', 'sendto', 'connect') if m in modes.split(',')]
+MODES = [m for m in ('send-conn', 'sendto', 'connect', 'udp-connect') if m in modes.split(',')]
 hz = float(hz)
 S = {}   # (mode, config) -> {round: (ns/op, prog ns, prog runs)}
 for line in open(samples):
@@ -249,12 +251,17 @@ base = next((v for k, v in BASE_CPU.items() if kernel.startswith(k)), None)
 def verdict(ok):
     return 'MET' if ok else 'NOT MET'
 print("# noise: the none loop's spread over the rounds (max - min of its per-round ns/op), next to")
-print("# the recorded configuration's median added cost; a per-round added cost is a difference with")
-print("# that loop, so a spread of the same size decides the worst round by itself")
+print("# the median added costs; a per-round added cost is a difference with that loop, so a spread")
+print("# of the same size decides the worst round by itself")
 for m in MODES:
     xs = [S[(m, 'none')][x][0] for x in rounds]
-    if have(m, 'recorded') and xs:
-        print(f"{m:10} none spread {max(xs) - min(xs):8.0f} ns; recorded added (median) {added(m, 'recorded', rounds):+8.0f} ns")
+    if not xs:
+        continue
+    line = f"{m:10} none spread {max(xs) - min(xs):8.0f} ns"
+    for c in ('empty', 'unmatched', 'recorded'):
+        if have(m, c):
+            line += f"; {c} added (median) {added(m, c, rounds):+.0f} ns"
+    print(line)
 print()
 print("# targets (issue 10), from the medians above [95% interval]")
 for m in MODES:

@@ -17,6 +17,10 @@
  *   sendto     sendto(2) 127.0.0.1:<rx> on an unconnected UDP socket (a
  *              destination: socket_sendmsg looks it up)
  *   connect    socket(2) + TCP connect(2) to 127.0.0.1:9 (closed) + close
+ *   udp-connect  connect(2) of one UDP socket to 127.0.0.1:<rx>, again and
+ *              again: the socket_connect hook with the least work around it
+ *              (a route lookup; no socket made or freed, no TCP exchange),
+ *              so the least noise between rounds
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -44,7 +48,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-enum mode { SEND_CONN, SENDTO, CONNECT };
+enum mode { SEND_CONN, SENDTO, CONNECT, UDP_CONNECT };
 
 int main(int argc, char **argv)
 {
@@ -57,7 +61,7 @@ int main(int argc, char **argv)
 	char b = 'x';
 
 	if (argc != 3 || (n = atoi(argv[2])) <= 0) {
-		fprintf(stderr, "usage: hookloop send-conn|sendto|connect N\n");
+		fprintf(stderr, "usage: hookloop send-conn|sendto|connect|udp-connect N\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "send-conn"))
@@ -66,6 +70,8 @@ int main(int argc, char **argv)
 		mode = SENDTO;
 	else if (!strcmp(argv[1], "connect"))
 		mode = CONNECT;
+	else if (!strcmp(argv[1], "udp-connect"))
+		mode = UDP_CONNECT;
 	else {
 		fprintf(stderr, "hookloop: unknown mode '%s'\n", argv[1]);
 		return 2;
@@ -100,6 +106,10 @@ int main(int argc, char **argv)
 		case SENDTO:
 			for (int i = 0; i < k; i++)
 				sendto(fd, &b, 1, MSG_DONTWAIT, (struct sockaddr *)&rx, sizeof(rx));
+			break;
+		case UDP_CONNECT:
+			for (int i = 0; i < k; i++)
+				connect(fd, (struct sockaddr *)&rx, sizeof(rx));
 			break;
 		case CONNECT:
 			for (int i = 0; i < k; i++) {

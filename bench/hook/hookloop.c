@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * hookloop: time one socket operation in a loop, for the hook benchmark
- * (bench/hook/run.sh). The loop runs in blocks of B operations (N/40, at
- * least 10), each timed with CLOCK_MONOTONIC. Prints "ns_per_op=<n>", the
- * median over the blocks of a block's ns per operation, and
+ * (bench/hook/run.sh). The loop runs in blocks of B operations (N/40
+ * rounded up, at least 10), each timed with CLOCK_MONOTONIC. Prints
+ * "ns_per_op=<n>", the median over the blocks of a block's ns per
+ * operation, and
  * "mean_ns_per_op=<n>" (the whole loop divided by N). The median is the
  * figure: a neighbour that takes the shared host's CPU for a moment slows
  * a few blocks, which the median leaves out and the mean does not (on this
@@ -92,7 +93,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	blk = n / BLOCKS > 10 ? n / BLOCKS : 10;
+	/* rounded up, so that at most BLOCKS blocks do all N operations */
+	blk = (n + BLOCKS - 1) / BLOCKS > 10 ? (n + BLOCKS - 1) / BLOCKS : 10;
 	nblk = 0;
 	for (; done < n && nblk <= BLOCKS; nblk++) {
 		int k = n - done < blk ? n - done : blk;

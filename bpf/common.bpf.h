@@ -22,6 +22,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "drylock_abi.h"
+#include "record.bpf.h"
 
 /* Address family numbers are uapi constants (include/linux/socket.h), which
  * vmlinux.h cannot carry because they are macros. */
@@ -174,17 +175,15 @@ static __always_inline void dl_count_unmatched(__u32 family)
 
 /* Reserve a record of the header plus payload_len bytes (a constant at
  * every call site: the verifier bounds the payload writes by it) and fill
- * the header; NULL (and counted) if the ring buffer is full. The caller
- * fills the payload and submits. */
+ * the header (record.bpf.h); NULL (and counted) if the ring buffer is full.
+ * The caller fills the payload and submits. */
 static __always_inline struct dl_record *dl_record_start(__u16 family, __u16 hook, __u32 rule_idx,
 							 __u8 verdict, __u8 enforced, __u32 gen,
 							 __u32 payload_len)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct dl_record *rec;
 	__u32 zero = 0, fam = family;
-	__u64 seq = 0, *seqp, *drops, id, ugid;
-	struct nsproxy *nsp;
+	__u64 seq = 0, *seqp, *drops;
 
 	seqp = bpf_map_lookup_elem(&dl_seq, &zero);
 	if (seqp)
@@ -197,38 +196,7 @@ static __always_inline struct dl_record *dl_record_start(__u16 family, __u16 hoo
 			__sync_fetch_and_add(drops, 1);
 		return NULL;
 	}
-
-	id = bpf_get_current_pid_tgid();
-	ugid = bpf_get_current_uid_gid();
-	rec->version = DL_ABI_VERSION;
-	rec->size = DL_RECORD_HDR_LEN + payload_len;
-	rec->family = family;
-	rec->hook = hook;
-	rec->seq = seq;
-	rec->ktime_ns = bpf_ktime_get_boot_ns();
-	rec->cgroup_id = bpf_get_current_cgroup_id();
-	/* Direct loads through the trusted task pointer (CO-RE relocated by
-	 * vmlinux.h's preserve_access_index): the verifier turns each into a
-	 * fault-safe load (a NULL mm of a kernel thread reads as 0), without
-	 * the helper call per field that BPF_CORE_READ chains cost. */
-	nsp = task->nsproxy;
-	rec->mnt_ns = nsp ? nsp->mnt_ns->ns.inum : 0;
-	rec->exe_ino = task->mm->exe_file->f_inode->i_ino;
-	rec->policy_gen = gen;
-	rec->rule_idx = rule_idx;
-	rec->tgid = id >> 32;
-	rec->pid = (__u32)id;
-	rec->ppid = task->real_parent->tgid;
-	rec->uid = (__u32)ugid;
-	rec->gid = ugid >> 32;
-	rec->euid = task->cred->euid.val;
-	rec->loginuid = task->loginuid.val;
-	rec->sessionid = task->sessionid;
-	rec->verdict = verdict;
-	rec->enforced = enforced;
-	rec->flags = 0;
-	__builtin_memset(rec->pad, 0, sizeof(rec->pad));
-	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
+	dl_record_fill(rec, DL_RECORD_HDR_LEN + payload_len, family, hook, seq, gen, rule_idx, verdict, enforced);
 	return rec;
 }
 

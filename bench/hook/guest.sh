@@ -19,6 +19,9 @@
 #   empty      empty programs on socket_connect and socket_sendmsg (floor)
 #   emit       every call reserves and submits one 160-byte record, drained
 #              by a ring_buffer__poll loop that only counts (naive pipeline)
+#   emitfull   as emit, with the whole header filled the way drylock fills
+#              it (bpf/record.bpf.h): the naive pipeline for drylock's own
+#              record content (not in the default set: CONFIGS=...,emitfull)
 #   unmatched  drylock, its rules cover other destinations (not policed)
 #   allowed    drylock, an allow rule covers 127.0.0.0/8: every decided
 #              operation is recorded and stored (allow: no audit record)
@@ -38,6 +41,10 @@
 # spread of the "none" loop over the rounds is printed as the noise that the
 # round-to-round targets must be read against.
 # The configurations' order rotates from round to round.
+# DRYLOCK_BENCH_PERF=CONFIG (e.g. recorded): profile that configuration's
+# consumer with perf (cpu-clock samples) in the first round it runs, and print
+# where its CPU went; the sampling costs that round, so take figures from a
+# run without it.
 # Usage: guest.sh BUILDDIR SRCDIR [N] [ROUNDS] [MODES] [CONFIGS]
 #   MODES, CONFIGS: comma-separated subsets (while iterating), default all;
 #   none is always measured.
@@ -73,7 +80,7 @@ cp "$T/recorded.policy" "$T/baseline.policy"
 private_auditd_start "$T/audit" || { echo "bench: private auditd did not start" >&2; exit 1; }
 sysctl -qw kernel.bpf_stats_enabled=1
 
-PID=
+PID= PERFPID=
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 wakeups() { sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null || echo 0; }
 stored() { sqlite3 -batch -noheader "$T/db" 'select count(*) from events' 2>/dev/null || echo 0; }
@@ -92,8 +99,8 @@ cfg_on() {
 	rm -f "$T/ready"
 	case $1 in
 	empty) "$B/tests/vm/bpfattach" "$B/bench/hook/empty.bpf.o" /sys/fs/bpf/empty > /dev/null ;;
-	emit)
-		"$B/bench/hook/emitdrain" "$B/bench/hook/emit.bpf.o" "$T/ready" > "$T/emit.out" 2>&1 &
+	emit|emitfull)
+		"$B/bench/hook/emitdrain" "$B/bench/hook/$1.bpf.o" "$T/ready" > "$T/emit.out" 2>&1 &
 		PID=$! ;;
 	unmatched|allowed|recorded|baseline)
 		rm -f "$T/db" "$T/db-wal" "$T/db-shm"
@@ -103,20 +110,31 @@ cfg_on() {
 		PID=$! ;;
 	auditd) auditctl -a always,exit -F arch=b64 -S connect,sendto,sendmsg -k bench > /dev/null ;;
 	esac
-	case $1 in emit|unmatched|allowed|recorded|baseline)
+	case $1 in emit|emitfull|unmatched|allowed|recorded|baseline)
 		for _ in $(seq 600); do [ -e "$T/ready" ] && break; sleep 0.1; done ;;
 	esac
 	CPU0=0 WAKE0=0 STORED0=0
 	if [ -n "$PID" ]; then CPU0=$(cpu_ticks "$PID"); WAKE0=$(wakeups "$PID"); fi
+	PERFPID=
+	if [ "${DRYLOCK_BENCH_PERF:-}" = "$1" ] && [ -n "$PID" ] && [ ! -e "$T/perf.txt" ]; then
+		sysctl -qw kernel.kptr_restrict=0 kernel.perf_event_paranoid=-1
+		perf record -q -e cpu-clock -F 1000 -p "$PID" -o "$T/perf.data" 2> "$T/perf.err" &
+		PERFPID=$!
+	fi
 }
 cfg_off() {  # cfg_off CONFIG ROUND
 	local cpu wake ev
 	if [ -n "$PID" ]; then
 		sleep 0.3 # let the collector drain what the last loop produced
+		if [ -n "$PERFPID" ]; then
+			kill -INT "$PERFPID"; wait "$PERFPID" 2>/dev/null
+			perf report -i "$T/perf.data" --stdio --no-children --sort dso,sym 2>&1 |
+				grep -v '^#' | grep -v '^$' | head -n 45 > "$T/perf.txt"
+		fi
 		cpu=$(( $(cpu_ticks "$PID") - CPU0 ))
 		wake=$(( $(wakeups "$PID") - WAKE0 ))
 		case $1 in
-		emit) kill -TERM "$PID"; wait "$PID" 2>/dev/null
+		emit|emitfull) kill -TERM "$PID"; wait "$PID" 2>/dev/null
 		      ev=$(sed -n 's/^records=//p' "$T/emit.out") ;;
 		*) ev=$(stored) ;;
 		esac
@@ -164,9 +182,13 @@ for r in $(seq "$R"); do
 done
 private_auditd_stop
 sysctl -qw kernel.bpf_stats_enabled=0
-python3 - "$T/samples" "$T/cpu" "$(uname -r)" "$N" "$R" "$(getconf CLK_TCK)" "$MODES" <<'PY'
-import random, statistics as st, sys
-samples, cpufile, kernel, n, r, hz, modes = sys.argv[1:8]
+# The store's floor in this boot: CPU per event of the collector's own ingest
+# path, and of a bare INSERT loop over the same stream (bench/ingest_bench),
+# on the same tmpfs the collectors above wrote to
+TMPDIR=$T "$B/bench/ingest_bench" -n 100000 > "$T/floor" 2>&1 || echo "bench: ingest_bench failed" >&2
+python3 - "$T/samples" "$T/cpu" "$(uname -r)" "$N" "$R" "$(getconf CLK_TCK)" "$MODES" "$T/floor" <<'PY'
+import random, re, statistics as st, sys
+samples, cpufile, kernel, n, r, hz, modes, floorfile = sys.argv[1:9]
 MODES = [m for m in ('send-conn', 'sendto', 'connect', 'udp-connect') if m in modes.split(',')]
 hz = float(hz)
 S = {}   # (mode, config) -> {round: (ns/op, prog ns, prog runs)}
@@ -195,7 +217,7 @@ def boot(m, a, b):
     if not ok:
         return (float('nan'), float('nan'), len(vals))
     return ok[int(0.025 * len(ok))], ok[max(int(0.975 * len(ok)) - 1, 0)], len(vals) - len(ok)
-cfgs = [c for c in ('none', 'empty', 'emit', 'unmatched', 'allowed', 'recorded', 'baseline', 'auditd') if any(have(m, c) for m in MODES)]
+cfgs = [c for c in ('none', 'empty', 'emit', 'emitfull', 'unmatched', 'allowed', 'recorded', 'baseline', 'auditd') if any(have(m, c) for m in MODES)]
 print(f"# kernel {kernel}: {n} operations ({int(n)//4} for connect) x {r} rounds, configurations alternated in each round (order rotated per round)")
 print("# median ns/op (TCG: compare ratios, not absolute times); +X = added cost over none")
 print(f"{'operation':10} " + " ".join(f"{c:>9}" for c in cfgs))
@@ -207,7 +229,7 @@ print("# ratios of added cost, median over rounds [95% bootstrap interval]")
 R = {}
 for m in MODES:
     for a, b in (('unmatched', 'empty'), ('recorded', 'emit'), ('recorded', 'auditd'), ('allowed', 'emit'),
-                 ('recorded', 'baseline')):
+                 ('recorded', 'baseline'), ('recorded', 'emitfull'), ('emitfull', 'emit')):
         if not (have(m, a) and have(m, b)):
             continue
         lo, hi, dropped = boot(m, a, b)
@@ -222,7 +244,7 @@ print()
 print("# BPF program run time per call (bpf_stats), median over rounds")
 for m in MODES:
     row = []
-    for c in ('empty', 'emit', 'unmatched', 'allowed', 'recorded', 'baseline'):
+    for c in ('empty', 'emit', 'emitfull', 'unmatched', 'allowed', 'recorded', 'baseline'):
         if not have(m, c):
             continue
         per = [t / k for (v, t, k) in S[(m, c)].values() if k]
@@ -234,7 +256,7 @@ C = {}
 for line in open(cpufile):
     c, rd, cpu, wake, ev = line.split()
     C.setdefault(c, []).append((int(cpu) / hz, int(wake), int(ev)))
-for c in ('emit', 'unmatched', 'allowed', 'recorded', 'baseline'):
+for c in ('emit', 'emitfull', 'unmatched', 'allowed', 'recorded', 'baseline'):
     xs = [x for x in C.get(c, []) if x[2] > 0]
     if not xs:
         print(f"{c:10} no events")
@@ -243,6 +265,14 @@ for c in ('emit', 'unmatched', 'allowed', 'recorded', 'baseline'):
     wk = med([w / ev for cpu, w, ev in xs])
     C[c] = us
     print(f"{c:10} {us:8.1f} us CPU/event  {wk:6.3f} wake-ups/event  ({med([x[2] for x in xs]):.0f} events/round)")
+FLOOR = {}
+for line in open(floorfile):
+    fm = re.match(r'\s*(ingest path|bare INSERT loop)\s+\d+ events/s\s+\(([\d.]+) s wall, ([\d.]+) s CPU\)', line)
+    if fm:
+        FLOOR[fm.group(1)] = 1e6 * float(fm.group(3)) / 100000
+if FLOOR:
+    print("# the store's floor in this boot (bench/ingest_bench -n 100000, 5% new destinations):")
+    print("# " + ", ".join(f"{k} {v:.1f} us CPU/event" for k, v in FLOOR.items()))
 print()
 # Targets of issue 10. The CPU baseline is the recorded configuration's CPU
 # per stored event measured 2026-11-30 with this script (docs/benchmarks.md).
@@ -290,4 +320,9 @@ elif 'recorded' in C:
     else:
         print(f"target {kernel} recorded CPU/event: {C['recorded']:.1f} us (no baseline for this kernel)")
 PY
+if [ -e "$T/perf.txt" ]; then
+	echo
+	echo "# where the $DRYLOCK_BENCH_PERF collector's CPU went in the round it was profiled (perf, cpu-clock)"
+	cat "$T/perf.txt"
+fi
 rm -rf "$T"

@@ -18,6 +18,11 @@
 #   e  a build whose pinned map differs (dl_net_lpm of twice the size,
 #      DL_UPGRADE_TEST_MARK=2): `drylock run` fails naming the map and
 #      `drylock unload`, nothing changed, enforcement goes on
+#   f  an engine pinned before the record ABI v2 (issue 7): dl_counts of
+#      1,024 entries and no dl_rule_mode, made by replacing those pins with
+#      bpftool: `drylock run` fails naming dl_counts and `drylock unload`,
+#      nothing changed; then `drylock unload` and `drylock run`, as the
+#      message says, give an engine that enforces
 # Usage: upgrade.sh [BUILDDIR]   (default $DRYLOCK_BUILD_DIR)
 
 set -u
@@ -253,5 +258,34 @@ else
 	tap_not_ok "e: map layout differs: refused" "alive $rc_alive, tag $E_TAG (A $A_TAG); $(tail -n 5 "$T/e.log")"
 fi
 if denied; then tap_ok "e: the attached programs keep enforcing"; else tap_not_ok "e: still enforcing"; fi
+
+# ---- f: an engine pinned by a build before record ABI v2 --------------------
+# Such a build pinned a per-CPU dl_counts of 1,024 entries (one per rule, no
+# generation halves) and no dl_rule_mode: replace this engine's pins with
+# those (the programs keep their own maps, and keep deciding)
+rm -f "$PIN/dl_counts" "$PIN/dl_rule_mode"
+if bpftool map create "$PIN/dl_counts" type percpu_array key 4 value 24 entries 1024 name dl_counts; then
+	start_collector "$T/f.log"
+	rc_alive=$?
+	[ $rc_alive = 0 ] && stop_collector
+	wait "$COLLECTOR_PID" 2>/dev/null
+	COLLECTOR_PID=
+	read -r _ F_TAG <<< "$(link_of dl_net_connect)"
+	if [ $rc_alive != 0 ] && grep -q "dl_counts has 1024 entries, this build's 2048" "$T/f.log" &&
+		grep -q "drylock unload" "$T/f.log" && [ "$F_TAG" = "$A_TAG" ] && [ ! -e "$PIN/dl_rule_mode" ]; then
+		tap_ok "f: an engine from before ABI v2 (dl_counts of 1024): refused naming dl_counts and \`drylock unload\`, nothing changed"
+	else
+		tap_not_ok "f: pre-v2 engine refused" "alive $rc_alive, tag $F_TAG (A $A_TAG); $(tail -n 5 "$T/f.log")"
+	fi
+	if denied; then tap_ok "f: the attached programs keep enforcing"; else tap_not_ok "f: still enforcing"; fi
+	if "$DL" unload --db "$T/db" > "$T/f-unload.log" 2>&1 && start_collector "$T/f2.log" && denied; then
+		tap_ok "f: \`drylock unload\` then \`drylock run\`, as the message says: enforcing again"
+	else
+		tap_not_ok "f: unload then run" "$(tail -n 5 "$T/f-unload.log" "$T/f2.log" 2>&1)"
+	fi
+	[ -n "$COLLECTOR_PID" ] && stop_collector
+else
+	tap_not_ok "f: make a 1024-entry dl_counts pin with bpftool"
+fi
 
 tap_done

@@ -181,7 +181,7 @@ private_auditd_stop
 sysctl -qw kernel.bpf_stats_enabled=0
 touch "$T/floor"
 python3 - "$T/samples" "$T/cpu" "$(uname -r)" "$N" "$R" "$(getconf CLK_TCK)" "$MODES" "$T/floor" <<'PY'
-import random, re, statistics as st, sys
+import random, statistics as st, sys
 samples, cpufile, kernel, n, r, hz, modes, floorfile = sys.argv[1:9]
 MODES = [m for m in ('send-conn', 'sendto', 'connect', 'udp-connect') if m in modes.split(',')]
 hz = float(hz)
@@ -247,9 +247,12 @@ for m in MODES:
 print()
 print("# consumer CPU and wake-ups per stored event (all three loops of a round)")
 C = {}
+PER = {}   # (config, round) -> CPU us per stored event
 for line in open(cpufile):
     c, rd, cpu, wake, ev = line.split()
     C.setdefault(c, []).append((int(cpu) / hz, int(wake), int(ev)))
+    if int(ev) > 0:
+        PER[(c, int(rd))] = 1e6 * int(cpu) / hz / int(ev)
 for c in ('emit', 'emitfull', 'unmatched', 'allowed', 'recorded', 'baseline'):
     xs = [x for x in C.get(c, []) if x[2] > 0]
     if not xs:
@@ -264,11 +267,6 @@ for line in open(floorfile):
     rd, kv = line.split()
     k, v = kv.split(':')
     FLOOR.setdefault(int(rd), {})[k] = float(v)  # us CPU per event
-PER = {}   # (config, round) -> CPU us per stored event
-for line in open(cpufile):
-    c, rd, cpu, wake, ev = line.split()
-    if int(ev) > 0:
-        PER[(c, int(rd))] = 1e6 * int(cpu) / hz / int(ev)
 if FLOOR:
     fi = med([f['ingest_path'] for f in FLOOR.values() if 'ingest_path' in f])
     fb = med([f['bare_INSERT_loop'] for f in FLOOR.values() if 'bare_INSERT_loop' in f])

@@ -98,6 +98,26 @@ print(" ".join(str(x) for x in v))' "$1") || return 1
 	bpftool map update pinned "$PIN/dl_config" key 0 0 0 0 value $v
 }
 
+# refused PART WHAT MESSAGE [ENV=VAL...]: `drylock run` (with ENV) must fail,
+# its log must say MESSAGE and name `drylock unload`, and the pinned
+# dl_net_connect link must still hold build A's program
+refused() {
+	local part=$1 what=$2 msg=$3 alive tag
+	shift 3
+	start_collector "$T/$part.log" "$@"
+	alive=$?
+	[ $alive = 0 ] && stop_collector
+	wait "$COLLECTOR_PID" 2>/dev/null
+	COLLECTOR_PID=
+	read -r _ tag <<< "$(link_of dl_net_connect)"
+	if [ $alive != 0 ] && grep -qF "$msg" "$T/$part.log" && grep -q "drylock unload" "$T/$part.log" &&
+		[ "$tag" = "$A_TAG" ]; then
+		tap_ok "$part: $what: refused with \"$msg\" and \`drylock unload\`, nothing changed"
+	else
+		tap_not_ok "$part: $what: refused" "alive $alive, tag $tag (A $A_TAG); $(tail -n 5 "$T/$part.log")"
+	fi
+}
+
 cat > "$T/policy" <<'P'
 policy upgrade
 net deny up-9 addr=127.0.0.2/32 port=9 op=connect
@@ -245,18 +265,8 @@ else
 fi
 
 # ---- e: a pinned map this build cannot share --------------------------------
-start_collector "$T/e.log" DRYLOCK_BPF_OBJ_DIR="$T/objM"
-rc_alive=$?
-[ $rc_alive = 0 ] && stop_collector
-wait "$COLLECTOR_PID" 2>/dev/null
-COLLECTOR_PID=
-read -r _ E_TAG <<< "$(link_of dl_net_connect)"
-if [ $rc_alive != 0 ] && grep -q "dl_net_lpm has 4096 entries, this build's 8192" "$T/e.log" &&
-	grep -q "drylock unload" "$T/e.log" && [ "$E_TAG" = "$A_TAG" ]; then
-	tap_ok "e: a pinned map of another size: refused naming dl_net_lpm and \`drylock unload\`, nothing changed"
-else
-	tap_not_ok "e: map layout differs: refused" "alive $rc_alive, tag $E_TAG (A $A_TAG); $(tail -n 5 "$T/e.log")"
-fi
+refused e "a pinned map of another size" "dl_net_lpm has 4096 entries, this build's 8192" \
+	DRYLOCK_BPF_OBJ_DIR="$T/objM"
 if denied; then tap_ok "e: the attached programs keep enforcing"; else tap_not_ok "e: still enforcing"; fi
 
 # ---- f: an engine pinned by a build before record ABI v2 --------------------
@@ -265,18 +275,9 @@ if denied; then tap_ok "e: the attached programs keep enforcing"; else tap_not_o
 # those (the programs keep their own maps, and keep deciding)
 rm -f "$PIN/dl_counts" "$PIN/dl_rule_mode"
 if bpftool map create "$PIN/dl_counts" type percpu_array key 4 value 24 entries 1024 name dl_counts; then
-	start_collector "$T/f.log"
-	rc_alive=$?
-	[ $rc_alive = 0 ] && stop_collector
-	wait "$COLLECTOR_PID" 2>/dev/null
-	COLLECTOR_PID=
-	read -r _ F_TAG <<< "$(link_of dl_net_connect)"
-	if [ $rc_alive != 0 ] && grep -q "dl_counts has 1024 entries, this build's 2048" "$T/f.log" &&
-		grep -q "drylock unload" "$T/f.log" && [ "$F_TAG" = "$A_TAG" ] && [ ! -e "$PIN/dl_rule_mode" ]; then
-		tap_ok "f: an engine from before ABI v2 (dl_counts of 1024): refused naming dl_counts and \`drylock unload\`, nothing changed"
-	else
-		tap_not_ok "f: pre-v2 engine refused" "alive $rc_alive, tag $F_TAG (A $A_TAG); $(tail -n 5 "$T/f.log")"
-	fi
+	refused f "an engine from before ABI v2" "dl_counts has 1024 entries, this build's 2048"
+	if [ ! -e "$PIN/dl_rule_mode" ]; then tap_ok "f: the refused run pinned no dl_rule_mode"
+	else tap_not_ok "f: the refused run pinned no dl_rule_mode"; fi
 	if denied; then tap_ok "f: the attached programs keep enforcing"; else tap_not_ok "f: still enforcing"; fi
 	if "$DL" unload --db "$T/db" > "$T/f-unload.log" 2>&1 && start_collector "$T/f2.log" && denied; then
 		tap_ok "f: \`drylock unload\` then \`drylock run\`, as the message says: enforcing again"
